@@ -1,0 +1,48 @@
+"""Write realistic sample parquet files for the local default, ending now.
+
+Timestamps end at the current hour, so `materialize-incremental` right after a bootstrap
+loads online rows. Run it again to refresh them.
+"""
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+HOURS = 7 * 24
+
+
+def _timeline(ids: np.ndarray) -> pd.DataFrame:
+    end = pd.Timestamp(datetime.now(timezone.utc)).floor("h")
+    stamps = pd.date_range(end=end, periods=HOURS // 6, freq="6h")
+    frame = pd.DataFrame(
+        {"entity": np.repeat(ids, len(stamps)), "event_timestamp": np.tile(stamps, len(ids))}
+    )
+    frame["created"] = frame["event_timestamp"]
+    return frame
+
+
+def main() -> None:
+    rng = np.random.default_rng(7)
+    DATA_DIR.mkdir(exist_ok=True)
+
+    users = _timeline(np.arange(1001, 1021)).rename(columns={"entity": "user_id"})
+    users["age"] = np.repeat(rng.integers(18, 80, 20), len(users) // 20)
+    users["account_balance"] = rng.gamma(2.0, 400.0, len(users)).round(2)
+    users.to_parquet(DATA_DIR / "user_features.parquet", index=False)
+
+    drivers = _timeline(np.arange(2001, 2011)).rename(columns={"entity": "driver_id"})
+    drivers["conv_rate"] = rng.beta(8, 3, len(drivers)).astype("float32")
+    drivers["acc_rate"] = rng.beta(12, 2, len(drivers)).astype("float32")
+    drivers.to_parquet(DATA_DIR / "driver_stats.parquet", index=False)
+
+    customers = _timeline(np.arange(3001, 3021)).rename(columns={"entity": "customer_id"})
+    customers["total_purchases"] = rng.poisson(12, len(customers))
+    customers["avg_order_value"] = rng.lognormal(3.8, 0.4, len(customers)).round(2)
+    customers.to_parquet(DATA_DIR / "customer_features.parquet", index=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Code both templates' cookiecutter hooks share. Standard library only.
+
+The rules themselves live in ``feast_federation`` (one place). A template baked from a
+checkout of this repository finds the package beside this folder (``../scaffolder``); one
+baked by the installed CLI finds it installed, with this folder bundled inside it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+_SOURCE = Path(__file__).resolve().parent.parent / "scaffolder"
+if (_SOURCE / "feast_federation").is_dir():
+    sys.path.insert(0, str(_SOURCE))
+
+from feast_federation import onboarding  # noqa: E402
+from feast_federation.errors import FederationError  # noqa: E402
+from feast_federation.policy import split_owners  # noqa: E402
+
+
+def _run(step, *args) -> None:
+    try:
+        step(*args)
+    except FederationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+def _platform_dir(platform_dir: str, output_dir: str) -> Path:
+    # Relative paths are taken from the output directory, where the new repo lands.
+    return Path(output_dir, Path(platform_dir).expanduser())
+
+
+def team_pre_gen(team: str, owners: str, platform_dir: str, output_dir: str) -> None:
+    _run(
+        onboarding.check_new_team,
+        _platform_dir(platform_dir, output_dir),
+        team,
+        split_owners(owners),
+    )
+
+
+def team_post_gen(team: str, owners: str, platform_dir: str, output_dir: str) -> None:
+    _run(
+        onboarding.finish_team_repo,
+        _platform_dir(platform_dir, output_dir),
+        team,
+        split_owners(owners),
+        Path.cwd(),
+    )
+
+
+def platform_pre_gen(project: str, owners: str) -> None:
+    _run(onboarding.check_new_platform, project, split_owners(owners))
+
+
+def platform_post_gen() -> None:
+    """Write the sample parquet files when the baking Python can; otherwise say how."""
+    if all(importlib.util.find_spec(module) for module in ("pandas", "pyarrow")):
+        subprocess.run([sys.executable, "scripts/generate_sample_data.py"], check=True)
+    else:
+        print("note: install requirements.txt, then run python scripts/generate_sample_data.py")

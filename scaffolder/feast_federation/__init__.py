@@ -1,0 +1,24 @@
+"""feast-federation: many teams, one Feast feature store, nobody deleting anybody's objects.
+
+Importing this package is cheap: Feast is imported only by the modules that talk to a
+registry, so baking templates and registering teams never pay for it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .references import platform_view
+
+__all__ = ["__version__", "platform_view"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "platform_view":
+        from .references import platform_view
+
+        return platform_view
+    raise AttributeError(f"module 'feast_federation' has no attribute {name!r}")

@@ -1,0 +1,234 @@
+"""The ``feast-federation`` command, and the entry point of every generated ``apply.py``.
+
+Commands that bake or register never import Feast; the ones that talk to a registry do,
+inside the command.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import FederationError
+
+app = typer.Typer(
+    help="Many teams, one Feast feature store: templates, safe applies, and a demo.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+EXIT_ERROR, EXIT_CHANGES = 1, 2
+_ACTION_STYLES = {"add": "green", "update": "yellow", "delete": "red", "unchanged": "dim"}
+
+
+def main() -> None:
+    quiet_feast_warnings()
+    app()
+
+
+def quiet_feast_warnings() -> None:
+    """Feast warns on every ODFV that it is experimental; users of this tool know."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"feast\..*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def user_errors(command: Callable) -> Callable:
+    """Turn a FederationError into one line on stderr and exit 1: no traceback for mistakes."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except FederationError as exc:
+            report_error(exc)
+            raise typer.Exit(EXIT_ERROR) from None
+
+    return wrapper
+
+
+def report_error(exc: FederationError) -> None:
+    from .sync import RefusedError
+
+    if isinstance(exc, RefusedError):
+        err.print("error: refused; nothing was written:", style="red")
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False, soft_wrap=True)
+    else:
+        err.print(f"error: {exc}", markup=False, soft_wrap=True, style="red")
+
+
+# --- repos: plan and apply -------------------------------------------------------------
+
+RepoArg = Annotated[Path, typer.Argument(help="A platform or team repo.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object.")]
+PruneOpt = Annotated[
+    bool, typer.Option("--prune", help="Team repos: also delete own objects no longer defined.")
+]
+
+
+@app.command()
+@user_errors
+def plan(repo: RepoArg, json_output: JsonOpt = False, prune: PruneOpt = False) -> None:
+    """Show what an apply would change, limited to what the repo owns. Exit 2 if anything."""
+    _plan_or_apply(repo, plan_only=True, json_output=json_output, prune=prune)
+
+
+@app.command()
+@user_errors
+def apply(repo: RepoArg, json_output: JsonOpt = False, prune: PruneOpt = False) -> None:
+    """Apply the repo: a full sync for the platform, a validated partial apply for a team."""
+    _plan_or_apply(repo, plan_only=False, json_output=json_output, prune=prune)
+
+
+def run_repo_script(script_file: str) -> None:
+    """What a generated ``apply.py`` runs: plan or apply the repo that holds it."""
+    repo_path = Path(script_file).resolve().parent
+    quiet_feast_warnings()
+
+    @user_errors
+    def script(
+        plan_only: Annotated[
+            bool, typer.Option("--plan", help="Show changes, write nothing.")
+        ] = False,
+        json_output: JsonOpt = False,
+        prune: PruneOpt = False,
+    ) -> None:
+        _plan_or_apply(repo_path, plan_only=plan_only, json_output=json_output, prune=prune)
+
+    typer.run(script)
+
+
+def _plan_or_apply(repo_path: Path, *, plan_only: bool, json_output: bool, prune: bool) -> None:
+    from .repo import find_repo
+
+    repo = find_repo(repo_path)
+    if prune and repo.is_platform:
+        raise FederationError("--prune is for team repos; the platform sync always deletes")
+    from . import sync
+
+    result = sync.plan(repo, prune=prune) if plan_only else sync.apply(repo, prune=prune)
+    if json_output:
+        print(json.dumps(result.to_json()))
+    else:
+        print_plan(result, applied=not plan_only)
+    if plan_only and result.has_changes:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+def print_plan(result, *, applied: bool) -> None:
+    from .ownership import describe_owner
+
+    changes = [change for change in result.changes if change.action != "unchanged"]
+    unchanged = len(result.changes) - len(changes)
+    title = f"{'Applied' if applied else 'Plan'} for {describe_owner(result.owner)}"
+    if not changes:
+        out.print(f"{title}: nothing to change ({unchanged} objects up to date).")
+        return
+    table = Table(title=title, title_justify="left")
+    for column in ("action", "kind", "name", "changed fields"):
+        table.add_column(column)
+    for change in changes:
+        style = _ACTION_STYLES[change.action]
+        table.add_row(
+            f"[{style}]{change.action}[/{style}]",
+            change.kind,
+            change.name,
+            ", ".join(change.fields),
+        )
+    out.print(table)
+    out.print(f"{len(changes)} to change, {unchanged} unchanged.")
+
+
+# --- onboarding: never imports Feast ---------------------------------------------------
+
+OwnerOpt = Annotated[list[str] | None, typer.Option("--owner", help="An owner (repeat for more).")]
+
+
+@app.command("add-team")
+@user_errors
+def add_team(
+    name: Annotated[str, typer.Argument(help="Team name; its objects are named <name>_*.")],
+    platform: Annotated[Path, typer.Option("--platform", help="The platform repo.")],
+    owner: OwnerOpt = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", help="Where to create the team repo.")
+    ] = None,
+    starter_view: Annotated[
+        str, typer.Option(help="Platform view the starter ODFV builds on.")
+    ] = "user_features",
+) -> None:
+    """Register a team in federation.yaml and create its repo with the platform's settings."""
+    from .onboarding import bake_team
+
+    owners = owner or [f"{name}-leads@example.com"]
+    target_dir = output_dir or platform.resolve().parent / "teams"
+    repo = bake_team(platform, name, owners, target_dir, starter_view)
+    out.print(f"Team [bold]{name}[/bold] registered in {platform / 'federation.yaml'}")
+    out.print(f"Team repo created at {repo}")
+    out.print(
+        "Next: the platform applies federation.yaml (python apply.py), then the team applies."
+    )
+
+
+@app.command()
+@user_errors
+def bootstrap(
+    org_dir: Annotated[Path, typer.Argument(help="Directory for the new org (created).")],
+    team: Annotated[list[str], typer.Option("--team", help="A team to create (repeat).")],
+    project: Annotated[str, typer.Option(help="Feast project name.")] = "acme",
+    owner: OwnerOpt = None,
+    apply_all: Annotated[
+        bool, typer.Option("--apply", help="Also sync the platform, materialize, apply teams.")
+    ] = False,
+) -> None:
+    """Create a platform repo and team repos on the embedded local default."""
+    from .onboarding import bootstrap_org
+
+    platform_dir, team_dirs = bootstrap_org(org_dir, project, owner or [], team)
+    out.print(f"Platform repo: {platform_dir}")
+    for team_dir in team_dirs:
+        out.print(f"Team repo:     {team_dir}")
+    if apply_all:
+        from .demo import apply_org
+
+        apply_org(platform_dir, team_dirs, out)
+
+
+@app.command()
+@user_errors
+def materialize(repo: RepoArg) -> None:
+    """Load the latest values of the platform's views into the online store."""
+    from .materialize import materialize_repo
+
+    count = materialize_repo(repo)
+    out.print(f"Materialized {count} feature views.")
+
+
+@app.command()
+@user_errors
+def demo(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Where to build the demo org (new).")
+    ] = None,
+) -> None:
+    """Build the example org on the local default and show it working, end to end."""
+    from .demo import run_demo
+
+    run_demo(directory, out)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

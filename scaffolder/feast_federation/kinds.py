@@ -1,0 +1,53 @@
+"""Maps Feast objects to the kinds the ownership rules speak of."""
+
+from __future__ import annotations
+
+from feast import Entity, FeatureService, FeatureView, OnDemandFeatureView, RequestSource
+from feast.data_source import DataSource
+from feast.stream_feature_view import StreamFeatureView
+
+from .ownership import (
+    DATA_SOURCE,
+    ENTITY,
+    FEATURE_SERVICE,
+    FEATURE_VIEW,
+    ON_DEMAND_FEATURE_VIEW,
+    REQUEST_SOURCE,
+    STREAM_FEATURE_VIEW,
+    Definition,
+)
+
+# Order matters: subclasses before their bases.
+_KINDS = (
+    (FeatureService, FEATURE_SERVICE),
+    (OnDemandFeatureView, ON_DEMAND_FEATURE_VIEW),
+    (StreamFeatureView, STREAM_FEATURE_VIEW),
+    (FeatureView, FEATURE_VIEW),
+    (Entity, ENTITY),
+    (RequestSource, REQUEST_SOURCE),
+    (DataSource, DATA_SOURCE),
+)
+
+
+def kind_of(obj: object) -> str:
+    for cls, kind in _KINDS:
+        if isinstance(obj, cls):
+            return kind
+    return type(obj).__name__
+
+
+def definition(obj: object, via: object | None = None) -> Definition:
+    return Definition(kind_of(obj), obj.name, str(definition(via)) if via is not None else "")  # type: ignore[attr-defined]
+
+
+def implicit_writes(obj: object) -> list:
+    """The objects Feast's apply also writes when it applies ``obj`` (feature_store.apply)."""
+    written = []
+    if isinstance(obj, FeatureView):
+        written += [obj.batch_source, getattr(obj, "stream_source", None)]
+    if isinstance(obj, OnDemandFeatureView):
+        written += list(obj.source_request_sources.values())
+        if obj.write_to_online_store:
+            written += [p.batch_source for p in obj.source_feature_view_projections.values()]
+    written += [getattr(source, "batch_source", None) for source in written]
+    return [source for source in written if source is not None]

@@ -1,0 +1,168 @@
+"""Baking repos from the bundled templates and registering teams. Never imports Feast.
+
+The template hooks call ``check_new_team`` and ``finish_team_repo`` and the CLI calls them
+through cookiecutter, so a team baked with plain cookiecutter and one added with
+``feast-federation add-team`` go through the same checks and the same registration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import FederationError
+from .ownership import OwnershipError, validate_project_name, validate_team_name
+from .policy import load_policy, register_team
+from .repo import STORE_FILE
+
+PLATFORM_TEMPLATE = "cookiecutter-platform"
+TEAM_TEMPLATE = "cookiecutter-team"
+STARTER_VIEWS = ("user_features", "customer_features", "driver_stats")
+_TEAM_STORE_HEADER = (
+    "# Shared settings, copied from the platform repo's feature_store.yaml when this repo was\n"
+    "# created: the registry and online store are the platform's. Keep them in step with it.\n"
+)
+
+
+def templates_root() -> Path:
+    """Where the templates live: inside the installed package, or in a source checkout."""
+    bundled = Path(__file__).resolve().parent / "templates"
+    if (bundled / TEAM_TEMPLATE).is_dir():
+        return bundled
+    return Path(__file__).resolve().parents[2]
+
+
+# --- checks shared by the CLI and the template hooks -----------------------------------
+
+
+def check_new_team(platform_dir: Path, team: str, owners: Sequence[str]) -> None:
+    """Raise FederationError unless ``team`` may be registered in ``platform_dir``'s policy."""
+    policy = load_policy(_platform(platform_dir))
+    try:
+        validate_team_name(team, policy.teams)
+    except OwnershipError as exc:
+        raise FederationError(str(exc)) from None
+    if not owners:
+        raise FederationError(f"team {team}: give at least one owner")
+
+
+def check_new_platform(project: str, owners: Sequence[str]) -> None:
+    try:
+        validate_project_name(project)
+    except OwnershipError as exc:
+        raise FederationError(str(exc)) from None
+    if not owners:
+        raise FederationError(f"project {project}: give at least one platform owner")
+
+
+def finish_team_repo(platform_dir: Path, team: str, owners: Sequence[str], repo_dir: Path) -> None:
+    """Give a freshly baked team repo the platform's shared settings and register the team."""
+    platform_dir = _platform(platform_dir)
+    shared = (platform_dir / STORE_FILE).read_text(encoding="utf-8")
+    (Path(repo_dir) / STORE_FILE).write_text(_TEAM_STORE_HEADER + shared, encoding="utf-8")
+    register_team(platform_dir, team, owners)
+
+
+def _platform(platform_dir: Path) -> Path:
+    platform_dir = Path(platform_dir).expanduser().resolve()
+    if not (platform_dir / STORE_FILE).is_file():
+        raise FederationError(f"platform_dir {platform_dir}: no {STORE_FILE}; not a platform repo")
+    return platform_dir
+
+
+# --- baking ----------------------------------------------------------------------------
+
+
+def bake_platform(
+    output_dir: Path, project: str, owners: Sequence[str], repo_name: str = "platform"
+) -> Path:
+    check_new_platform(project, owners)
+    target = Path(output_dir) / repo_name
+    if target.exists():
+        raise FederationError(f"{target}: already exists")
+    context = {
+        "project_name": project,
+        "repo_name": repo_name,
+        "platform_owners": ", ".join(owners),
+        "feast_federation_version": __version__,
+    }
+    return _bake(PLATFORM_TEMPLATE, output_dir, context)
+
+
+def bake_team(
+    platform_dir: Path,
+    team: str,
+    owners: Sequence[str],
+    output_dir: Path,
+    starter_view: str = "user_features",
+) -> Path:
+    """Bake ``output_dir/<team>``; the template's hooks check and register the team."""
+    check_new_team(platform_dir, team, owners)
+    _check_starter_view(starter_view)
+    target = Path(output_dir) / team
+    if target.exists():
+        raise FederationError(f"{target}: already exists")
+    context = {
+        "team_name": team,
+        "owners": ", ".join(owners),
+        "platform_dir": str(Path(platform_dir).resolve()),
+        "starter_view": starter_view,
+        "feast_federation_version": __version__,
+    }
+    return _bake(TEAM_TEMPLATE, output_dir, context)
+
+
+def _bake(template: str, output_dir: Path, context: dict) -> Path:
+    from cookiecutter.exceptions import CookiecutterException
+    from cookiecutter.main import cookiecutter
+
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    try:
+        return Path(
+            cookiecutter(
+                str(templates_root() / template),
+                no_input=True,
+                extra_context=context,
+                output_dir=str(output_dir),
+            )
+        )
+    except CookiecutterException as exc:
+        # The hook has printed the rule that failed; cookiecutter removed what it wrote.
+        raise FederationError(f"{template}: baking stopped ({exc})") from None
+
+
+def bootstrap_org(
+    org_dir: Path, project: str, owners: Sequence[str], teams: Sequence[str | tuple[str, str]]
+) -> tuple[Path, list[Path]]:
+    """Bake ``org_dir/platform`` and ``org_dir/teams/<team>``; every input is checked first.
+
+    A team is a name, or a (name, starter view) pair.
+    """
+    org_dir = Path(org_dir)
+    if org_dir.exists() and any(org_dir.iterdir()):
+        raise FederationError(f"{org_dir}: exists and is not empty")
+    pairs = [(team, "user_features") if isinstance(team, str) else team for team in teams]
+    owners = list(owners) or ["platform-team@example.com"]
+    check_new_platform(project, owners)
+    registered: list[str] = []
+    for name, starter_view in pairs:
+        try:
+            validate_team_name(name, registered)
+        except OwnershipError as exc:
+            raise FederationError(str(exc)) from None
+        _check_starter_view(starter_view)
+        registered.append(name)
+    platform_dir = bake_platform(org_dir, project, owners)
+    team_dirs = [
+        bake_team(platform_dir, name, [f"{name}-leads@example.com"], org_dir / "teams", view)
+        for name, view in pairs
+    ]
+    return platform_dir, team_dirs
+
+
+def _check_starter_view(starter_view: str) -> None:
+    if starter_view not in STARTER_VIEWS:
+        raise FederationError(
+            f"starter view {starter_view}: choose one of {', '.join(STARTER_VIEWS)}"
+        )

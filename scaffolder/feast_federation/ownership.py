@@ -1,0 +1,249 @@
+"""Who owns which name, and which kinds each owner may write.
+
+This is the single place these rules live. The CLI, the generated apply scripts, the
+cookiecutter hooks, the pre-commit hook and the permission generator all call it, so it
+imports nothing but the standard library (the hooks run under plain cookiecutter).
+
+The rules:
+- The owner of a name is the registered team whose prefix (``<team>_``) starts it,
+  otherwise the platform.
+- The platform writes the core: entities, batch/stream data sources, feature views.
+- A team writes only FeatureServices, OnDemandFeatureViews and the RequestSources they
+  need, all named with its prefix.
+- Team names cannot nest (``data`` would own ``data_science_*``), so every name has at
+  most one team owner.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+PLATFORM = "platform"
+
+ENTITY = "Entity"
+DATA_SOURCE = "DataSource"
+REQUEST_SOURCE = "RequestSource"
+FEATURE_VIEW = "FeatureView"
+STREAM_FEATURE_VIEW = "StreamFeatureView"
+ON_DEMAND_FEATURE_VIEW = "OnDemandFeatureView"
+FEATURE_SERVICE = "FeatureService"
+
+PLATFORM_KINDS = frozenset({ENTITY, DATA_SOURCE, FEATURE_VIEW, STREAM_FEATURE_VIEW})
+TEAM_KINDS = frozenset({FEATURE_SERVICE, ON_DEMAND_FEATURE_VIEW, REQUEST_SOURCE})
+
+# Feast keeps one name space per registry table: a RequestSource named like a FileSource
+# replaces it, an ODFV named like a FeatureView clashes with it.
+_NAMESPACES = {
+    ENTITY: "entity",
+    DATA_SOURCE: "data source",
+    REQUEST_SOURCE: "data source",
+    FEATURE_VIEW: "feature view",
+    STREAM_FEATURE_VIEW: "feature view",
+    ON_DEMAND_FEATURE_VIEW: "feature view",
+    FEATURE_SERVICE: "feature service",
+}
+
+# Names Feast or this project use for themselves.
+INTERNAL_NAMES = frozenset({"__dummy"})
+
+TEAM_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
+TEAM_NAME_MIN, TEAM_NAME_MAX = 2, 30
+RESERVED_TEAM_NAMES = frozenset(
+    {
+        "platform", "feast", "federation", "admin", "root", "default", "project",
+        "registry", "online", "offline", "all", "none", "null", "team", "teams",
+        "test", "tests", "shared", "common", "core", "system", "internal",
+    }
+)  # fmt: skip
+PROJECT_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+class OwnershipError(ValueError):
+    """A rule was broken; the message is one line naming the object and the rule."""
+
+
+def team_prefix(team: str) -> str:
+    return f"{team}_"
+
+
+def team_role(team: str) -> str:
+    """The identity-provider role a team's credentials carry unless the policy says otherwise."""
+    return f"feast-team-{team}"
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    owners: tuple[str, ...] = ()
+    role: str = ""
+
+    @property
+    def prefix(self) -> str:
+        return team_prefix(self.name)
+
+    @property
+    def effective_role(self) -> str:
+        return self.role or team_role(self.name)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The federation policy: the project, the platform's owners and the registered teams."""
+
+    project: str
+    platform_owners: tuple[str, ...] = ()
+    platform_role: str = "feast-platform"
+    teams: Mapping[str, Team] = field(default_factory=dict)
+
+    def owner_of(self, name: str) -> str:
+        """The team whose prefix starts ``name``, else the platform."""
+        for team in self.teams.values():
+            if name.startswith(team.prefix):
+                return team.name
+        return PLATFORM
+
+    def team(self, name: str) -> Team:
+        try:
+            return self.teams[name]
+        except KeyError:
+            raise OwnershipError(f"team {name} is not registered in the policy") from None
+
+
+@dataclass(frozen=True, order=True)
+class Definition:
+    """A named object one repo defines or the registry holds, reduced to what ownership needs."""
+
+    kind: str
+    name: str
+    # Set when Feast writes this object only because another one is applied with it
+    # (a view's inline source, an ODFV's request source).
+    via: str = field(default="", compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}" + (
+            f" (written along with {self.via})" if self.via else ""
+        )
+
+
+def kinds_allowed(owner: str) -> frozenset[str]:
+    return PLATFORM_KINDS if owner == PLATFORM else TEAM_KINDS
+
+
+def describe_owner(owner: str) -> str:
+    return "the platform" if owner == PLATFORM else f"team {owner}"
+
+
+def same_namespace(kind_a: str, kind_b: str) -> bool:
+    return _NAMESPACES[kind_a] == _NAMESPACES[kind_b]
+
+
+# --- team names ------------------------------------------------------------------------
+
+
+def validate_team_name(name: str, registered: Iterable[str] = ()) -> None:
+    """Raise OwnershipError unless ``name`` may be registered next to ``registered``."""
+    shown = repr(name) if len(name) <= 40 else repr(name[:37] + "...")
+    if not TEAM_NAME_MIN <= len(name) <= TEAM_NAME_MAX:
+        raise OwnershipError(
+            f"team name {shown}: must be {TEAM_NAME_MIN} to {TEAM_NAME_MAX} characters long"
+        )
+    if not TEAM_NAME_PATTERN.fullmatch(name) or name.endswith("_") or "__" in name:
+        raise OwnershipError(
+            f"team name {shown}: use lowercase ASCII letters, digits and single underscores, "
+            "starting with a letter (pattern [a-z][a-z0-9_]*)"
+        )
+    if name in RESERVED_TEAM_NAMES:
+        raise OwnershipError(f"team name {shown}: {name} is reserved")
+    for other in registered:
+        if other == name:
+            raise OwnershipError(f"team name {shown}: team {name} is already registered")
+        if name.startswith(team_prefix(other)) or other.startswith(team_prefix(name)):
+            raise OwnershipError(
+                f"team name {shown}: prefixes would nest with registered team {other} "
+                f"({team_prefix(min(name, other, key=len))} would own the other's names)"
+            )
+
+
+def validate_project_name(name: str) -> None:
+    if not PROJECT_NAME_PATTERN.fullmatch(name):
+        raise OwnershipError(
+            f"project name {name!r}: use letters, digits and underscores, starting with a letter "
+            "(Feast's SQLite stores reject hyphens)"
+        )
+
+
+def validate_policy(policy: Policy) -> None:
+    """Raise OwnershipError if the registered teams break the naming rules among themselves."""
+    validate_project_name(policy.project)
+    seen: list[str] = []
+    for name in policy.teams:
+        validate_team_name(name, seen)
+        seen.append(name)
+
+
+# --- what a writer may define ----------------------------------------------------------
+
+
+def violations(writer: str, definitions: Iterable[Definition], policy: Policy) -> list[str]:
+    """One line per definition that ``writer`` (the platform or a team) may not write."""
+    problems = []
+    for definition in sorted(definitions):
+        problem = _violation(writer, definition, policy)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _violation(writer: str, definition: Definition, policy: Policy) -> str | None:
+    name, kind = definition.name, definition.kind
+    if name in INTERNAL_NAMES:
+        return f"{definition}: the name {name} is reserved for Feast"
+    owner = policy.owner_of(name)
+    if writer == PLATFORM:
+        if owner != PLATFORM:
+            return (
+                f"{definition}: the name has team {owner}'s prefix {team_prefix(owner)}; "
+                "the platform may not define team objects"
+            )
+        if kind not in PLATFORM_KINDS:
+            return (
+                f"{definition}: the platform repo defines only "
+                f"{_kinds_text(PLATFORM_KINDS)}; {kind}s belong in team repos"
+            )
+        return None
+    if kind not in TEAM_KINDS:
+        return (
+            f"{definition}: team {writer} may define only {_kinds_text(TEAM_KINDS)}; "
+            f"a {kind} belongs to the platform (reference platform views with "
+            "feast_federation.platform_view)"
+        )
+    if owner != writer:
+        if owner == PLATFORM:
+            return f"{definition}: team {writer}'s names must start with {team_prefix(writer)}"
+        return f"{definition}: the name belongs to team {owner} (prefix {team_prefix(owner)})"
+    return None
+
+
+def conflict_with_existing(writer: str, definition: Definition, existing_kind: str) -> str | None:
+    """A violation if writing ``definition`` would replace a registry object of another kind.
+
+    Feast overwrites silently across kinds that share a table (a RequestSource replaces a
+    FileSource of the same name), so a writer may only replace kinds it is allowed to hold.
+    """
+    if existing_kind == definition.kind or not same_namespace(existing_kind, definition.kind):
+        return None
+    if existing_kind in kinds_allowed(writer):
+        return None
+    holder = PLATFORM if existing_kind in PLATFORM_KINDS else "a team"
+    return (
+        f"{definition}: the registry already holds {existing_kind} {definition.name}, "
+        f"which belongs to {'the platform' if holder == PLATFORM else holder}; "
+        "choose another name"
+    )
+
+
+def _kinds_text(kinds: Iterable[str]) -> str:
+    ordered = sorted(kinds)
+    return ", ".join(ordered[:-1]) + " and " + ordered[-1]

@@ -1,0 +1,112 @@
+"""Reads the shared registry by name, the way a write path can afford at org scale.
+
+Listing every ODFV rebuilds every UDF from source (about 1 s at 1,000 teams), so the team
+path looks objects up one by one; only the platform sync and pruning list anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from feast import FeatureStore
+from feast.errors import FeastObjectNotFoundException
+
+from .errors import FederationError
+from .kinds import kind_of
+from .ownership import (
+    DATA_SOURCE,
+    ENTITY,
+    FEATURE_SERVICE,
+    FEATURE_VIEW,
+    ON_DEMAND_FEATURE_VIEW,
+    REQUEST_SOURCE,
+    STREAM_FEATURE_VIEW,
+)
+
+_stores: dict[tuple[Path, float], FeatureStore] = {}
+
+# Feast logs every registry miss at WARNING; a lookup that may miss is normal here.
+logging.getLogger("feast.infra.registry").setLevel(logging.ERROR)
+
+
+def open_store(repo_path: Path) -> FeatureStore:
+    """The repo's FeatureStore, one per repo and config version in this process."""
+    repo_path = Path(repo_path).resolve()
+    config = repo_path / "feature_store.yaml"
+    try:
+        key = (repo_path, config.stat().st_mtime)
+    except FileNotFoundError:
+        raise FederationError(f"{config}: not found") from None
+    if key not in _stores:
+        try:
+            _stores[key] = FeatureStore(repo_path=str(repo_path))
+        except Exception as exc:  # Feast raises many types for a bad config; all are user errors
+            first_line = (
+                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            )
+            raise FederationError(f"{config}: Feast cannot load it: {first_line}") from None
+    return _stores[key]
+
+
+def get(store: FeatureStore, kind: str, name: str):
+    """The registry object of ``kind`` named ``name``, or None."""
+    registry, project = store.registry, store.project
+    getters = {
+        ENTITY: registry.get_entity,
+        DATA_SOURCE: registry.get_data_source,
+        REQUEST_SOURCE: registry.get_data_source,
+        FEATURE_VIEW: registry.get_feature_view,
+        STREAM_FEATURE_VIEW: registry.get_stream_feature_view,
+        ON_DEMAND_FEATURE_VIEW: registry.get_on_demand_feature_view,
+        FEATURE_SERVICE: registry.get_feature_service,
+    }
+    try:
+        found = getters[kind](name, project, allow_cache=False)
+    except FeastObjectNotFoundException:
+        return None
+    return found if kind_of(found) == kind else None
+
+
+def kind_in_namespace(store: FeatureStore, kind: str, name: str) -> str | None:
+    """The kind of the object that already uses ``name`` in ``kind``'s registry table, if any."""
+    registry, project = store.registry, store.project
+    try:
+        if kind in (DATA_SOURCE, REQUEST_SOURCE):
+            return kind_of(registry.get_data_source(name, project, allow_cache=False))
+        if kind in (FEATURE_VIEW, STREAM_FEATURE_VIEW, ON_DEMAND_FEATURE_VIEW):
+            return kind_of(registry.get_any_feature_view(name, project, allow_cache=False))
+    except FeastObjectNotFoundException:
+        return None
+    return kind if get(store, kind, name) is not None else None
+
+
+def list_platform_kinds(store: FeatureStore) -> list:
+    """Every entity, batch/stream source, feature view and stream view in the project."""
+    registry, project = store.registry, store.project
+    sources = [
+        source
+        for source in registry.list_data_sources(project, allow_cache=False)
+        if kind_of(source) == DATA_SOURCE
+    ]
+    return [
+        *registry.list_entities(project, allow_cache=False),
+        *sources,
+        *registry.list_feature_views(project, allow_cache=False),
+        *registry.list_stream_feature_views(project, allow_cache=False),
+    ]
+
+
+def list_team_kinds(store: FeatureStore, prefix: str) -> list:
+    """The services, ODFVs and request sources in the project named with ``prefix``."""
+    registry, project = store.registry, store.project
+    candidates = [
+        *registry.list_feature_services(project, allow_cache=False),
+        *registry.list_on_demand_feature_views(project, allow_cache=False),
+        *(
+            source
+            for source in registry.list_data_sources(project, allow_cache=False)
+            if kind_of(source) == REQUEST_SOURCE
+        ),
+    ]
+    return [obj for obj in candidates if obj.name.startswith(prefix)]

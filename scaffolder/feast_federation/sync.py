@@ -1,0 +1,274 @@
+"""Plans and applies one repo's objects into the shared registry, restricted to what it owns.
+
+- The platform repo is a full sync: it upserts what it defines, publishes the policy as
+  Permissions, and deletes the platform objects it no longer defines, never a team's.
+- A team repo is a validated partial apply: it upserts its own objects and deletes only
+  with ``prune``, and only its own.
+Every rule check comes from ``ownership``; nothing is written when any check fails.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from feast import FeatureStore
+
+from . import registry
+from .collect import collect
+from .errors import FederationError
+from .kinds import definition, implicit_writes, kind_of
+from .ownership import (
+    INTERNAL_NAMES,
+    PLATFORM,
+    Definition,
+    Policy,
+    conflict_with_existing,
+    describe_owner,
+    violations,
+)
+from .permissions import is_managed, policy_permissions, published_team
+from .policy import load_policy
+from .repo import Repo
+
+ADD, UPDATE, DELETE, UNCHANGED = "add", "update", "delete", "unchanged"
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    name: str
+    action: str
+    fields: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        change = {"kind": self.kind, "name": self.name, "action": self.action}
+        if self.action == UPDATE:
+            change["fields"] = list(self.fields)
+        return change
+
+
+@dataclass
+class Plan:
+    owner: str
+    changes: list[Change] = field(default_factory=list)
+    to_apply: list = field(default_factory=list)
+    to_delete: list = field(default_factory=list)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(change.action != UNCHANGED for change in self.changes)
+
+    def to_json(self) -> dict:
+        return {"owner": self.owner, "changes": [change.to_json() for change in self.changes]}
+
+
+class RefusedError(FederationError):
+    """The repo breaks ownership rules; ``problems`` has one line per violation."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def plan(repo: Repo, *, prune: bool = False) -> Plan:
+    store = registry.open_store(repo.path)
+    return _plan_platform(repo, store) if repo.is_platform else _plan_team(repo, store, prune)
+
+
+def apply(repo: Repo, *, prune: bool = False) -> Plan:
+    """Apply ``repo`` and return the plan it carried out."""
+    store = registry.open_store(repo.path)
+    carried_out = plan(repo, prune=prune)
+    if repo.is_platform:
+        store.apply(carried_out.to_apply, objects_to_delete=carried_out.to_delete, partial=False)
+    else:
+        store.apply(carried_out.to_apply, partial=True)
+        _delete_team_objects(store, carried_out.to_delete)
+    return carried_out
+
+
+# --- the platform ----------------------------------------------------------------------
+
+
+def _plan_platform(repo: Repo, store: FeatureStore) -> Plan:
+    policy = load_policy(repo.path)
+    if store.project != policy.project:
+        raise FederationError(
+            f"{repo.path}/feature_store.yaml: project {store.project} differs from "
+            f"federation.yaml's project {policy.project}"
+        )
+    objects = collect(repo)
+    desired = _with_implicit_writes(objects)
+    _refuse_violations(violations(PLATFORM, [d for d, _ in desired], policy))
+    existing = [
+        obj
+        for obj in registry.list_platform_kinds(store)
+        if policy.owner_of(obj.name) == PLATFORM and obj.name not in INTERNAL_NAMES
+    ]
+    existing += [
+        p
+        for p in store.registry.list_permissions(store.project, allow_cache=False)
+        if is_managed(p)
+    ]
+    wanted = [obj for _, obj in desired] + policy_permissions(policy)
+    plan_ = _diff(PLATFORM, _inferred(store, wanted), existing)
+    plan_.to_apply = objects + policy_permissions(policy)
+    return plan_
+
+
+# --- a team ----------------------------------------------------------------------------
+
+
+def _plan_team(repo: Repo, store: FeatureStore, prune: bool) -> Plan:
+    team = published_team(store, repo.owner)
+    if team is None:
+        raise FederationError(
+            f"team {repo.owner} is not registered in the registry's policy: "
+            "the platform must apply federation.yaml first"
+        )
+    policy = Policy(project=store.project, teams={team.name: team})
+    objects = collect(repo)
+    desired = _with_implicit_writes(objects)
+    problems = violations(team.name, [d for d, _ in desired], policy)
+    if not problems:
+        problems = _registry_conflicts(store, team.name, [d for d, _ in desired])
+    _refuse_violations(problems)
+    wanted = [obj for _, obj in desired]
+    existing = [obj for obj in (registry.get(store, kind_of(o), o.name) for o in wanted) if obj]
+    if prune:
+        existing += registry.list_team_kinds(store, team.prefix)
+    plan_ = _diff(team.name, _inferred(store, wanted), existing)
+    plan_.to_apply = objects
+    if not prune:
+        plan_.to_delete = []
+        plan_.changes = [change for change in plan_.changes if change.action != DELETE]
+    return plan_
+
+
+def _registry_conflicts(store: FeatureStore, team: str, definitions: list[Definition]) -> list[str]:
+    problems = []
+    for item in definitions:
+        existing_kind = registry.kind_in_namespace(store, item.kind, item.name)
+        problem = existing_kind and conflict_with_existing(team, item, existing_kind)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _delete_team_objects(store: FeatureStore, objects: list) -> None:
+    for obj in objects:
+        kind = kind_of(obj)
+        if kind == "FeatureService":
+            store.registry.delete_feature_service(obj.name, store.project)
+        elif kind == "OnDemandFeatureView":
+            store.registry.delete_feature_view(obj.name, store.project)
+        else:
+            store.registry.delete_data_source(obj.name, store.project)
+    if objects:
+        store.registry.commit()
+
+
+# --- shared steps ----------------------------------------------------------------------
+
+
+def _with_implicit_writes(objects: list) -> list[tuple[Definition, object]]:
+    """Each object Feast will write for ``objects``, once, with its Definition."""
+    seen: dict[tuple[str, str], object] = {}
+    result = []
+    for obj in objects:
+        for item, via in [(obj, None), *((written, obj) for written in implicit_writes(obj))]:
+            key = (kind_of(item), item.name)
+            if key in seen:
+                if seen[key] is not item and seen[key] != item:
+                    raise FederationError(f"{key[0]} {key[1]}: defined twice, differently")
+                continue
+            seen[key] = item
+            result.append((definition(item, via), item))
+    return result
+
+
+def _refuse_violations(problems: list[str]) -> None:
+    if problems:
+        raise RefusedError(problems)
+
+
+def _inferred(store: FeatureStore, objects: list) -> list:
+    """Copies of ``objects`` after Feast's own inference, so they compare like stored ones.
+
+    Copies, because inference mutates and apply will run it again on the originals.
+    """
+    copies = [copy.copy(obj) for obj in objects]
+    by_kind: dict[str, list] = {}
+    for obj in copies:
+        by_kind.setdefault(kind_of(obj), []).append(obj)
+    store._make_inferences(
+        by_kind.get("DataSource", []) + by_kind.get("RequestSource", []),
+        by_kind.get("Entity", []),
+        by_kind.get("FeatureView", []),
+        by_kind.get("OnDemandFeatureView", []),
+        by_kind.get("StreamFeatureView", []),
+        by_kind.get("FeatureService", []),
+        [],
+    )
+    return copies
+
+
+def _diff(owner: str, wanted: list, existing: list) -> Plan:
+    current = {(kind_of(obj), obj.name): obj for obj in existing}
+    changes, to_delete = [], []
+    for obj in wanted:
+        key = (kind_of(obj), obj.name)
+        if key not in current:
+            changes.append(Change(*key, ADD))
+            continue
+        changed = _changed_fields(obj, current.pop(key))
+        changes.append(Change(*key, UPDATE, changed) if changed else Change(*key, UNCHANGED))
+    for key, obj in current.items():
+        changes.append(Change(*key, DELETE))
+        to_delete.append(obj)
+    changes.sort(key=lambda change: (change.action == UNCHANGED, change.kind, change.name))
+    return Plan(owner=owner, changes=changes, to_delete=to_delete)
+
+
+# Fields that differ between two applies of the same definition: timestamps (``meta``),
+# the project stamp, and a UDF's dill ``body`` (it embeds file paths and line numbers; Feast
+# rehydrates from ``body_text``, which is compared).
+_VOLATILE_FIELDS = frozenset({"meta", "project", "body"})
+
+
+def _changed_fields(wanted, stored) -> tuple[str, ...]:
+    new, old = _normalized(wanted), _normalized(stored)
+    return tuple(
+        field_.name
+        for field_ in new.DESCRIPTOR.fields
+        if getattr(new, field_.name) != getattr(old, field_.name)
+    )
+
+
+def _normalized(obj):
+    proto = obj.to_proto()
+    spec = proto.spec if hasattr(proto, "spec") else proto
+    _clear_volatile(spec)
+    return spec
+
+
+def _clear_volatile(message) -> None:
+    for field_, value in message.ListFields():
+        if field_.name in _VOLATILE_FIELDS:
+            message.ClearField(field_.name)
+        elif field_.message_type is None:
+            continue
+        elif field_.message_type.GetOptions().map_entry:
+            if field_.message_type.fields_by_name["value"].message_type is not None:
+                for item in value.values():
+                    _clear_volatile(item)
+        elif field_.is_repeated:
+            for item in value:
+                _clear_volatile(item)
+        else:
+            _clear_volatile(value)
+
+
+def owner_text(owner: str) -> str:
+    return describe_owner(owner)
