@@ -1,7 +1,7 @@
-"""Sync this repo into the shared registry (full sync of the platform's objects only).
+"""Sync this repo into the shared registry: a full sync of the platform's objects only.
 
-    python apply.py --plan    show what would change, write nothing
-    python apply.py           apply it
+Run `python apply.py --plan` to see what would change without writing, `python apply.py` to
+apply it. Team objects are never touched.
 """
 
 from feast_federation.cli import run_repo_script

@@ -7,7 +7,6 @@ scope: import inside the function and use no module-level helpers or constants.
 from feast import Field, RequestSource
 from feast.on_demand_feature_view import on_demand_feature_view
 from feast.types import Float64
-
 from feast_federation import platform_view
 
 {%- if cookiecutter.starter_view == "customer_features" %}
@@ -31,7 +30,10 @@ def {{ cookiecutter.team_name }}_purchase_propensity(inputs: dict) -> dict:
 
     scores = []
     for purchases, avg_value, cart in zip(
-        inputs["total_purchases"], inputs["avg_order_value"], inputs["current_cart_value"]
+        inputs["total_purchases"],
+        inputs["avg_order_value"],
+        inputs["current_cart_value"],
+        strict=True,
     ):
         loyalty = math.log1p(purchases or 0) / 3
         cart_ratio = (cart or 0.0) / ((avg_value or 0.0) + (cart or 0.0) or 1.0)
@@ -58,7 +60,7 @@ def {{ cookiecutter.team_name }}_driver_quality(inputs: dict) -> dict:
 
     scores = []
     for conv_rate, acc_rate, distance in zip(
-        inputs["conv_rate"], inputs["acc_rate"], inputs["trip_distance_km"]
+        inputs["conv_rate"], inputs["acc_rate"], inputs["trip_distance_km"], strict=True
     ):
         distance_penalty = math.exp(-(distance or 0.0) / 50)
         scores.append(round((conv_rate or 0.0) * (acc_rate or 0.0) * distance_penalty, 4))
@@ -84,7 +86,9 @@ user_features = platform_view("user_features")
 )
 def {{ cookiecutter.team_name }}_spend_profile(inputs: dict) -> dict:
     balances, ratios = [], []
-    for balance, amount in zip(inputs["account_balance"], inputs["transaction_amount"]):
+    for balance, amount in zip(
+        inputs["account_balance"], inputs["transaction_amount"], strict=True
+    ):
         balance, amount = balance or 0.0, amount or 0.0
         balances.append(round(balance - amount, 2))
         ratios.append(round(amount / balance, 4) if balance > 0 else 1.0)

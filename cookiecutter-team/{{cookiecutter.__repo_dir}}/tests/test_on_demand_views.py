@@ -3,6 +3,7 @@
 
 from feast_federation.testing import transform_in_fresh_process
 {%- if cookiecutter.starter_view == "customer_features" %}
+
 from on_demand_views import {{ team }}_purchase_propensity
 
 
@@ -19,6 +20,7 @@ def test_purchase_propensity_serves_in_a_fresh_process():
     assert 0.0 <= new < loyal <= 1.0
     assert 0.0 <= unknown <= 1.0
 {%- elif cookiecutter.starter_view == "driver_stats" %}
+
 from on_demand_views import {{ team }}_driver_quality
 
 
@@ -30,6 +32,7 @@ def test_driver_quality_serves_in_a_fresh_process():
     short_trip, long_trip = outputs["driver_quality_score"]
     assert 0.0 < long_trip < short_trip <= 1.0
 {%- else %}
+
 from on_demand_views import {{ team }}_spend_profile
 
 

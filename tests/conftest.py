@@ -1,0 +1,28 @@
+"""Shared fixtures: the repository's paths and a runner for fresh processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(args: list[str], cwd: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """Run a fresh process with this interpreter's environment; never raises on failure."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The feast-federation command, in a fresh process."""
+    return run([sys.executable, "-m", "feast_federation.cli", *args], cwd=cwd)
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT

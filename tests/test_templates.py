@@ -1,0 +1,231 @@
+"""Both templates bake cleanly, and bad team names are refused with nothing left behind."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, run
+from typer.testing import CliRunner
+
+from feast_federation.cli import app
+from test_ownership import HOSTILE_NAMES
+
+PLATFORM_TEMPLATE = str(ROOT / "cookiecutter-platform")
+TEAM_TEMPLATE = str(ROOT / "cookiecutter-team")
+
+
+def files_of(repo: Path) -> list[Path]:
+    return [path for path in repo.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
+
+
+def assert_fully_rendered(repo: Path) -> None:
+    for path in files_of(repo):
+        if path.suffix in {".parquet", ".db"}:
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "{{" not in text and "{%" not in text and "cookiecutter" not in text, path
+
+
+def assert_ruff_clean(repo: Path) -> None:
+    result = run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def platform(cookies_session):
+    result = cookies_session.bake(
+        template=PLATFORM_TEMPLATE,
+        extra_context={"project_name": "acme", "platform_owners": "ana@acme.io, bo@acme.io"},
+    )
+    assert result.exit_code == 0, result.exception
+    return result.project_path
+
+
+def bake_team(cookies, platform: Path, **context):
+    return cookies.bake(
+        template=TEAM_TEMPLATE, extra_context={"platform_dir": str(platform), **context}
+    )
+
+
+def test_platform_bakes_a_complete_repo(platform):
+    expected = {
+        "feature_store.yaml", "federation.yaml", "entities.py", "data_sources.py",
+        "feature_views.py", "apply.py", "scripts/generate_sample_data.py", "README.md",
+        "tests/test_definitions.py", ".github/workflows/feature-store.yml",
+        ".github/CODEOWNERS", "requirements.txt", "pyproject.toml",
+        "data/user_features.parquet", "data/driver_stats.parquet",
+        "data/customer_features.parquet",
+    }  # fmt: skip
+    assert expected <= {str(path.relative_to(platform)) for path in files_of(platform)}
+    assert_fully_rendered(platform)
+    assert_ruff_clean(platform)
+    policy = yaml.safe_load((platform / "federation.yaml").read_text())
+    assert policy == {
+        "project": "acme",
+        "platform": {"owners": ["ana@acme.io", "bo@acme.io"], "role": "feast-platform"},
+        "teams": {},
+    }
+    assert (
+        "/federation.yaml ana@acme.io bo@acme.io" in (platform / ".github/CODEOWNERS").read_text()
+    )
+    store = yaml.safe_load((platform / "feature_store.yaml").read_text())
+    assert store["registry"]["registry_type"] == "sql"
+    assert store["registry"]["path"] == f"sqlite:///{platform}/data/registry.db"
+    assert "feast>=0.67,<0.68" in (platform / "requirements.txt").read_text()
+
+
+def test_sample_data_is_recent_and_realistic(platform):
+    import pandas as pd
+
+    frame = pd.read_parquet(platform / "data" / "customer_features.parquet")
+    newest = frame["event_timestamp"].max()
+    assert pd.Timestamp.now(tz="UTC") - newest < pd.Timedelta(hours=2)
+    assert frame["customer_id"].nunique() == 20
+    assert (frame["avg_order_value"] > 0).all() and (frame["total_purchases"] >= 0).all()
+
+
+@pytest.mark.parametrize("starter_view", ["user_features", "customer_features", "driver_stats"])
+def test_team_bakes_and_registers(cookies, platform, starter_view):
+    team = f"team_{starter_view.split('_')[0]}"
+    policy_before = (platform / "federation.yaml").read_text()
+    result = bake_team(cookies, platform, team_name=team, starter_view=starter_view)
+    assert result.exit_code == 0, result.exception
+    repo = result.project_path
+    assert repo.name == team
+    expected = {
+        "feature_store.yaml", "on_demand_views.py", "feature_services.py", "apply.py",
+        "tests/test_on_demand_views.py", "tests/test_definitions.py", "README.md",
+        ".github/workflows/feature-services.yml", "requirements.txt", "pyproject.toml",
+    }  # fmt: skip
+    assert expected <= {str(path.relative_to(repo)) for path in files_of(repo)}
+    assert_fully_rendered(repo)
+    assert_ruff_clean(repo)
+    shared = (platform / "feature_store.yaml").read_text()
+    assert yaml.safe_load((repo / "feature_store.yaml").read_text()) == yaml.safe_load(shared)
+    policy_after = (platform / "federation.yaml").read_text()
+    assert policy_after.startswith(policy_before.replace("teams: {}", "teams:"))
+    registered = yaml.safe_load(policy_after)["teams"][team]
+    assert registered == {"prefix": f"{team}_", "owners": [f"{team}-leads@example.com"]}
+    for text in (repo / "on_demand_views.py", repo / "feature_services.py"):
+        assert f'name="{team}_' in text.read_text()
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in files_of(directory)}
+
+
+def bake_refused(template: str, out: Path, context: dict) -> None:
+    """Bake with cookiecutter itself into ``out`` and expect the hook to stop it."""
+    from cookiecutter.exceptions import FailedHookException
+    from cookiecutter.main import cookiecutter
+
+    with pytest.raises(FailedHookException):
+        cookiecutter(template, no_input=True, extra_context=context, output_dir=str(out))
+
+
+@pytest.mark.parametrize("name", [*HOSTILE_NAMES, "team_user"])
+def test_template_hook_refuses_bad_names_leaving_nothing(cookies, platform, tmp_path, name):
+    if name == "team_user" and "team_user" not in (platform / "federation.yaml").read_text():
+        assert bake_team(cookies, platform, team_name="team_user").exit_code == 0
+    policy_before = (platform / "federation.yaml").read_bytes()
+    area = tmp_path / "area"
+    out = area / "out"
+    out.mkdir(parents=True)
+    bake_refused(TEAM_TEMPLATE, out, {"platform_dir": str(platform), "team_name": name})
+    assert (platform / "federation.yaml").read_bytes() == policy_before
+    assert list(area.iterdir()) == [out]  # "../x" would land beside out/
+    assert list(out.iterdir()) == []
+
+
+def test_template_hook_refuses_nested_prefix(cookies, platform):
+    assert bake_team(cookies, platform, team_name="data").exit_code == 0
+    for nested in ("data_science", "team"):
+        result = bake_team(cookies, platform, team_name=nested)
+        assert result.exit_code != 0
+
+
+def test_plain_cookiecutter_bakes_a_team_from_a_checkout(platform, tmp_path):
+    """The command a team runs by hand: the hook finds the rules beside the template."""
+    result = run(
+        [
+            sys.executable, "-m", "cookiecutter", str(ROOT), "--directory", "cookiecutter-team",
+            "--no-input", "--output-dir", str(tmp_path), "team_name=plain_team",
+            f"platform_dir={platform}",
+        ]
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "plain_team" / "feature_store.yaml").is_file()
+    assert "plain_team" in yaml.safe_load((platform / "federation.yaml").read_text())["teams"]
+    refused = run(
+        [
+            sys.executable, "-m", "cookiecutter", str(ROOT), "--directory", "cookiecutter-team",
+            "--no-input", "--output-dir", str(tmp_path), "team_name=Plain-Team",
+            f"platform_dir={platform}",
+        ]
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "error: team name 'Plain-Team': use lowercase ASCII letters" in refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain_team"]
+
+
+# --- the CLI ---------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def cli_platform(tmp_path):
+    from feast_federation.onboarding import bake_platform
+
+    return bake_platform(tmp_path / "org", "acme", ["ana@acme.io"])
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_cli_refuses_bad_names_leaving_nothing(cli_platform, tmp_path, name):
+    before = _snapshot(tmp_path)
+    result = CliRunner().invoke(
+        app,
+        ["add-team", name, "--platform", str(cli_platform), "--output-dir", str(tmp_path / "t")],
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("error: team name")
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+    assert _snapshot(tmp_path) == before
+
+
+def test_cli_refuses_duplicates_and_nesting(cli_platform, tmp_path):
+    runner = CliRunner()
+    args = ["--platform", str(cli_platform), "--output-dir", str(tmp_path / "teams")]
+    assert runner.invoke(app, ["add-team", "data", *args]).exit_code == 0
+    before = _snapshot(tmp_path)
+    for name, rule in [("data", "already registered"), ("data_science", "would nest")]:
+        result = runner.invoke(app, ["add-team", name, *args])
+        assert result.exit_code == 1 and rule in result.output, result.output
+    assert _snapshot(tmp_path) == before
+
+
+def test_add_team_registers_and_bakes_without_importing_feast(cli_platform, tmp_path):
+    probe = (
+        "import sys\n"
+        "from feast_federation.cli import app\n"
+        f"app(['add-team', 'growth', '--platform', {str(cli_platform)!r}, '--owner', 'g@x.io',"
+        f" '--output-dir', {str(tmp_path / 'teams')!r}], standalone_mode=False)\n"
+        "assert 'feast' not in sys.modules, 'baking imported feast'\n"
+    )
+    result = run([sys.executable, "-c", probe])
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "teams" / "growth" / "on_demand_views.py").is_file()
+    teams = yaml.safe_load((cli_platform / "federation.yaml").read_text())["teams"]
+    assert teams == {"growth": {"prefix": "growth_", "owners": ["g@x.io"]}}
+
+
+def test_bootstrap_refuses_a_bad_team_before_writing(tmp_path):
+    result = CliRunner().invoke(
+        app, ["bootstrap", str(tmp_path / "org"), "--team", "marketing", "--team", "Bad"]
+    )
+    assert result.exit_code == 1 and "team name 'Bad'" in result.output
+    assert not (tmp_path / "org").exists()
