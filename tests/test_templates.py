@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, run
 from typer.testing import CliRunner
 
+from conftest import ROOT, run
 from feast_federation.cli import app
 from test_ownership import HOSTILE_NAMES
 
