@@ -187,7 +187,12 @@ def add_team(
 @user_errors
 def bootstrap(
     org_dir: Annotated[Path, typer.Argument(help="Directory for the new org (created).")],
-    team: Annotated[list[str], typer.Option("--team", help="A team to create (repeat).")],
+    team: Annotated[
+        list[str],
+        typer.Option(
+            "--team", help="A team to create, as NAME or NAME:STARTER_VIEW (repeat for more)."
+        ),
+    ],
     project: Annotated[str, typer.Option(help="Feast project name.")] = "acme",
     owner: OwnerOpt = None,
     apply_all: Annotated[
@@ -197,7 +202,8 @@ def bootstrap(
     """Create a platform repo and team repos on the embedded local default."""
     from .onboarding import bootstrap_org
 
-    platform_dir, team_dirs = bootstrap_org(org_dir, project, owner or [], team)
+    teams = [(name, view or "user_features") for name, _, view in (t.partition(":") for t in team)]
+    platform_dir, team_dirs = bootstrap_org(org_dir, project, owner or [], teams)
     out.print(f"Platform repo: {platform_dir}")
     for team_dir in team_dirs:
         out.print(f"Team repo:     {team_dir}")

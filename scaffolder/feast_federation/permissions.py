@@ -12,7 +12,7 @@ import re
 
 from feast import Entity, FeatureService, OnDemandFeatureView
 from feast.data_source import DataSource
-from feast.errors import FeastObjectNotFoundException
+from feast.errors import FeastObjectNotFoundException, PermissionNotFoundException
 from feast.permissions.action import ALL_ACTIONS, READ, AuthzedAction
 from feast.permissions.permission import Permission
 from feast.permissions.policy import RoleBasedPolicy
@@ -95,7 +95,7 @@ def published_team(store, team: str) -> Team | None:
         permission = store.registry.get_permission(
             write_permission_name(team), store.project, allow_cache=False
         )
-    except FeastObjectNotFoundException:
+    except (FeastObjectNotFoundException, PermissionNotFoundException):
         return None
     owners = tuple(owner for owner in permission.tags.get(OWNERS_TAG, "").split(",") if owner)
     return Team(name=team, owners=owners, role=permission.tags.get(ROLE_TAG, ""))
