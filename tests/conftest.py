@@ -12,9 +12,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(args: list[str], cwd: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], cwd: Path | None = None, env: dict | None = None, **kwargs
+) -> subprocess.CompletedProcess:
     """Run a fresh process with this interpreter's environment; never raises on failure."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env = {**(env or os.environ), "PYTHONWARNINGS": "ignore"}
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
 
 
