@@ -63,7 +63,7 @@ def report_error(exc: FederationError) -> None:
     from .sync import RefusedError
 
     if isinstance(exc, RefusedError):
-        err.print("error: refused; nothing was written:", style="red")
+        err.print(f"error: {exc.summary}", style="red", markup=False)
         for problem in exc.problems:
             err.print(f"  {problem}", markup=False, soft_wrap=True)
     else:
@@ -77,20 +77,37 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the plan as one JSO
 PruneOpt = Annotated[
     bool, typer.Option("--prune", help="Team repos: also delete own objects no longer defined.")
 ]
+BreakOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-breaking-teams",
+        help="Platform repo: carry out a sync that breaks team objects (reported and logged).",
+    ),
+]
 
 
 @app.command()
 @user_errors
-def plan(repo: RepoArg, json_output: JsonOpt = False, prune: PruneOpt = False) -> None:
+def plan(
+    repo: RepoArg,
+    json_output: JsonOpt = False,
+    prune: PruneOpt = False,
+    allow_breaking: BreakOpt = False,
+) -> None:
     """Show what an apply would change, limited to what the repo owns. Exit 2 if anything."""
-    _plan_or_apply(repo, plan_only=True, json_output=json_output, prune=prune)
+    _plan_or_apply(repo, True, json_output, prune, allow_breaking)
 
 
 @app.command()
 @user_errors
-def apply(repo: RepoArg, json_output: JsonOpt = False, prune: PruneOpt = False) -> None:
+def apply(
+    repo: RepoArg,
+    json_output: JsonOpt = False,
+    prune: PruneOpt = False,
+    allow_breaking: BreakOpt = False,
+) -> None:
     """Apply the repo: a full sync for the platform, a validated partial apply for a team."""
-    _plan_or_apply(repo, plan_only=False, json_output=json_output, prune=prune)
+    _plan_or_apply(repo, False, json_output, prune, allow_breaking)
 
 
 def run_repo_script(script_file: str) -> None:
@@ -105,21 +122,28 @@ def run_repo_script(script_file: str) -> None:
         ] = False,
         json_output: JsonOpt = False,
         prune: PruneOpt = False,
+        allow_breaking: BreakOpt = False,
     ) -> None:
-        _plan_or_apply(repo_path, plan_only=plan_only, json_output=json_output, prune=prune)
+        _plan_or_apply(repo_path, plan_only, json_output, prune, allow_breaking)
 
     typer.run(script)
 
 
-def _plan_or_apply(repo_path: Path, *, plan_only: bool, json_output: bool, prune: bool) -> None:
+def _plan_or_apply(
+    repo_path: Path, plan_only: bool, json_output: bool, prune: bool, allow_breaking: bool
+) -> None:
+    from . import sync
     from .repo import find_repo
 
     repo = find_repo(repo_path)
     if prune and repo.is_platform:
         raise FederationError("--prune is for team repos; the platform sync always deletes")
-    from . import sync
-
-    result = sync.plan(repo, prune=prune) if plan_only else sync.apply(repo, prune=prune)
+    if allow_breaking and not repo.is_platform:
+        raise FederationError("--allow-breaking-teams is for the platform repo")
+    run = sync.plan if plan_only else sync.apply
+    result = run(repo, prune=prune, allow_breaking=allow_breaking)
+    for breakage in result.overridden:
+        err.print(f"warning: --allow-breaking-teams: {breakage}", style="yellow", markup=False)
     if json_output:
         print(json.dumps(result.to_json()))
     else:

@@ -11,10 +11,13 @@ from .ownership import (
     ENTITY,
     FEATURE_SERVICE,
     FEATURE_VIEW,
+    INTERNAL_NAMES,
     ON_DEMAND_FEATURE_VIEW,
     REQUEST_SOURCE,
     STREAM_FEATURE_VIEW,
     Definition,
+    PlatformState,
+    ViewShape,
 )
 
 # Order matters: subclasses before their bases.
@@ -51,3 +54,22 @@ def implicit_writes(obj: object) -> list:
             written += [p.batch_source for p in obj.source_feature_view_projections.values()]
     written += [getattr(source, "batch_source", None) for source in written]
     return [source for source in written if source is not None]
+
+
+def platform_state(objects: list) -> PlatformState:
+    """The views, entities and sources among ``objects``, as the dependency rules see them."""
+    views = {
+        obj.name: ViewShape(
+            name=obj.name,
+            features=frozenset(feature.name for feature in obj.features),
+            entities=frozenset(name for name in obj.entities if name not in INTERNAL_NAMES),
+            sources=frozenset(source.name for source in implicit_writes(obj)),
+        )
+        for obj in objects
+        if kind_of(obj) in (FEATURE_VIEW, STREAM_FEATURE_VIEW)
+    }
+    return PlatformState(
+        views=views,
+        entities=frozenset(obj.name for obj in objects if kind_of(obj) == ENTITY),
+        sources=frozenset(obj.name for obj in objects if kind_of(obj) == DATA_SOURCE),
+    )

@@ -247,3 +247,86 @@ def conflict_with_existing(writer: str, definition: Definition, existing_kind: s
 def _kinds_text(kinds: Iterable[str]) -> str:
     ordered = sorted(kinds)
     return ", ".join(ordered[:-1]) + " and " + ordered[-1]
+
+
+# --- dependencies: what the platform may not take away from teams ----------------------
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A team object (FeatureService or ODFV) that reads ``features`` of platform view ``view``."""
+
+    user: Definition
+    owner: str
+    view: str
+    features: frozenset[str]
+
+    def __str__(self) -> str:
+        return f"{self.user} (team {self.owner})"
+
+
+@dataclass(frozen=True)
+class ViewShape:
+    """What a platform view offers (features) and needs (entities, sources) to serve."""
+
+    name: str
+    features: frozenset[str]
+    entities: frozenset[str] = frozenset()
+    sources: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class PlatformState:
+    views: Mapping[str, ViewShape]
+    entities: frozenset[str]
+    sources: frozenset[str]
+
+
+def breakages(usages: Iterable[Usage], before: PlatformState, after: PlatformState) -> list[str]:
+    """One line per platform change from ``before`` to ``after`` that breaks team objects.
+
+    Only what this change breaks counts: a usage already broken before is audit's business.
+    """
+    by_problem: dict[str, list[Usage]] = {}
+    for usage in usages:
+        for problem in _broken_by(usage, before, after):
+            by_problem.setdefault(problem, []).append(usage)
+    return [
+        f"{problem} breaks {', '.join(sorted(str(u) for u in users))}"
+        for problem, users in sorted(by_problem.items())
+    ]
+
+
+def _broken_by(usage: Usage, before: PlatformState, after: PlatformState) -> list[str]:
+    old = before.views.get(usage.view)
+    if old is None:
+        return []
+    new = after.views.get(usage.view)
+    if new is None:
+        return [f"deleting FeatureView {usage.view}"]
+    problems = [
+        f"dropping feature {feature} from FeatureView {usage.view}"
+        for feature in sorted((usage.features & old.features) - new.features)
+    ]
+    problems += [
+        f"deleting Entity {entity}, which FeatureView {usage.view} needs,"
+        for entity in sorted(new.entities & before.entities - after.entities)
+    ]
+    problems += [
+        f"deleting DataSource {source}, which FeatureView {usage.view} needs,"
+        for source in sorted(new.sources & before.sources - after.sources)
+    ]
+    return problems
+
+
+def dangling(usages: Iterable[Usage], state: PlatformState) -> list[str]:
+    """Team objects that read views or features the registry does not hold."""
+    problems = []
+    for usage in sorted(usages, key=lambda u: (u.user, u.view)):
+        view = state.views.get(usage.view)
+        if view is None:
+            problems.append(f"{usage} reads FeatureView {usage.view}, which does not exist")
+        elif usage.features - view.features:
+            missing = ", ".join(sorted(usage.features - view.features))
+            problems.append(f"{usage} reads {missing} from FeatureView {usage.view}, which lacks")
+    return problems

@@ -110,3 +110,45 @@ def list_team_kinds(store: FeatureStore, prefix: str) -> list:
         ),
     ]
     return [obj for obj in candidates if obj.name.startswith(prefix)]
+
+
+def registry_proto(store: FeatureStore):
+    """The whole registry as protos, read once; ODFV UDFs are not rebuilt."""
+    store.registry.refresh(store.project)
+    return store.registry.cached_registry_proto
+
+
+def team_usages(proto, project: str, policy) -> list:
+    """What every team FeatureService and ODFV in ``proto`` reads from other views."""
+    from .ownership import PLATFORM, Definition, Usage
+
+    usages = []
+    for kind, items in (
+        (FEATURE_SERVICE, proto.feature_services),
+        (ON_DEMAND_FEATURE_VIEW, proto.on_demand_feature_views),
+    ):
+        for item in items:
+            owner = policy.owner_of(item.spec.name)
+            if item.spec.project != project or owner == PLATFORM:
+                continue
+            user = Definition(kind, item.spec.name)
+            usages += [Usage(user, owner, view, features) for view, features in _reads(item)]
+    return usages
+
+
+def _reads(item) -> list[tuple[str, frozenset[str]]]:
+    if hasattr(item.spec, "sources"):  # an ODFV: a map of named sources
+        reads = []
+        for source in item.spec.sources.values():
+            which = source.WhichOneof("source")
+            if which == "feature_view_projection":
+                reads.append(_projection(source.feature_view_projection))
+            elif which == "feature_view":
+                spec = source.feature_view.spec
+                reads.append((spec.name, frozenset(f.name for f in spec.features)))
+        return reads
+    return [_projection(projection) for projection in item.spec.features]
+
+
+def _projection(projection) -> tuple[str, frozenset[str]]:
+    return projection.feature_view_name, frozenset(c.name for c in projection.feature_columns)

@@ -1,10 +1,11 @@
 """Plans and applies one repo's objects into the shared registry, restricted to what it owns.
 
 - The platform repo is a full sync: it upserts what it defines, publishes the policy as
-  Permissions, and deletes the platform objects it no longer defines, never a team's.
+  Permissions, and deletes the platform objects it no longer defines, never a team's. It
+  refuses changes that would break a team's services or ODFVs unless explicitly overridden.
 - A team repo is a validated partial apply: it upserts its own objects and deletes only
   with ``prune``, and only its own.
-Every rule check comes from ``ownership``; nothing is written when any check fails.
+Every rule comes from ``ownership``; nothing is written when any check fails.
 """
 
 from __future__ import annotations
@@ -17,17 +18,19 @@ from feast import FeatureStore
 from . import registry
 from .collect import collect
 from .errors import FederationError
-from .kinds import definition, implicit_writes, kind_of
+from .kinds import definition, implicit_writes, kind_of, platform_state
 from .ownership import (
+    FEATURE_SERVICE,
     INTERNAL_NAMES,
+    ON_DEMAND_FEATURE_VIEW,
     PLATFORM,
     Definition,
     Policy,
+    breakages,
     conflict_with_existing,
-    describe_owner,
     violations,
 )
-from .permissions import is_managed, policy_permissions, published_team
+from .permissions import MANAGED_PREFIX, is_managed, policy_permissions, published_team
 from .policy import load_policy
 from .repo import Repo
 
@@ -54,86 +57,109 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     to_apply: list = field(default_factory=list)
     to_delete: list = field(default_factory=list)
+    # Team breakages the platform chose to override; carried out and reported loudly.
+    overridden: list[str] = field(default_factory=list)
 
     @property
     def has_changes(self) -> bool:
         return any(change.action != UNCHANGED for change in self.changes)
 
     def to_json(self) -> dict:
-        return {"owner": self.owner, "changes": [change.to_json() for change in self.changes]}
+        plan = {"owner": self.owner, "changes": [change.to_json() for change in self.changes]}
+        if self.overridden:
+            plan["overridden_breakages"] = self.overridden
+        return plan
 
 
 class RefusedError(FederationError):
-    """The repo breaks ownership rules; ``problems`` has one line per violation."""
+    """The change breaks ownership rules; ``problems`` has one line per violation."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], summary: str = "refused; nothing was written:"):
         self.problems = problems
+        self.summary = summary
         super().__init__("\n".join(problems))
 
 
-def plan(repo: Repo, *, prune: bool = False) -> Plan:
-    store = registry.open_store(repo.path)
-    return _plan_platform(repo, store) if repo.is_platform else _plan_team(repo, store, prune)
+# --- repos -----------------------------------------------------------------------------
 
 
-def apply(repo: Repo, *, prune: bool = False) -> Plan:
-    """Apply ``repo`` and return the plan it carried out."""
+def plan(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> Plan:
     store = registry.open_store(repo.path)
-    carried_out = plan(repo, prune=prune)
+    objects = collect(repo)
     if repo.is_platform:
-        store.apply(carried_out.to_apply, objects_to_delete=carried_out.to_delete, partial=False)
-    else:
-        store.apply(carried_out.to_apply, partial=True)
-        _delete_team_objects(store, carried_out.to_delete)
+        policy = load_policy(repo.path)
+        if store.project != policy.project:
+            raise FederationError(
+                f"{repo.path}/feature_store.yaml: project {store.project} differs from "
+                f"federation.yaml's project {policy.project}"
+            )
+        return plan_platform(store, policy, objects, allow_breaking=allow_breaking)
+    return plan_team(store, repo.owner, objects, prune=prune)
+
+
+def apply(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> Plan:
+    """Apply ``repo`` and return the plan it carried out."""
+    carried_out = plan(repo, prune=prune, allow_breaking=allow_breaking)
+    carry_out(registry.open_store(repo.path), carried_out)
     return carried_out
+
+
+def carry_out(store: FeatureStore, plan_: Plan) -> None:
+    if plan_.owner == PLATFORM:
+        store.apply(plan_.to_apply, objects_to_delete=plan_.to_delete, partial=False)
+        return
+    store.apply(plan_.to_apply, partial=True)
+    _delete_team_objects(store, plan_.to_delete)
 
 
 # --- the platform ----------------------------------------------------------------------
 
 
-def _plan_platform(repo: Repo, store: FeatureStore) -> Plan:
-    policy = load_policy(repo.path)
-    if store.project != policy.project:
-        raise FederationError(
-            f"{repo.path}/feature_store.yaml: project {store.project} differs from "
-            f"federation.yaml's project {policy.project}"
-        )
-    objects = collect(repo)
+def plan_platform(
+    store: FeatureStore, policy: Policy, objects: list, *, allow_breaking: bool = False
+) -> Plan:
     desired = _with_implicit_writes(objects)
-    _refuse_violations(violations(PLATFORM, [d for d, _ in desired], policy))
+    _refuse(violations(PLATFORM, [item for item, _ in desired], policy))
+    wanted = [obj for _, obj in desired]
     existing = [
         obj
         for obj in registry.list_platform_kinds(store)
         if policy.owner_of(obj.name) == PLATFORM and obj.name not in INTERNAL_NAMES
     ]
+    broken = breakages(
+        registry.team_usages(registry.registry_proto(store), store.project, policy),
+        before=platform_state(existing),
+        after=platform_state(wanted),
+    )
+    if broken and not allow_breaking:
+        raise RefusedError(
+            broken,
+            "refused: the sync would break team objects; nothing was written "
+            "(--allow-breaking-teams overrides):",
+        )
+    permissions = policy_permissions(policy)
     existing += [
-        p
-        for p in store.registry.list_permissions(store.project, allow_cache=False)
-        if is_managed(p)
+        permission
+        for permission in store.registry.list_permissions(store.project, allow_cache=False)
+        if is_managed(permission)
     ]
-    wanted = [obj for _, obj in desired] + policy_permissions(policy)
-    plan_ = _diff(PLATFORM, _inferred(store, wanted), existing)
-    plan_.to_apply = objects + policy_permissions(policy)
+    plan_ = _diff(PLATFORM, _inferred(store, wanted + permissions), existing)
+    plan_.to_apply = objects + permissions
+    plan_.overridden = broken
     return plan_
 
 
 # --- a team ----------------------------------------------------------------------------
 
 
-def _plan_team(repo: Repo, store: FeatureStore, prune: bool) -> Plan:
-    team = published_team(store, repo.owner)
+def plan_team(store: FeatureStore, team_name: str, objects: list, *, prune: bool = False) -> Plan:
+    team = published_team(store, team_name)
     if team is None:
-        raise FederationError(
-            f"team {repo.owner} is not registered in the registry's policy: "
-            "the platform must apply federation.yaml first"
-        )
+        raise FederationError(_unknown_team_message(store, team_name))
     policy = Policy(project=store.project, teams={team.name: team})
-    objects = collect(repo)
     desired = _with_implicit_writes(objects)
-    problems = violations(team.name, [d for d, _ in desired], policy)
-    if not problems:
-        problems = _registry_conflicts(store, team.name, [d for d, _ in desired])
-    _refuse_violations(problems)
+    definitions = [item for item, _ in desired]
+    _refuse(violations(team.name, definitions, policy) or _conflicts(store, team.name, definitions))
     wanted = [obj for _, obj in desired]
     existing = [obj for obj in (registry.get(store, kind_of(o), o.name) for o in wanted) if obj]
     if prune:
@@ -146,7 +172,29 @@ def _plan_team(repo: Repo, store: FeatureStore, prune: bool) -> Plan:
     return plan_
 
 
-def _registry_conflicts(store: FeatureStore, team: str, definitions: list[Definition]) -> list[str]:
+def _unknown_team_message(store: FeatureStore, team: str) -> str:
+    if not _policy_published(store):
+        return (
+            f"project {store.project} has no published federation policy: the platform has "
+            "not applied yet, or feature_store.yaml points at another project"
+        )
+    return (
+        f"team {team} is not registered in the registry's policy: "
+        "the platform must apply federation.yaml first"
+    )
+
+
+def _policy_published(store: FeatureStore) -> bool:
+    from feast.errors import FeastObjectNotFoundException, PermissionNotFoundException
+
+    try:
+        store.registry.get_permission(f"{MANAGED_PREFIX}platform", store.project, allow_cache=False)
+    except (FeastObjectNotFoundException, PermissionNotFoundException):
+        return False
+    return True
+
+
+def _conflicts(store: FeatureStore, team: str, definitions: list[Definition]) -> list[str]:
     problems = []
     for item in definitions:
         existing_kind = registry.kind_in_namespace(store, item.kind, item.name)
@@ -156,12 +204,16 @@ def _registry_conflicts(store: FeatureStore, team: str, definitions: list[Defini
     return problems
 
 
+# Services go before the ODFVs they use, ODFVs before their request sources.
+_DELETE_ORDER = {FEATURE_SERVICE: 0, ON_DEMAND_FEATURE_VIEW: 1}
+
+
 def _delete_team_objects(store: FeatureStore, objects: list) -> None:
-    for obj in objects:
+    for obj in sorted(objects, key=lambda o: _DELETE_ORDER.get(kind_of(o), 2)):
         kind = kind_of(obj)
-        if kind == "FeatureService":
+        if kind == FEATURE_SERVICE:
             store.registry.delete_feature_service(obj.name, store.project)
-        elif kind == "OnDemandFeatureView":
+        elif kind == ON_DEMAND_FEATURE_VIEW:
             store.registry.delete_feature_view(obj.name, store.project)
         else:
             store.registry.delete_data_source(obj.name, store.project)
@@ -188,7 +240,7 @@ def _with_implicit_writes(objects: list) -> list[tuple[Definition, object]]:
     return result
 
 
-def _refuse_violations(problems: list[str]) -> None:
+def _refuse(problems: list[str]) -> None:
     if problems:
         raise RefusedError(problems)
 
@@ -202,15 +254,19 @@ def _inferred(store: FeatureStore, objects: list) -> list:
     by_kind: dict[str, list] = {}
     for obj in copies:
         by_kind.setdefault(kind_of(obj), []).append(obj)
-    store._make_inferences(
-        by_kind.get("DataSource", []) + by_kind.get("RequestSource", []),
-        by_kind.get("Entity", []),
-        by_kind.get("FeatureView", []),
-        by_kind.get("OnDemandFeatureView", []),
-        by_kind.get("StreamFeatureView", []),
-        by_kind.get("FeatureService", []),
-        [],
-    )
+    try:
+        store._make_inferences(
+            by_kind.get("DataSource", []) + by_kind.get("RequestSource", []),
+            by_kind.get("Entity", []),
+            by_kind.get("FeatureView", []),
+            by_kind.get("OnDemandFeatureView", []),
+            by_kind.get("StreamFeatureView", []),
+            by_kind.get("FeatureService", []),
+            [],
+        )
+    except Exception as exc:  # Feast rejects the definitions themselves: a user error
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise FederationError(f"Feast cannot infer the definitions: {first_line}") from None
     return copies
 
 
@@ -263,12 +319,14 @@ def _clear_volatile(message) -> None:
             if field_.message_type.fields_by_name["value"].message_type is not None:
                 for item in value.values():
                     _clear_volatile(item)
-        elif field_.is_repeated:
+        elif _is_repeated(field_):
             for item in value:
                 _clear_volatile(item)
         else:
             _clear_volatile(value)
 
 
-def owner_text(owner: str) -> str:
-    return describe_owner(owner)
+def _is_repeated(field_) -> bool:
+    if hasattr(field_, "is_repeated"):
+        return field_.is_repeated
+    return field_.label == field_.LABEL_REPEATED  # protobuf < 5
