@@ -28,3 +28,23 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+def build_org(
+    directory: Path, teams=(("marketing", "customer_features"), ("risk", "user_features"))
+):
+    """A bootstrapped org, synced and with every team applied, in this process."""
+    from feast_federation import sync
+    from feast_federation.onboarding import bootstrap_org
+    from feast_federation.repo import find_repo
+
+    platform, team_dirs = bootstrap_org(directory, "acme", ["plat@acme.io"], teams)
+    for repo in (platform, *team_dirs):
+        sync.apply(find_repo(repo))
+    return platform, team_dirs
+
+
+def file_digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()

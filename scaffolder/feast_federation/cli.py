@@ -63,7 +63,7 @@ def report_error(exc: FederationError) -> None:
     from .sync import RefusedError
 
     if isinstance(exc, RefusedError):
-        err.print(f"error: {exc.summary}", style="red", markup=False)
+        err.print(f"error: {exc.summary}", style="red", markup=False, soft_wrap=True)
         for problem in exc.problems:
             err.print(f"  {problem}", markup=False, soft_wrap=True)
     else:
@@ -143,7 +143,12 @@ def _plan_or_apply(
     run = sync.plan if plan_only else sync.apply
     result = run(repo, prune=prune, allow_breaking=allow_breaking)
     for breakage in result.overridden:
-        err.print(f"warning: --allow-breaking-teams: {breakage}", style="yellow", markup=False)
+        err.print(
+            f"warning: --allow-breaking-teams: {breakage}",
+            style="yellow",
+            markup=False,
+            soft_wrap=True,
+        )
     if json_output:
         print(json.dumps(result.to_json()))
     else:
@@ -174,6 +179,32 @@ def print_plan(result, *, applied: bool) -> None:
         )
     out.print(table)
     out.print(f"{len(changes)} to change, {unchanged} unchanged.")
+
+
+@app.command()
+@user_errors
+def audit(repo: RepoArg, json_output: JsonOpt = False) -> None:
+    """Report registry drift: unowned objects, wrong kinds, dangling references, policy drift.
+
+    Exit 0 when clean, 2 when anything is found, 1 on error.
+    """
+    from .audit import audit as run_audit
+    from .repo import find_repo
+
+    findings = run_audit(find_repo(repo))
+    if json_output:
+        print(json.dumps({"findings": [finding.to_json() for finding in findings]}))
+    elif findings:
+        table = Table(title="Registry drift", title_justify="left")
+        for column in ("rule", "object", "detail"):
+            table.add_column(column)
+        for finding in findings:
+            table.add_row(f"[red]{finding.rule}[/red]", finding.subject, finding.detail)
+        out.print(table)
+    else:
+        out.print("No drift: the registry holds what the federation put there.")
+    if findings:
+        raise typer.Exit(EXIT_CHANGES)
 
 
 # --- onboarding: never imports Feast ---------------------------------------------------

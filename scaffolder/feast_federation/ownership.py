@@ -319,14 +319,14 @@ def _broken_by(usage: Usage, before: PlatformState, after: PlatformState) -> lis
     return problems
 
 
-def dangling(usages: Iterable[Usage], state: PlatformState) -> list[str]:
-    """Team objects that read views or features the registry does not hold."""
+def dangling(usages: Iterable[Usage], views: Mapping[str, ViewShape]) -> list[tuple[Usage, str]]:
+    """Team objects that read views (or features of views) that ``views`` does not hold."""
     problems = []
     for usage in sorted(usages, key=lambda u: (u.user, u.view)):
-        view = state.views.get(usage.view)
+        view = views.get(usage.view)
         if view is None:
-            problems.append(f"{usage} reads FeatureView {usage.view}, which does not exist")
+            problems.append((usage, f"reads {usage.view}, which does not exist"))
         elif usage.features - view.features:
             missing = ", ".join(sorted(usage.features - view.features))
-            problems.append(f"{usage} reads {missing} from FeatureView {usage.view}, which lacks")
+            problems.append((usage, f"reads {missing} from {usage.view}, which lacks it"))
     return problems

@@ -89,6 +89,23 @@ def _team_permissions(team: Team, project: str) -> list[Permission]:
     ]
 
 
+def published_teams(store) -> dict[str, Team]:
+    """Every team the registry's published policy knows, from the write permissions' tags."""
+    teams = {}
+    for permission in store.registry.list_permissions(store.project, allow_cache=False):
+        team = permission.tags.get(TEAM_TAG)
+        if is_managed(permission) and team and permission.name == write_permission_name(team):
+            teams[team] = _team_from(permission)
+    return teams
+
+
+def _team_from(permission: Permission) -> Team:
+    owners = tuple(owner for owner in permission.tags.get(OWNERS_TAG, "").split(",") if owner)
+    return Team(
+        name=permission.tags[TEAM_TAG], owners=owners, role=permission.tags.get(ROLE_TAG, "")
+    )
+
+
 def published_team(store, team: str) -> Team | None:
     """The team as the registry's published policy knows it, or None."""
     try:
@@ -97,5 +114,4 @@ def published_team(store, team: str) -> Team | None:
         )
     except (FeastObjectNotFoundException, PermissionNotFoundException):
         return None
-    owners = tuple(owner for owner in permission.tags.get(OWNERS_TAG, "").split(",") if owner)
-    return Team(name=team, owners=owners, role=permission.tags.get(ROLE_TAG, ""))
+    return _team_from(permission)

@@ -136,6 +136,17 @@ def team_usages(proto, project: str, policy) -> list:
     return usages
 
 
+def on_demand_shapes(proto, project: str) -> dict:
+    """Each ODFV's output features, read from its proto (the UDF is not rebuilt)."""
+    from .ownership import ViewShape
+
+    return {
+        item.spec.name: ViewShape(item.spec.name, frozenset(f.name for f in item.spec.features))
+        for item in proto.on_demand_feature_views
+        if item.spec.project == project
+    }
+
+
 def _reads(item) -> list[tuple[str, frozenset[str]]]:
     if hasattr(item.spec, "sources"):  # an ODFV: a map of named sources
         reads = []
