@@ -17,6 +17,7 @@ from .ownership import (
     STREAM_FEATURE_VIEW,
     Definition,
     PlatformState,
+    Usage,
     ViewShape,
 )
 
@@ -73,3 +74,25 @@ def platform_state(objects: list) -> PlatformState:
         entities=frozenset(obj.name for obj in objects if kind_of(obj) == ENTITY),
         sources=frozenset(obj.name for obj in objects if kind_of(obj) == DATA_SOURCE),
     )
+
+
+def usages(objects: list, owner: str) -> list[Usage]:
+    """What the services and ODFVs among ``objects`` read from other views."""
+    found = []
+    for obj in objects:
+        kind = kind_of(obj)
+        if kind == FEATURE_SERVICE:
+            projections = obj.feature_view_projections
+        elif kind == ON_DEMAND_FEATURE_VIEW:
+            projections = obj.source_feature_view_projections.values()
+        else:
+            continue
+        found += [
+            Usage(definition(obj), owner, p.name, frozenset(f.name for f in p.features))
+            for p in projections
+        ]
+    return found
+
+
+def view_shape(view) -> ViewShape:
+    return ViewShape(view.name, frozenset(feature.name for feature in view.features))

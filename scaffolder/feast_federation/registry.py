@@ -81,6 +81,14 @@ def kind_in_namespace(store: FeatureStore, kind: str, name: str) -> str | None:
     return kind if get(store, kind, name) is not None else None
 
 
+def any_view(store: FeatureStore, name: str):
+    """The feature view, stream view or ODFV named ``name``, or None."""
+    try:
+        return store.registry.get_any_feature_view(name, store.project, allow_cache=False)
+    except FeastObjectNotFoundException:
+        return None
+
+
 def list_platform_kinds(store: FeatureStore) -> list:
     """Every entity, batch/stream source, feature view and stream view in the project."""
     registry, project = store.registry, store.project

@@ -18,7 +18,7 @@ from feast import FeatureStore
 from . import registry
 from .collect import collect
 from .errors import FederationError
-from .kinds import definition, implicit_writes, kind_of, platform_state
+from .kinds import definition, implicit_writes, kind_of, platform_state, usages, view_shape
 from .ownership import (
     FEATURE_SERVICE,
     INTERNAL_NAMES,
@@ -28,6 +28,7 @@ from .ownership import (
     Policy,
     breakages,
     conflict_with_existing,
+    dangling,
     violations,
 )
 from .permissions import MANAGED_PREFIX, is_managed, policy_permissions, published_team
@@ -161,6 +162,7 @@ def plan_team(store: FeatureStore, team_name: str, objects: list, *, prune: bool
     definitions = [item for item, _ in desired]
     _refuse(violations(team.name, definitions, policy) or _conflicts(store, team.name, definitions))
     wanted = [obj for _, obj in desired]
+    _refuse(_missing_references(store, team.name, wanted))
     existing = [obj for obj in (registry.get(store, kind_of(o), o.name) for o in wanted) if obj]
     if prune:
         existing += registry.list_team_kinds(store, team.prefix)
@@ -202,6 +204,21 @@ def _conflicts(store: FeatureStore, team: str, definitions: list[Definition]) ->
         if problem:
             problems.append(problem)
     return problems
+
+
+def _missing_references(store: FeatureStore, team: str, objects: list) -> list[str]:
+    """Services and ODFVs that read views or features neither the registry nor the repo has."""
+    reads = usages(objects, team)
+    own = {obj.name: view_shape(obj) for obj in objects if kind_of(obj) == ON_DEMAND_FEATURE_VIEW}
+    views = dict(own)
+    for name in {usage.view for usage in reads} - set(own):
+        view = registry.any_view(store, name)
+        if view is not None:
+            views[name] = view_shape(view)
+    return [
+        f"{usage.user} {detail} in the registry (is the platform applied?)"
+        for usage, detail in dangling(reads, views)
+    ]
 
 
 # Services go before the ODFVs they use, ODFVs before their request sources.
