@@ -22,6 +22,7 @@ from conftest import file_digest
 from feast_federation import registry, sync
 from feast_federation.errors import FederationError
 from feast_federation.ownership import PLATFORM, Policy, Team
+from feast_federation.protos import fingerprint, spec_of
 
 pytestmark = pytest.mark.slow
 
@@ -144,11 +145,7 @@ def snapshot(store) -> dict[tuple[str, str], bytes]:
         ("Permission", proto.permissions),
     ):
         for item in collection:
-            spec = item.spec if "spec" in item.DESCRIPTOR.fields_by_name else item
-            copy = type(spec)()
-            copy.CopyFrom(spec)
-            sync._clear_volatile(copy)
-            items[(kind, copy.name)] = copy.SerializeToString(deterministic=True)
+            items[(kind, spec_of(item).name)] = fingerprint(item)
     return items
 
 

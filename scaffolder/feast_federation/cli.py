@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -33,16 +34,7 @@ _ACTION_STYLES = {"add": "green", "update": "yellow", "delete": "red", "unchange
 
 
 def main() -> None:
-    quiet_feast_warnings()
     app()
-
-
-def quiet_feast_warnings() -> None:
-    """Feast warns on every ODFV that it is experimental; users of this tool know."""
-    import warnings
-
-    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"feast\..*")
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 def user_errors(command: Callable) -> Callable:
@@ -113,7 +105,6 @@ def apply(
 def run_repo_script(script_file: str) -> None:
     """What a generated ``apply.py`` runs: plan or apply the repo that holds it."""
     repo_path = Path(script_file).resolve().parent
-    quiet_feast_warnings()
 
     @user_errors
     def script(
@@ -160,25 +151,26 @@ def _plan_or_apply(
 def print_plan(result, *, applied: bool) -> None:
     from .ownership import describe_owner
 
-    changes = [change for change in result.changes if change.action != "unchanged"]
-    unchanged = len(result.changes) - len(changes)
     title = f"{'Applied' if applied else 'Plan'} for {describe_owner(result.owner)}"
-    if not changes:
+    _print_changes([change.to_json() for change in result.changes], title)
+
+
+def _print_changes(changes: list[dict], title: str) -> None:
+    """A table of the changes, coloured by action, and a count of what stays as it is."""
+    changed = [change for change in changes if change["action"] != "unchanged"]
+    unchanged = len(changes) - len(changed)
+    if not changed:
         out.print(f"{title}: nothing to change ({unchanged} objects up to date).")
         return
     table = Table(title=title, title_justify="left")
     for column in ("action", "kind", "name", "changed fields"):
         table.add_column(column)
-    for change in changes:
-        style = _ACTION_STYLES[change.action]
-        table.add_row(
-            f"[{style}]{change.action}[/{style}]",
-            change.kind,
-            change.name,
-            ", ".join(change.fields),
-        )
+    for change in changed:
+        style = _ACTION_STYLES[change["action"]]
+        action = f"[{style}]{change['action']}[/{style}]"
+        table.add_row(action, change["kind"], change["name"], ", ".join(change.get("fields", [])))
     out.print(table)
-    out.print(f"{len(changes)} to change, {unchanged} unchanged.")
+    out.print(f"{len(changed)} to change, {unchanged} unchanged.")
 
 
 @app.command()
@@ -205,6 +197,81 @@ def audit(repo: RepoArg, json_output: JsonOpt = False) -> None:
         out.print("No drift: the registry holds what the federation put there.")
     if findings:
         raise typer.Exit(EXIT_CHANGES)
+
+
+# --- backups and the apply log --------------------------------------------------------
+
+
+@app.command()
+@user_errors
+def backup(
+    repo: RepoArg,
+    output: Annotated[Path, typer.Option("--output", help="File to write the snapshot to.")],
+) -> None:
+    """Write a snapshot of the shared registry's project to a file."""
+    from .backup import snapshot
+    from .registry import open_store
+    from .repo import find_repo
+
+    data = snapshot(open_store(find_repo(repo).path))
+    output.write_bytes(data)
+    out.print(f"Wrote {len(data)} bytes to {output}")
+
+
+@app.command()
+@user_errors
+def restore(
+    repo: RepoArg,
+    input_file: Annotated[Path, typer.Option("--input", help="A snapshot from backup.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Carry out the restore.")] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Restore the registry to a snapshot: shows the plan; --yes carries it out."""
+    from .backup import restore_registry
+    from .repo import find_repo
+
+    if not input_file.is_file():
+        raise FederationError(f"{input_file}: no such backup file")
+    result = restore_registry(find_repo(repo), input_file.read_bytes(), confirm=yes)
+    if json_output:
+        print(json.dumps({"changes": result.changes, "rematerialize": result.rematerialize}))
+    else:
+        _print_changes(result.changes, f"{'Restored' if yes else 'Restore plan'}")
+        if result.rematerialize:
+            out.print(
+                "Re-materialize these views (their online rows are gone): "
+                + ", ".join(result.rematerialize)
+            )
+        if not yes and result.has_changes:
+            out.print("Nothing was written; run again with --yes to restore.")
+    if not yes and result.has_changes:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+@app.command("log")
+@user_errors
+def show_log(
+    repo: RepoArg,
+    json_output: JsonOpt = False,
+    team: Annotated[str | None, typer.Option("--team", help="Only this team's entries.")] = None,
+) -> None:
+    """Show who applied what to the shared registry, oldest first."""
+    from . import applylog
+    from .registry import open_store
+    from .repo import find_repo
+
+    entries = applylog.read(open_store(find_repo(repo).path), owner=team)
+    if json_output:
+        print(json.dumps(entries))
+        return
+    table = Table(title="Apply log", title_justify="left")
+    for column in ("when", "who", "owner", "action", "changes"):
+        table.add_column(column)
+    for entry in entries:
+        counts = Counter(change["action"] for change in entry["changes"])
+        summary = ", ".join(f"{count} {action}" for action, count in sorted(counts.items()))
+        table.add_row(entry["at"], entry["actor"], entry["owner"], entry["action"], summary)
+    out.print(table)
 
 
 # --- onboarding: never imports Feast ---------------------------------------------------
@@ -250,6 +317,9 @@ def bootstrap(
     ],
     project: Annotated[str, typer.Option(help="Feast project name.")] = "acme",
     owner: OwnerOpt = None,
+    registry: Annotated[
+        str, typer.Option(help="sqlite (SQL registry, recommended) or file (locked file).")
+    ] = "sqlite",
     apply_all: Annotated[
         bool, typer.Option("--apply", help="Also sync the platform, materialize, apply teams.")
     ] = False,
@@ -258,7 +328,7 @@ def bootstrap(
     from .onboarding import bootstrap_org
 
     teams = [(name, view or "user_features") for name, _, view in (t.partition(":") for t in team)]
-    platform_dir, team_dirs = bootstrap_org(org_dir, project, owner or [], teams)
+    platform_dir, team_dirs = bootstrap_org(org_dir, project, owner or [], teams, registry)
     out.print(f"Platform repo: {platform_dir}")
     for team_dir in team_dirs:
         out.print(f"Team repo:     {team_dir}")

@@ -74,10 +74,19 @@ def _platform(platform_dir: Path) -> Path:
 # --- baking ----------------------------------------------------------------------------
 
 
+REGISTRIES = ("sqlite", "file")
+
+
 def bake_platform(
-    output_dir: Path, project: str, owners: Sequence[str], repo_name: str = "platform"
+    output_dir: Path,
+    project: str,
+    owners: Sequence[str],
+    repo_name: str = "platform",
+    registry: str = "sqlite",
 ) -> Path:
     check_new_platform(project, owners)
+    if registry not in REGISTRIES:
+        raise FederationError(f"registry {registry}: choose one of {', '.join(REGISTRIES)}")
     target = Path(output_dir) / repo_name
     if target.exists():
         raise FederationError(f"{target}: already exists")
@@ -85,6 +94,7 @@ def bake_platform(
         "project_name": project,
         "repo_name": repo_name,
         "platform_owners": ", ".join(owners),
+        "registry": registry,
         "feast_federation_version": __version__,
     }
     return _bake(PLATFORM_TEMPLATE, output_dir, context)
@@ -133,7 +143,11 @@ def _bake(template: str, output_dir: Path, context: dict) -> Path:
 
 
 def bootstrap_org(
-    org_dir: Path, project: str, owners: Sequence[str], teams: Sequence[str | tuple[str, str]]
+    org_dir: Path,
+    project: str,
+    owners: Sequence[str],
+    teams: Sequence[str | tuple[str, str]],
+    registry: str = "sqlite",
 ) -> tuple[Path, list[Path]]:
     """Bake ``org_dir/platform`` and ``org_dir/teams/<team>``; every input is checked first.
 
@@ -153,7 +167,7 @@ def bootstrap_org(
             raise FederationError(str(exc)) from None
         _check_starter_view(starter_view)
         registered.append(name)
-    platform_dir = bake_platform(org_dir, project, owners)
+    platform_dir = bake_platform(org_dir, project, owners, registry=registry)
     team_dirs = [
         bake_team(platform_dir, name, [f"{name}-leads@example.com"], org_dir / "teams", view)
         for name, view in pairs

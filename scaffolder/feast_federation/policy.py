@@ -42,6 +42,15 @@ def load_policy(platform_dir: Path) -> Policy:
     return parse_policy(text, str(path))
 
 
+def policy_section(platform_dir: Path, name: str) -> dict:
+    """An optional settings section of the policy file, such as ``backups``."""
+    data = yaml.safe_load(policy_path(platform_dir).read_text(encoding="utf-8")) or {}
+    section = data.get(name) or {}
+    if not isinstance(section, dict):
+        raise FederationError(f"{policy_path(platform_dir)}: '{name}' must be a mapping")
+    return section
+
+
 def parse_policy(text: str, source: str = POLICY_FILE) -> Policy:
     try:
         data = yaml.safe_load(text)

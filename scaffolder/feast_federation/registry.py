@@ -7,6 +7,7 @@ path looks objects up one by one; only the platform sync and pruning list anythi
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 from feast import FeatureStore
@@ -25,9 +26,13 @@ from .ownership import (
 )
 
 _stores: dict[tuple[Path, float], FeatureStore] = {}
+_UNREACHABLE = ("unable to open database file", "could not connect", "Connection refused")
 
 # Feast logs every registry miss at WARNING; a lookup that may miss is normal here.
 logging.getLogger("feast.infra.registry").setLevel(logging.ERROR)
+# Feast resets warning filters as its modules load, so this must come after them: every
+# apply would otherwise warn that ODFVs are experimental.
+warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
 
 
 def open_store(repo_path: Path) -> FeatureStore:
@@ -42,9 +47,11 @@ def open_store(repo_path: Path) -> FeatureStore:
         try:
             _stores[key] = FeatureStore(repo_path=str(repo_path))
         except Exception as exc:  # Feast raises many types for a bad config; all are user errors
-            first_line = (
-                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            )
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            if any(sign in first_line for sign in _UNREACHABLE):
+                raise FederationError(
+                    f"{config}: the registry is unreachable ({first_line})"
+                ) from None
             raise FederationError(f"{config}: Feast cannot load it: {first_line}") from None
     return _stores[key]
 

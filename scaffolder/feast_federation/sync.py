@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 
 from feast import FeatureStore
 
-from . import registry
+from . import applylog, registry
+from .backup import backup_before_sync
 from .collect import collect
+from .concurrency import exclusive, retry_when_locked
 from .errors import FederationError
 from .kinds import definition, implicit_writes, kind_of, platform_state, usages, view_shape
 from .ownership import (
@@ -32,7 +34,8 @@ from .ownership import (
     violations,
 )
 from .permissions import MANAGED_PREFIX, is_managed, policy_permissions, published_team
-from .policy import load_policy
+from .policy import load_policy, policy_section
+from .protos import changed_fields
 from .repo import Repo
 
 ADD, UPDATE, DELETE, UNCHANGED = "add", "update", "delete", "unchanged"
@@ -85,7 +88,35 @@ class RefusedError(FederationError):
 
 
 def plan(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> Plan:
+    """What an apply of ``repo`` would change; writes nothing."""
     store = registry.open_store(repo.path)
+    with exclusive(store):  # a file registry read mid-write parses as empty
+        return retry_when_locked(lambda: _plan(repo, store, prune, allow_breaking))
+
+
+def apply(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> Plan:
+    """Apply ``repo`` under the registry's write lock and return the plan carried out."""
+    store = registry.open_store(repo.path)
+
+    def attempt() -> Plan:
+        carried_out = _plan(repo, store, prune, allow_breaking)
+        if carried_out.has_changes:
+            if repo.is_platform:
+                backup_before_sync(store, repo.path, policy_section(repo.path, "backups"))
+            _write(lambda: carry_out(store, carried_out))
+            action = "apply --prune" if prune else "apply"
+            changes = [change.to_json() for change in carried_out.changes]
+            extra = (
+                {"overridden_breakages": carried_out.overridden} if carried_out.overridden else {}
+            )
+            applylog.record(store, repo.path, carried_out.owner, action, changes, **extra)
+        return carried_out
+
+    with exclusive(store):
+        return retry_when_locked(attempt)
+
+
+def _plan(repo: Repo, store: FeatureStore, prune: bool, allow_breaking: bool) -> Plan:
     objects = collect(repo)
     if repo.is_platform:
         policy = load_policy(repo.path)
@@ -98,19 +129,26 @@ def plan(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> Pl
     return plan_team(store, repo.owner, objects, prune=prune)
 
 
-def apply(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> Plan:
-    """Apply ``repo`` and return the plan it carried out."""
-    carried_out = plan(repo, prune=prune, allow_breaking=allow_breaking)
-    carry_out(registry.open_store(repo.path), carried_out)
-    return carried_out
-
-
 def carry_out(store: FeatureStore, plan_: Plan) -> None:
     if plan_.owner == PLATFORM:
         store.apply(plan_.to_apply, objects_to_delete=plan_.to_delete, partial=False)
         return
     store.apply(plan_.to_apply, partial=True)
     _delete_team_objects(store, plan_.to_delete)
+
+
+def _write(action) -> None:
+    """Run a registry write; a failure part-way is reported with how to converge."""
+    try:
+        action()
+    except Exception as exc:
+        if "database is locked" in str(exc):
+            raise  # retried by the caller
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise FederationError(
+            f"the apply failed part-way ({first_line}); what was written stays written: run "
+            "--plan to see it, then apply again to converge"
+        ) from exc
 
 
 # --- the platform ----------------------------------------------------------------------
@@ -304,46 +342,5 @@ def _diff(owner: str, wanted: list, existing: list) -> Plan:
     return Plan(owner=owner, changes=changes, to_delete=to_delete)
 
 
-# Fields that differ between two applies of the same definition: timestamps (``meta``),
-# the project stamp, and a UDF's dill ``body`` (it embeds file paths and line numbers; Feast
-# rehydrates from ``body_text``, which is compared).
-_VOLATILE_FIELDS = frozenset({"meta", "project", "body"})
-
-
 def _changed_fields(wanted, stored) -> tuple[str, ...]:
-    new, old = _normalized(wanted), _normalized(stored)
-    return tuple(
-        field_.name
-        for field_ in new.DESCRIPTOR.fields
-        if getattr(new, field_.name) != getattr(old, field_.name)
-    )
-
-
-def _normalized(obj):
-    proto = obj.to_proto()
-    spec = proto.spec if hasattr(proto, "spec") else proto
-    _clear_volatile(spec)
-    return spec
-
-
-def _clear_volatile(message) -> None:
-    for field_, value in message.ListFields():
-        if field_.name in _VOLATILE_FIELDS:
-            message.ClearField(field_.name)
-        elif field_.message_type is None:
-            continue
-        elif field_.message_type.GetOptions().map_entry:
-            if field_.message_type.fields_by_name["value"].message_type is not None:
-                for item in value.values():
-                    _clear_volatile(item)
-        elif _is_repeated(field_):
-            for item in value:
-                _clear_volatile(item)
-        else:
-            _clear_volatile(value)
-
-
-def _is_repeated(field_) -> bool:
-    if hasattr(field_, "is_repeated"):
-        return field_.is_repeated
-    return field_.label == field_.LABEL_REPEATED  # protobuf < 5
+    return changed_fields(wanted.to_proto(), stored.to_proto())

@@ -1,0 +1,110 @@
+"""The apply log: who changed the shared registry, when, from which repo, and what.
+
+It lives with the registry: a table in the same database for a SQL registry, a JSON-lines
+file beside a local file registry.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .concurrency import registry_location
+from .errors import FederationError
+
+TABLE = "feast_federation_apply_log"
+
+
+def actor(repo_path: Path) -> str:
+    """The CI actor if there is one, else the repo's git author, else the OS user."""
+    for variable, system in (("GITHUB_ACTOR", "github"), ("GITLAB_USER_LOGIN", "gitlab")):
+        if os.environ.get(variable):
+            return f"{system}:{os.environ[variable]}"
+    if os.environ.get("FEAST_FEDERATION_ACTOR"):
+        return os.environ["FEAST_FEDERATION_ACTOR"]
+    try:
+        email = subprocess.run(
+            ["git", "-C", str(repo_path), "config", "user.email"],
+            capture_output=True, text=True, timeout=5,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        email = ""
+    return email or getpass.getuser()
+
+
+def record(store, repo_path: Path, owner: str, action: str, changes: list[dict], **extra) -> dict:
+    entry = {
+        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "actor": actor(repo_path),
+        "repo": str(repo_path),
+        "owner": owner,
+        "action": action,
+        "changes": [change for change in changes if change["action"] != "unchanged"],
+        **extra,
+    }
+    kind, path = registry_location(store)
+    if kind == "sql":
+        _table_insert(store, entry)
+    elif kind == "file" and "://" not in path:
+        with open(_sidecar(path), "a", encoding="utf-8") as log:
+            log.write(json.dumps(entry) + "\n")
+    return entry
+
+
+def read(store, owner: str | None = None) -> list[dict]:
+    kind, path = registry_location(store)
+    if kind == "sql":
+        entries = _table_rows(store)
+    elif kind == "file" and "://" not in path:
+        sidecar = _sidecar(path)
+        lines = sidecar.read_text(encoding="utf-8").splitlines() if sidecar.exists() else []
+        entries = [json.loads(line) for line in lines if line.strip()]
+    else:
+        raise FederationError(
+            f"registry {path}: the apply log is kept only for SQL and local file registries"
+        )
+    return [entry for entry in entries if owner is None or entry["owner"] == owner]
+
+
+def _sidecar(registry_path: str) -> Path:
+    path = Path(registry_path)
+    return path.with_name(path.name + ".apply-log.jsonl")
+
+
+def _table(metadata):
+    from sqlalchemy import Column, Integer, String, Table, Text
+
+    return Table(
+        TABLE,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("entry", Text, nullable=False),
+        Column("owner", String(64), nullable=False, index=True),
+        extend_existing=True,
+    )
+
+
+def _table_insert(store, entry: dict) -> None:
+    from sqlalchemy import MetaData
+
+    engine = store.registry.write_engine
+    table = _table(MetaData())
+    table.create(engine, checkfirst=True)
+    with engine.begin() as connection:
+        connection.execute(table.insert().values(entry=json.dumps(entry), owner=entry["owner"]))
+
+
+def _table_rows(store) -> list[dict]:
+    from sqlalchemy import MetaData, inspect, select
+
+    engine = store.registry.read_engine
+    if not inspect(engine).has_table(TABLE):
+        return []
+    table = _table(MetaData())
+    with engine.connect() as connection:
+        rows = connection.execute(select(table.c.entry).order_by(table.c.id)).all()
+    return [json.loads(row.entry) for row in rows]

@@ -1,0 +1,155 @@
+"""Registry backups: a snapshot before every platform sync, and exact restores.
+
+A backup is the project's part of the registry as one serialized RegistryProto. Restoring
+writes back every object it holds and deletes every object it does not; views it re-creates
+or changes lost their online rows and need re-materializing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
+
+from . import registry
+from .errors import FederationError
+from .protos import changed_fields, fingerprint, spec_of
+
+DEFAULT_DIRECTORY = ".federation/backups"
+DEFAULT_KEEP = 20
+# The registry collections a backup holds, with the Feast class that reads each back.
+_COLLECTIONS = {
+    "entities": ("Entity", "feast.entity", "Entity"),
+    "data_sources": ("DataSource", "feast.data_source", "DataSource"),
+    "feature_views": ("FeatureView", "feast.feature_view", "FeatureView"),
+    "stream_feature_views": ("StreamFeatureView", "feast.stream_feature_view", "StreamFeatureView"),
+    "on_demand_feature_views": (
+        "OnDemandFeatureView", "feast.on_demand_feature_view", "OnDemandFeatureView",
+    ),
+    "feature_services": ("FeatureService", "feast.feature_service", "FeatureService"),
+    "permissions": ("Permission", "feast.permissions.permission", "Permission"),
+}  # fmt: skip
+_VIEWS = {"feature_views", "stream_feature_views"}
+
+
+def snapshot(store) -> bytes:
+    """The project's objects in the registry, as one serialized RegistryProto."""
+    source, project = registry.registry_proto(store), store.project
+    result = RegistryProto()
+    for collection in _COLLECTIONS:
+        getattr(result, collection).extend(
+            item for item in getattr(source, collection) if _project(item) == project
+        )
+    return result.SerializeToString(deterministic=True)
+
+
+def backup_before_sync(store, platform_dir: Path, settings: dict) -> Path:
+    """Write a timestamped snapshot and keep only the newest ``keep``."""
+    directory = Path(platform_dir) / settings.get("path", DEFAULT_DIRECTORY)
+    keep = int(settings.get("keep", DEFAULT_KEEP))
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    target = directory / f"registry-{stamp}.pb"
+    target.write_bytes(snapshot(store))
+    for old in sorted(directory.glob("registry-*.pb"))[:-keep]:
+        old.unlink()
+    return target
+
+
+@dataclass
+class Restore:
+    changes: list[dict] = field(default_factory=list)
+    to_apply: list = field(default_factory=list)
+    to_delete: list = field(default_factory=list)
+    rematerialize: list[str] = field(default_factory=list)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(change["action"] != "unchanged" for change in self.changes)
+
+
+def plan_restore(store, backup: bytes) -> Restore:
+    wanted = _objects(_parse(backup), store.project)
+    current = _objects(registry.registry_proto(store), store.project)
+    restore = Restore()
+    for key in sorted(wanted.keys() | current.keys()):
+        collection, name = key
+        kind = _COLLECTIONS[collection][0]
+        if key not in current:
+            action, fields = "add", ()
+        elif key not in wanted:
+            action, fields = "delete", ()
+        elif fingerprint(wanted[key]) != fingerprint(current[key]):
+            action, fields = "update", changed_fields(wanted[key], current[key])
+        else:
+            action, fields = "unchanged", ()
+        change = {"kind": kind, "name": name, "action": action}
+        if fields:
+            change["fields"] = list(fields)
+        restore.changes.append(change)
+        if action in ("add", "update"):
+            restore.to_apply.append(_feast_object(collection, wanted[key]))
+            if collection in _VIEWS:
+                restore.rematerialize.append(name)
+        elif action == "delete":
+            restore.to_delete.append(_feast_object(collection, current[key], skip_udf=True))
+    return restore
+
+
+def carry_out(store, restore: Restore) -> None:
+    store.apply(restore.to_apply, objects_to_delete=restore.to_delete, partial=False)
+
+
+def _parse(backup: bytes) -> RegistryProto:
+    proto = RegistryProto()
+    try:
+        proto.ParseFromString(backup)
+    except Exception:
+        raise FederationError(
+            "the backup is not a registry snapshot written by feast-federation"
+        ) from None
+    return proto
+
+
+def _objects(proto: RegistryProto, project: str) -> dict[tuple[str, str], object]:
+    return {
+        (collection, spec_of(item).name): item
+        for collection in _COLLECTIONS
+        for item in getattr(proto, collection)
+        if _project(item) == project and spec_of(item).name != "__dummy"
+    }
+
+
+def _project(item) -> str:
+    return item.spec.project if "spec" in item.DESCRIPTOR.fields_by_name else item.project
+
+
+def _feast_object(collection: str, proto, skip_udf: bool = False):
+    import importlib
+
+    _, module, cls = _COLLECTIONS[collection]
+    feast_class = getattr(importlib.import_module(module), cls)
+    if collection == "on_demand_feature_views":
+        return feast_class.from_proto(proto, skip_udf=skip_udf)
+    return feast_class.from_proto(proto)
+
+
+def restore_registry(repo, backup: bytes, *, confirm: bool) -> Restore:
+    """Plan the restore of ``backup`` into the platform's registry; carry it out if confirmed."""
+    from . import applylog
+    from .concurrency import exclusive
+
+    if not repo.is_platform:
+        raise FederationError(f"{repo.path}: restore runs from the platform repo")
+    store = registry.open_store(repo.path)
+    with exclusive(store):
+        restore = plan_restore(store, backup)
+        if confirm and restore.has_changes:
+            carry_out(store, restore)
+            applylog.record(
+                store, repo.path, "platform", "restore", restore.changes,
+                rematerialize=restore.rematerialize,
+            )  # fmt: skip
+    return restore
