@@ -68,6 +68,7 @@ def test_platform_bakes_a_complete_repo(platform):
     assert policy == {
         "project": "acme",
         "platform": {"owners": ["ana@acme.io", "bo@acme.io"], "role": "feast-platform"},
+        "backups": {"path": ".federation/backups", "keep": 20},
         "teams": {},
     }
     assert (

@@ -64,7 +64,8 @@ def exclusive(store) -> Iterator[None]:
         return
     if not lock_path.parent.is_dir():
         raise FederationError(
-            f"registry {registry_location(store)[1]}: its directory does not exist"
+            f"registry {registry_location(store)[1]}: the registry is unreachable "
+            f"({lock_path.parent} does not exist)"
         )
     with open(lock_path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

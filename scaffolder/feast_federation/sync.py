@@ -28,6 +28,7 @@ from .ownership import (
     PLATFORM,
     Definition,
     Policy,
+    Team,
     breakages,
     conflict_with_existing,
     dangling,
@@ -117,6 +118,8 @@ def apply(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> P
 
 
 def _plan(repo: Repo, store: FeatureStore, prune: bool, allow_breaking: bool) -> Plan:
+    if not repo.is_platform:
+        _published(store, repo.owner)  # before the team's modules read the registry
     objects = collect(repo)
     if repo.is_platform:
         policy = load_policy(repo.path)
@@ -192,9 +195,7 @@ def plan_platform(
 
 
 def plan_team(store: FeatureStore, team_name: str, objects: list, *, prune: bool = False) -> Plan:
-    team = published_team(store, team_name)
-    if team is None:
-        raise FederationError(_unknown_team_message(store, team_name))
+    team = _published(store, team_name)
     policy = Policy(project=store.project, teams={team.name: team})
     desired = _with_implicit_writes(objects)
     definitions = [item for item, _ in desired]
@@ -210,6 +211,13 @@ def plan_team(store: FeatureStore, team_name: str, objects: list, *, prune: bool
         plan_.to_delete = []
         plan_.changes = [change for change in plan_.changes if change.action != DELETE]
     return plan_
+
+
+def _published(store: FeatureStore, team_name: str) -> Team:
+    team = published_team(store, team_name)
+    if team is None:
+        raise FederationError(_unknown_team_message(store, team_name))
+    return team
 
 
 def _unknown_team_message(store: FeatureStore, team: str) -> str:

@@ -1,0 +1,115 @@
+"""Concurrent applies and registrations lose nothing; registry kinds: SQL on SQLite, file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from feast_federation import sync
+from feast_federation.onboarding import bake_platform, bootstrap_org
+from feast_federation.repo import find_repo
+
+pytestmark = pytest.mark.slow
+
+# Each process pays its imports first, says it is ready, and waits for the common start.
+BARRIER = """
+import runpy, sys, time
+from pathlib import Path
+import {preload}
+ready, go = Path(sys.argv[-2]), Path(sys.argv[-1])
+ready.touch()
+while not go.exists():
+    time.sleep(0.002)
+{action}
+"""
+RUN_APPLY_SCRIPT = 'sys.argv = ["apply.py"]\nrunpy.run_path("apply.py", run_name="__main__")'
+
+
+def run_together(commands: list[tuple[list[str], Path]], scratch: Path, timeout: float = 300):
+    """Start every command, release them at once when all are ready, return their results."""
+    go = scratch / "go"
+    processes = []
+    for index, (args, cwd) in enumerate(commands):
+        ready = scratch / f"ready-{index}"
+        processes.append(
+            (
+                ready,
+                subprocess.Popen(
+                    [*args, str(ready), str(go)],
+                    cwd=cwd,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                ),
+            )
+        )
+    deadline = time.monotonic() + timeout
+    while not all(ready.exists() for ready, _ in processes):
+        assert time.monotonic() < deadline, "processes never got ready"
+        assert all(p.poll() is None for _, p in processes), [p.communicate() for _, p in processes]
+        time.sleep(0.05)
+    go.touch()
+    return [(process.wait(timeout=timeout), *process.communicate()) for _, process in processes]
+
+
+@pytest.mark.parametrize("registry", ["sqlite", "file"])
+def test_twelve_simultaneous_team_applies_keep_every_object(tmp_path, registry):
+    teams = [f"squad{index:02d}" for index in range(12)]
+    platform, team_dirs = bootstrap_org(tmp_path / "org", "acme", ["p@acme.io"], teams, registry)
+    sync.apply(find_repo(platform))
+    script = BARRIER.format(preload="feast_federation.sync", action=RUN_APPLY_SCRIPT)
+    results = run_together([([sys.executable, "-c", script], repo) for repo in team_dirs], tmp_path)
+    for returncode, stdout, stderr in results:
+        assert returncode == 0, stdout + stderr
+
+    from feast import FeatureStore
+
+    store = FeatureStore(repo_path=str(platform))
+    services = {s.name for s in store.list_feature_services()}
+    odfvs = {v.name for v in store.list_on_demand_feature_views()}
+    sources = {s.name for s in store.list_data_sources()}
+    assert services == {f"{team}_model" for team in teams}
+    assert odfvs == {f"{team}_spend_profile" for team in teams}
+    assert {f"{team}_transaction_request" for team in teams} <= sources
+    assert {e.name for e in store.list_entities()} >= {"user", "driver", "customer"}
+    assert {v.name for v in store.list_feature_views()} == {
+        "user_features", "driver_stats", "customer_features",
+    }  # fmt: skip
+    assert {
+        f"{v}_source" for v in ("user_features", "driver_stats", "customer_features")
+    } <= sources
+    for repo in (platform, *team_dirs):  # nothing half-written: every plan is clean
+        assert not sync.plan(find_repo(repo)).has_changes
+
+
+def test_eight_simultaneous_registrations_all_land(tmp_path):
+    platform = bake_platform(tmp_path, "acme", ["p@acme.io"])
+    comments = [
+        line for line in (platform / "federation.yaml").read_text().splitlines() if "#" in line
+    ]
+    teams = [f"crew{index}" for index in range(8)]
+    action = (
+        "from feast_federation.cli import app\n"
+        "team, platform, output = sys.argv[1:4]\n"
+        "sys.exit(app(['add-team', team, '--platform', platform, '--output-dir', output],"
+        " standalone_mode=False))"
+    )
+    script = BARRIER.format(preload="feast_federation.cli", action=action)
+    output = str(tmp_path / "teams")
+    commands = [
+        ([sys.executable, "-c", script, team, str(platform), output], ROOT) for team in teams
+    ]
+    results = run_together(commands, tmp_path)
+    for returncode, stdout, stderr in results:
+        assert returncode == 0, stdout + stderr
+    text = (platform / "federation.yaml").read_text()
+    policy = yaml.safe_load(text)
+    assert sorted(policy["teams"]) == teams
+    assert all(line in text.splitlines() for line in comments)
+    assert sorted(p.name for p in (tmp_path / "teams").iterdir()) == teams
