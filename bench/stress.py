@@ -48,7 +48,7 @@ def worker(repo_dir: str, deadline: float, stock: bool, results) -> None:
 
 def _set_description(repo: Path, description: str) -> None:
     path = repo / SERVICE_FILE
-    text = re.sub(r'description="[^"]*"', f'description="{description}"', path.read_text(), 1)
+    text = re.sub(r'description="[^"]*"', f'description="{description}"', path.read_text(), count=1)
     path.write_text(text)
 
 

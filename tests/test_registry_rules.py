@@ -220,3 +220,19 @@ def test_audit_finds_each_kind_of_drift(org):
     }
     human = invoke("audit", platform)
     assert human.exit_code == 2 and "Registry drift" in human.output
+
+
+def test_check_reports_violations_without_writing(org):
+    platform, marketing, _ = org
+    assert invoke("check", marketing).exit_code == 0
+    (marketing / "planted.py").write_text(
+        "from feast import FeatureService\nfrom feast_federation import platform_view\n"
+        "risk_copy = FeatureService(name='risk_copy', features=[platform_view('user_features')])\n"
+    )
+    before = file_digest(registry_file(platform))
+    result = invoke("check", marketing)
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "FeatureService risk_copy: team marketing's names must start with marketing_"
+    )
+    assert file_digest(registry_file(platform)) == before

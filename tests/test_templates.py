@@ -230,3 +230,36 @@ def test_bootstrap_refuses_a_bad_team_before_writing(tmp_path):
     )
     assert result.exit_code == 1 and "team name 'Bad'" in result.output
     assert not (tmp_path / "org").exists()
+
+
+# --- pre-commit hooks ----------------------------------------------------------------------
+
+
+def test_guard_refuses_stock_apply_in_a_team_repo(cookies, platform):
+    repo = bake_team(cookies, platform, team_name="guarded").project_path
+    guard = [sys.executable, str(ROOT / "hooks" / "guard_stock_apply.py")]
+    files = [str(path) for path in files_of(repo) if path.suffix in {".py", ".yml", ".yaml"}]
+    clean = run([*guard, *files])
+    assert clean.returncode == 0, clean.stderr
+    (repo / "deploy.sh").write_text("#!/bin/sh\nfeast apply\n# feast apply in a comment is fine\n")
+    (repo / "cleanup.py").write_text("store.apply(objs, objects_to_delete=old, partial=False)\n")
+    caught = run([*guard, *files, str(repo / "deploy.sh"), str(repo / "cleanup.py")])
+    assert caught.returncode == 1
+    assert caught.stderr.splitlines() == [
+        f"{repo / 'deploy.sh'}:2: runs stock `feast apply`, which deletes other repos' objects; "
+        "use python apply.py",
+        f"{repo / 'cleanup.py'}:1: passes partial=False, which deletes registry objects; "
+        "use python apply.py",
+        f"{repo / 'cleanup.py'}:1: passes objects_to_delete, which deletes registry objects; "
+        "use python apply.py",
+    ]
+
+
+def test_generated_repos_use_the_projects_pre_commit_hooks(platform, cookies):
+    hooks = {hook["id"] for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    team = bake_team(cookies, platform, team_name="hooked").project_path
+    for repo, expected in ((team, hooks), (platform, {"feast-federation-check"})):
+        config = yaml.safe_load((repo / ".pre-commit-config.yaml").read_text())
+        [entry] = config["repos"]
+        assert entry["rev"] == "v0.1.0"
+        assert {hook["id"] for hook in entry["hooks"]} == expected

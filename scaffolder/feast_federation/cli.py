@@ -175,6 +175,21 @@ def _print_changes(changes: list[dict], title: str) -> None:
 
 @app.command()
 @user_errors
+def check(repo: RepoArg) -> None:
+    """Check the repo's objects against the federation rules, writing nothing (pre-commit)."""
+    from .repo import find_repo
+    from .sync import check as check_repo
+
+    problems = check_repo(find_repo(repo))
+    for problem in problems:
+        err.print(problem, markup=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(EXIT_ERROR)
+    out.print("The repo follows the federation rules.")
+
+
+@app.command()
+@user_errors
 def audit(repo: RepoArg, json_output: JsonOpt = False) -> None:
     """Report registry drift: unowned objects, wrong kinds, dangling references, policy drift.
 

@@ -132,6 +132,17 @@ def _plan(repo: Repo, store: FeatureStore, prune: bool, allow_breaking: bool) ->
     return plan_team(store, repo.owner, objects, prune=prune)
 
 
+def check(repo: Repo) -> list[str]:
+    """Every rule the repo's apply would refuse on, one line each; writes nothing."""
+    try:
+        plan(repo)
+    except RefusedError as exc:
+        return exc.problems
+    except FederationError as exc:
+        return [str(exc)]
+    return []
+
+
 def carry_out(store: FeatureStore, plan_: Plan) -> None:
     if plan_.owner == PLATFORM:
         store.apply(plan_.to_apply, objects_to_delete=plan_.to_delete, partial=False)

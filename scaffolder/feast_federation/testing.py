@@ -47,12 +47,9 @@ def transform_in_fresh_process(odfv, inputs: dict[str, list]) -> dict[str, list]
 
 def repo_problems(repo_path: Path | str) -> list[str]:
     """Every ownership problem the repo's apply would refuse, without writing anything."""
-    from .sync import RefusedError, plan
+    from .sync import check
 
     try:
-        plan(find_repo(repo_path))
-    except RefusedError as exc:
-        return exc.problems
+        return check(find_repo(repo_path))
     except FederationError as exc:
         return [str(exc)]
-    return []
