@@ -43,13 +43,16 @@ def team_pre_gen(team: str, owners: str, platform_dir: str, output_dir: str) -> 
     )
 
 
-def team_post_gen(team: str, owners: str, platform_dir: str, output_dir: str) -> None:
+def team_post_gen(
+    team: str, owners: str, platform_dir: str, output_dir: str, registry_server: str = ""
+) -> None:
     _run(
         onboarding.finish_team_repo,
         _platform_dir(platform_dir, output_dir),
         team,
         split_owners(owners),
         Path.cwd(),
+        registry_server,
     )
 
 

@@ -306,13 +306,16 @@ def add_team(
     starter_view: Annotated[
         str, typer.Option(help="Platform view the starter ODFV builds on.")
     ] = "user_features",
+    registry_server: Annotated[
+        str, typer.Option(help="HOST:PORT of the registry server (default: direct access).")
+    ] = "",
 ) -> None:
     """Register a team in federation.yaml and create its repo with the platform's settings."""
     from .onboarding import bake_team
 
     owners = owner or [f"{name}-leads@example.com"]
     target_dir = output_dir or platform.resolve().parent / "teams"
-    repo = bake_team(platform, name, owners, target_dir, starter_view)
+    repo = bake_team(platform, name, owners, target_dir, starter_view, registry_server)
     out.print(f"Team [bold]{name}[/bold] registered in {platform / 'federation.yaml'}")
     out.print(f"Team repo created at {repo}")
     out.print(

@@ -39,6 +39,11 @@ def registry_location(store) -> tuple[str, str]:
     return kind, path
 
 
+def is_remote(store) -> bool:
+    """Whether the registry is reached through a registry server."""
+    return store.config.registry.registry_type == "remote"
+
+
 def _lock_file(store) -> Path | None:
     kind, path = registry_location(store)
     if kind == "file" and "://" not in path:

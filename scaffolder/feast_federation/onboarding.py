@@ -7,6 +7,7 @@ through cookiecutter, so a team baked with plain cookiecutter and one added with
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +20,11 @@ from .repo import STORE_FILE
 PLATFORM_TEMPLATE = "cookiecutter-platform"
 TEAM_TEMPLATE = "cookiecutter-team"
 STARTER_VIEWS = ("user_features", "customer_features", "driver_stats")
+TOKEN_VARIABLE = "FEAST_REGISTRY_TOKEN"
+_SERVER_NOTE = (
+    "# The registry is reached through the platform's registry server, which enforces the\n"
+    f"# federation policy; the access token comes from ${TOKEN_VARIABLE}.\n"
+)
 _TEAM_STORE_HEADER = (
     "# Shared settings, copied from the platform repo's feature_store.yaml when this repo was\n"
     "# created: the registry and online store are the platform's. Keep them in step with it.\n"
@@ -56,12 +62,34 @@ def check_new_platform(project: str, owners: Sequence[str]) -> None:
         raise FederationError(f"project {project}: give at least one platform owner")
 
 
-def finish_team_repo(platform_dir: Path, team: str, owners: Sequence[str], repo_dir: Path) -> None:
+def finish_team_repo(
+    platform_dir: Path,
+    team: str,
+    owners: Sequence[str],
+    repo_dir: Path,
+    registry_server: str = "",
+) -> None:
     """Give a freshly baked team repo the platform's shared settings and register the team."""
     platform_dir = _platform(platform_dir)
     shared = (platform_dir / STORE_FILE).read_text(encoding="utf-8")
-    (Path(repo_dir) / STORE_FILE).write_text(_TEAM_STORE_HEADER + shared, encoding="utf-8")
+    store_yaml = team_store_yaml(shared, registry_server)
+    (Path(repo_dir) / STORE_FILE).write_text(store_yaml, encoding="utf-8")
     register_team(platform_dir, team, owners)
+
+
+def team_store_yaml(platform_yaml: str, registry_server: str = "") -> str:
+    """A team's feature_store.yaml: the platform's, reaching the registry directly or
+    through the registry server with a token from $FEAST_REGISTRY_TOKEN."""
+    if not registry_server:
+        return _TEAM_STORE_HEADER + platform_yaml
+    import yaml
+
+    if not re.fullmatch(r"[A-Za-z0-9.\-]+:\d{1,5}", registry_server):
+        raise FederationError(f"registry server {registry_server!r}: expected HOST:PORT")
+    config = yaml.safe_load(platform_yaml)
+    config["registry"] = {"registry_type": "remote", "path": registry_server}
+    config["auth"] = {"type": "oidc", "token_env_var": TOKEN_VARIABLE}
+    return _TEAM_STORE_HEADER + _SERVER_NOTE + yaml.safe_dump(config, sort_keys=False)
 
 
 def _platform(platform_dir: Path) -> Path:
@@ -75,6 +103,7 @@ def _platform(platform_dir: Path) -> Path:
 
 
 REGISTRIES = ("sqlite", "file")
+REGISTRY_SERVERS = ("none", "oidc", "kubernetes")
 
 
 def bake_platform(
@@ -83,10 +112,15 @@ def bake_platform(
     owners: Sequence[str],
     repo_name: str = "platform",
     registry: str = "sqlite",
+    registry_server: str = "none",
 ) -> Path:
     check_new_platform(project, owners)
     if registry not in REGISTRIES:
         raise FederationError(f"registry {registry}: choose one of {', '.join(REGISTRIES)}")
+    if registry_server not in REGISTRY_SERVERS:
+        raise FederationError(
+            f"registry server {registry_server}: choose one of {', '.join(REGISTRY_SERVERS)}"
+        )
     target = Path(output_dir) / repo_name
     if target.exists():
         raise FederationError(f"{target}: already exists")
@@ -95,6 +129,7 @@ def bake_platform(
         "repo_name": repo_name,
         "platform_owners": ", ".join(owners),
         "registry": registry,
+        "registry_server": registry_server,
         "feast_federation_version": __version__,
     }
     return _bake(PLATFORM_TEMPLATE, output_dir, context)
@@ -106,10 +141,12 @@ def bake_team(
     owners: Sequence[str],
     output_dir: Path,
     starter_view: str = "user_features",
+    registry_server: str = "",
 ) -> Path:
     """Bake ``output_dir/<team>``; the template's hooks check and register the team."""
     check_new_team(platform_dir, team, owners)
     _check_starter_view(starter_view)
+    team_store_yaml("project: check\n", registry_server)  # refuses a malformed address
     target = Path(output_dir) / team
     if target.exists():
         raise FederationError(f"{target}: already exists")
@@ -118,6 +155,7 @@ def bake_team(
         "owners": ", ".join(owners),
         "platform_dir": str(Path(platform_dir).resolve()),
         "starter_view": starter_view,
+        "registry_server": registry_server,
         "feast_federation_version": __version__,
     }
     return _bake(TEAM_TEMPLATE, output_dir, context)

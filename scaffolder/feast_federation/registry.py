@@ -30,6 +30,9 @@ _UNREACHABLE = ("unable to open database file", "could not connect", "Connection
 
 # Feast logs every registry miss at WARNING; a lookup that may miss is normal here.
 logging.getLogger("feast.infra.registry").setLevel(logging.ERROR)
+# A registry server's refusal of a token reaches the client as an unparseable error detail,
+# which Feast logs before server_errors explains it in one line.
+logging.getLogger("feast.errors").setLevel(logging.ERROR)
 # Feast resets warning filters as its modules load, so this must come after them: every
 # apply would otherwise warn that ODFVs are experimental.
 warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
@@ -129,8 +132,31 @@ def list_team_kinds(store: FeatureStore, prefix: str) -> list:
 
 def registry_proto(store: FeatureStore):
     """The whole registry as protos, read once; ODFV UDFs are not rebuilt."""
+    if store.config.registry.registry_type == "remote":
+        return store.registry.proto()  # one RPC; the server reads its registry
     store.registry.refresh(store.project)
     return store.registry.cached_registry_proto
+
+
+def marked_for_removal(store: FeatureStore, proto, tag: str) -> list:
+    """Team services, ODFVs and request sources their team tagged for removal."""
+    from feast.on_demand_feature_view import OnDemandFeatureView
+
+    reg, project = store.registry, store.project
+    marked = [
+        *(s for s in reg.list_feature_services(project, allow_cache=False) if s.tags.get(tag)),
+        *(
+            source
+            for source in reg.list_data_sources(project, allow_cache=False)
+            if kind_of(source) == REQUEST_SOURCE and source.tags.get(tag)
+        ),
+        *(
+            OnDemandFeatureView.from_proto(item, skip_udf=True)
+            for item in proto.on_demand_feature_views
+            if item.spec.project == project and item.spec.tags.get(tag)
+        ),
+    ]
+    return marked
 
 
 def team_usages(proto, project: str, policy) -> list:

@@ -18,7 +18,7 @@ from feast import FeatureStore
 from . import applylog, registry
 from .backup import backup_before_sync
 from .collect import collect
-from .concurrency import exclusive, retry_when_locked
+from .concurrency import exclusive, is_remote, retry_when_locked
 from .errors import FederationError
 from .kinds import definition, implicit_writes, kind_of, platform_state, usages, view_shape
 from .ownership import (
@@ -38,6 +38,7 @@ from .permissions import MANAGED_PREFIX, is_managed, policy_permissions, publish
 from .policy import load_policy, policy_section
 from .protos import changed_fields
 from .repo import Repo
+from .server_errors import translated
 
 ADD, UPDATE, DELETE, UNCHANGED = "add", "update", "delete", "unchanged"
 
@@ -91,7 +92,8 @@ class RefusedError(FederationError):
 def plan(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> Plan:
     """What an apply of ``repo`` would change; writes nothing."""
     store = registry.open_store(repo.path)
-    with exclusive(store):  # a file registry read mid-write parses as empty
+    # A file registry read mid-write parses as empty, hence the lock even for reading.
+    with exclusive(store), translated(store, repo.owner):
         return retry_when_locked(lambda: _plan(repo, store, prune, allow_breaking))
 
 
@@ -104,7 +106,7 @@ def apply(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> P
         if carried_out.has_changes:
             if repo.is_platform:
                 backup_before_sync(store, repo.path, policy_section(repo.path, "backups"))
-            _write(lambda: carry_out(store, carried_out))
+            _write(store, lambda: carry_out(store, carried_out))
             action = "apply --prune" if prune else "apply"
             changes = [change.to_json() for change in carried_out.changes]
             extra = (
@@ -113,7 +115,7 @@ def apply(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> P
             applylog.record(store, repo.path, carried_out.owner, action, changes, **extra)
         return carried_out
 
-    with exclusive(store):
+    with exclusive(store), translated(store, repo.owner):
         return retry_when_locked(attempt)
 
 
@@ -148,16 +150,19 @@ def carry_out(store: FeatureStore, plan_: Plan) -> None:
         store.apply(plan_.to_apply, objects_to_delete=plan_.to_delete, partial=False)
         return
     store.apply(plan_.to_apply, partial=True)
-    _delete_team_objects(store, plan_.to_delete)
+    if is_remote(store):
+        _mark_for_removal(store, plan_.to_delete)
+    else:
+        _delete_team_objects(store, plan_.to_delete)
 
 
-def _write(action) -> None:
+def _write(store: FeatureStore, action) -> None:
     """Run a registry write; a failure part-way is reported with how to converge."""
     try:
         action()
     except Exception as exc:
-        if "database is locked" in str(exc):
-            raise  # retried by the caller
+        if "database is locked" in str(exc) or is_remote(store):
+            raise  # retried by the caller, or explained by server_errors
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise FederationError(
             f"the apply failed part-way ({first_line}); what was written stays written: run "
@@ -179,8 +184,9 @@ def plan_platform(
         for obj in registry.list_platform_kinds(store)
         if policy.owner_of(obj.name) == PLATFORM and obj.name not in INTERNAL_NAMES
     ]
+    proto = registry.registry_proto(store)
     broken = breakages(
-        registry.team_usages(registry.registry_proto(store), store.project, policy),
+        registry.team_usages(proto, store.project, policy),
         before=platform_state(existing),
         after=platform_state(wanted),
     )
@@ -196,6 +202,8 @@ def plan_platform(
         for permission in store.registry.list_permissions(store.project, allow_cache=False)
         if is_managed(permission)
     ]
+    # Teams without DELETE rights mark their orphans; the platform sync deletes them.
+    existing += registry.marked_for_removal(store, proto, REMOVAL_TAG)
     plan_ = _diff(PLATFORM, _inferred(store, wanted + permissions), existing)
     plan_.to_apply = objects + permissions
     plan_.overridden = broken
@@ -276,6 +284,21 @@ def _missing_references(store: FeatureStore, team: str, objects: list) -> list[s
         f"{usage.user} {detail} in the registry (is the platform applied?)"
         for usage, detail in dangling(reads, views)
     ]
+
+
+REMOVAL_TAG = "feast-federation/remove"
+
+
+def _mark_for_removal(store: FeatureStore, objects: list) -> None:
+    """Through a registry server teams hold no DELETE: tag orphans for the platform sync.
+
+    Marking is an UPDATE of the team's own objects, which its role may do; the next
+    platform sync, the only deleter, removes them and logs it.
+    """
+    for obj in objects:
+        obj.tags = {**obj.tags, REMOVAL_TAG: "true"}
+    if objects:
+        store.apply(objects, partial=True)
 
 
 # Services go before the ODFVs they use, ODFVs before their request sources.
