@@ -338,6 +338,9 @@ def bootstrap(
     registry: Annotated[
         str, typer.Option(help="sqlite (SQL registry, recommended) or file (locked file).")
     ] = "sqlite",
+    registry_server: Annotated[
+        str, typer.Option(help="none, oidc or kubernetes: ship a policy-enforcing registry server.")
+    ] = "none",
     apply_all: Annotated[
         bool, typer.Option("--apply", help="Also sync the platform, materialize, apply teams.")
     ] = False,
@@ -346,7 +349,9 @@ def bootstrap(
     from .onboarding import bootstrap_org
 
     teams = [(name, view or "user_features") for name, _, view in (t.partition(":") for t in team)]
-    platform_dir, team_dirs = bootstrap_org(org_dir, project, owner or [], teams, registry)
+    platform_dir, team_dirs = bootstrap_org(
+        org_dir, project, owner or [], teams, registry, registry_server
+    )
     out.print(f"Platform repo: {platform_dir}")
     for team_dir in team_dirs:
         out.print(f"Team repo:     {team_dir}")

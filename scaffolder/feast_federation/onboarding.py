@@ -186,6 +186,7 @@ def bootstrap_org(
     owners: Sequence[str],
     teams: Sequence[str | tuple[str, str]],
     registry: str = "sqlite",
+    registry_server: str = "none",
 ) -> tuple[Path, list[Path]]:
     """Bake ``org_dir/platform`` and ``org_dir/teams/<team>``; every input is checked first.
 
@@ -205,7 +206,9 @@ def bootstrap_org(
             raise FederationError(str(exc)) from None
         _check_starter_view(starter_view)
         registered.append(name)
-    platform_dir = bake_platform(org_dir, project, owners, registry=registry)
+    platform_dir = bake_platform(
+        org_dir, project, owners, registry=registry, registry_server=registry_server
+    )
     team_dirs = [
         bake_team(platform_dir, name, [f"{name}-leads@example.com"], org_dir / "teams", view)
         for name, view in pairs
