@@ -34,12 +34,15 @@ def _platform_dir(platform_dir: str, output_dir: str) -> Path:
     return Path(output_dir, Path(platform_dir).expanduser())
 
 
-def team_pre_gen(team: str, owners: str, platform_dir: str, output_dir: str) -> None:
+def team_pre_gen(
+    team: str, owners: str, platform_dir: str, output_dir: str, project: str = ""
+) -> None:
     _run(
         onboarding.check_new_team,
         _platform_dir(platform_dir, output_dir),
         team,
         split_owners(owners),
+        project,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import zipfile
@@ -87,3 +88,21 @@ def test_demo_runs_end_to_end(tmp_path):
     )
     assert "team marketing: 3 of 3 objects kept" in out
     assert "team risk: 3 of 3 objects kept" in out
+
+
+@pytest.mark.slow
+def test_benchmark_quick_mode_runs_and_reports_every_figure(tmp_path):
+    result = run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--output", str(tmp_path)]
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert [row["teams"] for row in results["team_apply"]] == [10, 50]
+    for row in results["team_apply"]:
+        assert row["ours_ms"] > 0 and row["stock_ms"] > 0 and row["ratio"] > 0
+    assert results["platform_sync"]["ratio"] > 0 and results["onboarding"]["ratio"] > 0
+    assert {"plain", "python_odfv", "pandas_odfv"} <= set(results["serving"])
+    assert {row["registry"] for row in results["registry_kinds"]} == {"sqlite", "file"}
+    table = (tmp_path / "results.md").read_text()
+    assert table in result.stdout and "| team apply, 10 teams in registry |" in table
+    assert (tmp_path / "scaling.png").read_bytes().startswith(b"\x89PNG")

@@ -12,4 +12,5 @@ team_pre_gen(
     {{ cookiecutter.owners | tojson }},
     {{ cookiecutter.platform_dir | tojson }},
     {{ cookiecutter._output_dir | tojson }},
+    {{ cookiecutter.project_name | tojson }},
 )

@@ -6,6 +6,7 @@ file beside a local file registry.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import json
 import os
@@ -26,6 +27,11 @@ def actor(repo_path: Path) -> str:
             return f"{system}:{os.environ[variable]}"
     if os.environ.get("FEAST_FEDERATION_ACTOR"):
         return os.environ["FEAST_FEDERATION_ACTOR"]
+    return _git_author(str(repo_path))
+
+
+@functools.cache
+def _git_author(repo_path: str) -> str:
     try:
         email = subprocess.run(
             ["git", "-C", str(repo_path), "config", "user.email"],
@@ -88,12 +94,17 @@ def _table(metadata):
     )
 
 
+_CREATED: set[str] = set()
+
+
 def _table_insert(store, entry: dict) -> None:
     from sqlalchemy import MetaData
 
     engine = store.registry.write_engine
     table = _table(MetaData())
-    table.create(engine, checkfirst=True)
+    if str(engine.url) not in _CREATED:  # once per database and process
+        table.create(engine, checkfirst=True)
+        _CREATED.add(str(engine.url))
     with engine.begin() as connection:
         connection.execute(table.insert().values(entry=json.dumps(entry), owner=entry["owner"]))
 

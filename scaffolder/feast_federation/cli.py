@@ -66,6 +66,9 @@ def report_error(exc: FederationError) -> None:
 
 RepoArg = Annotated[Path, typer.Argument(help="A platform or team repo.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object.")]
+MarkdownOpt = Annotated[
+    bool, typer.Option("--markdown", help="Print the plan as a markdown table (CI job summaries).")
+]
 PruneOpt = Annotated[
     bool, typer.Option("--prune", help="Team repos: also delete own objects no longer defined.")
 ]
@@ -83,11 +86,12 @@ BreakOpt = Annotated[
 def plan(
     repo: RepoArg,
     json_output: JsonOpt = False,
+    markdown: MarkdownOpt = False,
     prune: PruneOpt = False,
     allow_breaking: BreakOpt = False,
 ) -> None:
     """Show what an apply would change, limited to what the repo owns. Exit 2 if anything."""
-    _plan_or_apply(repo, True, json_output, prune, allow_breaking)
+    _plan_or_apply(repo, True, _format(json_output, markdown), prune, allow_breaking)
 
 
 @app.command()
@@ -95,11 +99,12 @@ def plan(
 def apply(
     repo: RepoArg,
     json_output: JsonOpt = False,
+    markdown: MarkdownOpt = False,
     prune: PruneOpt = False,
     allow_breaking: BreakOpt = False,
 ) -> None:
     """Apply the repo: a full sync for the platform, a validated partial apply for a team."""
-    _plan_or_apply(repo, False, json_output, prune, allow_breaking)
+    _plan_or_apply(repo, False, _format(json_output, markdown), prune, allow_breaking)
 
 
 def run_repo_script(script_file: str) -> None:
@@ -112,16 +117,23 @@ def run_repo_script(script_file: str) -> None:
             bool, typer.Option("--plan", help="Show changes, write nothing.")
         ] = False,
         json_output: JsonOpt = False,
+        markdown: MarkdownOpt = False,
         prune: PruneOpt = False,
         allow_breaking: BreakOpt = False,
     ) -> None:
-        _plan_or_apply(repo_path, plan_only, json_output, prune, allow_breaking)
+        _plan_or_apply(repo_path, plan_only, _format(json_output, markdown), prune, allow_breaking)
 
     typer.run(script)
 
 
+def _format(json_output: bool, markdown: bool) -> str:
+    if json_output and markdown:
+        raise FederationError("choose one of --json and --markdown")
+    return "json" if json_output else "markdown" if markdown else "table"
+
+
 def _plan_or_apply(
-    repo_path: Path, plan_only: bool, json_output: bool, prune: bool, allow_breaking: bool
+    repo_path: Path, plan_only: bool, output: str, prune: bool, allow_breaking: bool
 ) -> None:
     from . import sync
     from .repo import find_repo
@@ -140,8 +152,10 @@ def _plan_or_apply(
             markup=False,
             soft_wrap=True,
         )
-    if json_output:
+    if output == "json":
         print(json.dumps(result.to_json()))
+    elif output == "markdown":
+        print(markdown_plan(result, applied=not plan_only))
     else:
         print_plan(result, applied=not plan_only)
     if plan_only and result.has_changes:
@@ -153,6 +167,23 @@ def print_plan(result, *, applied: bool) -> None:
 
     title = f"{'Applied' if applied else 'Plan'} for {describe_owner(result.owner)}"
     _print_changes([change.to_json() for change in result.changes], title)
+
+
+def markdown_plan(result, *, applied: bool) -> str:
+    """The plan as a GitHub-flavoured markdown table, for a CI job summary."""
+    from .ownership import describe_owner
+
+    changed = [c.to_json() for c in result.changes if c.action != "unchanged"]
+    title = f"### {'Applied' if applied else 'Plan'} for {describe_owner(result.owner)}"
+    if not changed:
+        unchanged = len(result.changes)
+        return f"{title}\n\nNothing to change ({unchanged} objects up to date)."
+    rows = [
+        f"| {c['action']} | {c['kind']} | `{c['name']}` | {', '.join(c.get('fields', []))} |"
+        for c in changed
+    ]
+    header = "| action | kind | name | changed fields |\n| --- | --- | --- | --- |"
+    return "\n".join([title, "", header, *rows])
 
 
 def _print_changes(changes: list[dict], title: str) -> None:

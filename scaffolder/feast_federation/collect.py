@@ -33,15 +33,22 @@ FEAST_OBJECT_TYPES = (
 )
 
 
-def collect(repo: Repo) -> list:
-    """The repo's own objects, each once; a name defined twice differently is an error."""
+def collect(repo: Repo, references: list | None = None) -> list:
+    """The repo's own objects, each once; a name defined twice differently is an error.
+
+    Platform objects the repo only references are appended to ``references`` when given.
+    """
     found: dict[tuple[str, str], tuple[object, str]] = {}
     modules = repo.definition_modules()
     _forget(module.stem for module in modules)
     for module_path in modules:
         module = _import(repo.path, module_path)
         for value in vars(module).values():
-            if not isinstance(value, FEAST_OBJECT_TYPES) or is_reference(value):
+            if not isinstance(value, FEAST_OBJECT_TYPES):
+                continue
+            if is_reference(value):
+                if references is not None:
+                    references.append(value)
                 continue
             key = (definition(value).kind, value.name)
             if key in found:

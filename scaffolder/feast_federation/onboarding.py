@@ -42,9 +42,11 @@ def templates_root() -> Path:
 # --- checks shared by the CLI and the template hooks -----------------------------------
 
 
-def check_new_team(platform_dir: Path, team: str, owners: Sequence[str]) -> None:
+def check_new_team(platform_dir: Path, team: str, owners: Sequence[str], project: str = "") -> None:
     """Raise FederationError unless ``team`` may be registered in ``platform_dir``'s policy."""
     policy = load_policy(_platform(platform_dir))
+    if project and project != policy.project:
+        raise FederationError(f"project_name {project}: the platform's project is {policy.project}")
     try:
         validate_team_name(team, policy.teams)
     except OwnershipError as exc:
@@ -153,6 +155,7 @@ def bake_team(
     context = {
         "team_name": team,
         "owners": ", ".join(owners),
+        "project_name": load_policy(_platform(platform_dir)).project,
         "platform_dir": str(Path(platform_dir).resolve()),
         "starter_view": starter_view,
         "registry_server": registry_server,

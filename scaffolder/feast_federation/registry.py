@@ -78,17 +78,26 @@ def get(store: FeatureStore, kind: str, name: str):
     return found if kind_of(found) == kind else None
 
 
-def kind_in_namespace(store: FeatureStore, kind: str, name: str) -> str | None:
-    """The kind of the object that already uses ``name`` in ``kind``'s registry table, if any."""
+def occupant(store: FeatureStore, kind: str, name: str):
+    """Whatever object holds ``name`` in ``kind``'s registry table (of any kind), or None."""
     registry, project = store.registry, store.project
+    if kind == ON_DEMAND_FEATURE_VIEW:  # usually the ODFV itself: one query, not three
+        found = get(store, kind, name)
+        if found is not None:
+            return found
+    lookups = {
+        DATA_SOURCE: registry.get_data_source,
+        REQUEST_SOURCE: registry.get_data_source,
+        FEATURE_VIEW: registry.get_any_feature_view,
+        STREAM_FEATURE_VIEW: registry.get_any_feature_view,
+        ON_DEMAND_FEATURE_VIEW: registry.get_any_feature_view,
+        FEATURE_SERVICE: registry.get_feature_service,
+        ENTITY: registry.get_entity,
+    }
     try:
-        if kind in (DATA_SOURCE, REQUEST_SOURCE):
-            return kind_of(registry.get_data_source(name, project, allow_cache=False))
-        if kind in (FEATURE_VIEW, STREAM_FEATURE_VIEW, ON_DEMAND_FEATURE_VIEW):
-            return kind_of(registry.get_any_feature_view(name, project, allow_cache=False))
+        return lookups[kind](name, project, allow_cache=False)
     except FeastObjectNotFoundException:
         return None
-    return kind if get(store, kind, name) is not None else None
 
 
 def any_view(store: FeatureStore, name: str):
