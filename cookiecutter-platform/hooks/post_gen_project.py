@@ -1,10 +1,15 @@
-"""Generate the sample data the local default serves."""
+"""Generate the sample data the local default serves.
+
+cruft re-renders an existing repo without `_repo_dir`: its data is there already.
+"""
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path({{ cookiecutter._repo_dir | tojson }}).parent / "hooks"))
+TEMPLATE_DIR = {{ cookiecutter._repo_dir | default("") | tojson }}
 
-from cookiecutter_hooks import platform_post_gen  # noqa: E402
+if TEMPLATE_DIR:
+    sys.path.insert(0, str(Path(TEMPLATE_DIR).parent / "hooks"))
+    from cookiecutter_hooks import platform_post_gen
 
-platform_post_gen()
+    platform_post_gen()

@@ -1,10 +1,15 @@
-"""Refuse a bad project name or owner list before anything is written."""
+"""Refuse a bad project name or owner list before anything is written.
+
+cruft re-renders an existing repo without `_repo_dir`: nothing to check then.
+"""
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path({{ cookiecutter._repo_dir | tojson }}).parent / "hooks"))
+TEMPLATE_DIR = {{ cookiecutter._repo_dir | default("") | tojson }}
 
-from cookiecutter_hooks import platform_pre_gen  # noqa: E402
+if TEMPLATE_DIR:
+    sys.path.insert(0, str(Path(TEMPLATE_DIR).parent / "hooks"))
+    from cookiecutter_hooks import platform_pre_gen
 
-platform_pre_gen({{ cookiecutter.project_name | tojson }}, {{ cookiecutter.platform_owners | tojson }})
+    platform_pre_gen({{ cookiecutter.project_name | tojson }}, {{ cookiecutter.platform_owners | tojson }})

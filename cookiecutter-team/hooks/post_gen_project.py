@@ -1,16 +1,21 @@
-"""Copy the platform's shared settings into the new repo and register the team."""
+"""Copy the platform's shared settings into the new repo and register the team.
+
+cruft re-renders an existing repo without `_repo_dir`: the team is registered already.
+"""
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path({{ cookiecutter._repo_dir | tojson }}).parent / "hooks"))
+TEMPLATE_DIR = {{ cookiecutter._repo_dir | default("") | tojson }}
 
-from cookiecutter_hooks import team_post_gen  # noqa: E402
+if TEMPLATE_DIR:
+    sys.path.insert(0, str(Path(TEMPLATE_DIR).parent / "hooks"))
+    from cookiecutter_hooks import team_post_gen
 
-team_post_gen(
-    {{ cookiecutter.team_name | tojson }},
-    {{ cookiecutter.owners | tojson }},
-    {{ cookiecutter.platform_dir | tojson }},
-    {{ cookiecutter._output_dir | tojson }},
-    {{ cookiecutter.registry_server | tojson }},
-)
+    team_post_gen(
+        {{ cookiecutter.team_name | tojson }},
+        {{ cookiecutter.owners | tojson }},
+        {{ cookiecutter.platform_dir | tojson }},
+        {{ cookiecutter._output_dir | default("") | tojson }},
+        {{ cookiecutter.registry_server | tojson }},
+    )

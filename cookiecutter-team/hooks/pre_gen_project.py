@@ -1,16 +1,21 @@
-"""Refuse a team name or owner list before anything is written; the rules are feast_federation's."""
+"""Refuse a team name or owner list before anything is written; the rules are feast_federation's.
+
+cruft re-renders an existing repo without `_repo_dir`: the team exists, so nothing to check.
+"""
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path({{ cookiecutter._repo_dir | tojson }}).parent / "hooks"))
+TEMPLATE_DIR = {{ cookiecutter._repo_dir | default("") | tojson }}
 
-from cookiecutter_hooks import team_pre_gen  # noqa: E402
+if TEMPLATE_DIR:
+    sys.path.insert(0, str(Path(TEMPLATE_DIR).parent / "hooks"))
+    from cookiecutter_hooks import team_pre_gen
 
-team_pre_gen(
-    {{ cookiecutter.team_name | tojson }},
-    {{ cookiecutter.owners | tojson }},
-    {{ cookiecutter.platform_dir | tojson }},
-    {{ cookiecutter._output_dir | tojson }},
-    {{ cookiecutter.project_name | tojson }},
-)
+    team_pre_gen(
+        {{ cookiecutter.team_name | tojson }},
+        {{ cookiecutter.owners | tojson }},
+        {{ cookiecutter.platform_dir | tojson }},
+        {{ cookiecutter._output_dir | default("") | tojson }},
+        {{ cookiecutter.project_name | tojson }},
+    )

@@ -340,13 +340,14 @@ def add_team(
     registry_server: Annotated[
         str, typer.Option(help="HOST:PORT of the registry server (default: direct access).")
     ] = "",
+    ci: Annotated[str, typer.Option(help="github, gitlab or none.")] = "github",
 ) -> None:
     """Register a team in federation.yaml and create its repo with the platform's settings."""
     from .onboarding import bake_team
 
     owners = owner or [f"{name}-leads@example.com"]
     target_dir = output_dir or platform.resolve().parent / "teams"
-    repo = bake_team(platform, name, owners, target_dir, starter_view, registry_server)
+    repo = bake_team(platform, name, owners, target_dir, starter_view, registry_server, ci)
     out.print(f"Team [bold]{name}[/bold] registered in {platform / 'federation.yaml'}")
     out.print(f"Team repo created at {repo}")
     out.print(
@@ -372,6 +373,7 @@ def bootstrap(
     registry_server: Annotated[
         str, typer.Option(help="none, oidc or kubernetes: ship a policy-enforcing registry server.")
     ] = "none",
+    ci: Annotated[str, typer.Option(help="github, gitlab or none.")] = "github",
     apply_all: Annotated[
         bool, typer.Option("--apply", help="Also sync the platform, materialize, apply teams.")
     ] = False,
@@ -381,7 +383,7 @@ def bootstrap(
 
     teams = [(name, view or "user_features") for name, _, view in (t.partition(":") for t in team)]
     platform_dir, team_dirs = bootstrap_org(
-        org_dir, project, owner or [], teams, registry, registry_server
+        org_dir, project, owner or [], teams, registry, registry_server, ci
     )
     out.print(f"Platform repo: {platform_dir}")
     for team_dir in team_dirs:

@@ -7,7 +7,10 @@ through cookiecutter, so a team baked with plain cookiecutter and one added with
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,8 +34,15 @@ _TEAM_STORE_HEADER = (
 )
 
 
+TEMPLATES_VARIABLE = "FEAST_FEDERATION_TEMPLATES"
+TEMPLATE_URL_VARIABLE = "FEAST_FEDERATION_TEMPLATE_URL"
+
+
 def templates_root() -> Path:
-    """Where the templates live: inside the installed package, or in a source checkout."""
+    """Where the templates live: $FEAST_FEDERATION_TEMPLATES (an org's own fork), inside
+    the installed package, or in a source checkout."""
+    if os.environ.get(TEMPLATES_VARIABLE):
+        return Path(os.environ[TEMPLATES_VARIABLE]).resolve()
     bundled = Path(__file__).resolve().parent / "templates"
     if (bundled / TEAM_TEMPLATE).is_dir():
         return bundled
@@ -106,6 +116,12 @@ def _platform(platform_dir: Path) -> Path:
 
 REGISTRIES = ("sqlite", "file")
 REGISTRY_SERVERS = ("none", "oidc", "kubernetes")
+CI_SYSTEMS = ("github", "gitlab", "none")
+
+
+def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise FederationError(f"{what} {value}: choose one of {', '.join(choices)}")
 
 
 def bake_platform(
@@ -115,14 +131,12 @@ def bake_platform(
     repo_name: str = "platform",
     registry: str = "sqlite",
     registry_server: str = "none",
+    ci: str = "github",
 ) -> Path:
     check_new_platform(project, owners)
-    if registry not in REGISTRIES:
-        raise FederationError(f"registry {registry}: choose one of {', '.join(REGISTRIES)}")
-    if registry_server not in REGISTRY_SERVERS:
-        raise FederationError(
-            f"registry server {registry_server}: choose one of {', '.join(REGISTRY_SERVERS)}"
-        )
+    _check_choice("registry", registry, REGISTRIES)
+    _check_choice("registry server", registry_server, REGISTRY_SERVERS)
+    _check_choice("ci", ci, CI_SYSTEMS)
     target = Path(output_dir) / repo_name
     if target.exists():
         raise FederationError(f"{target}: already exists")
@@ -132,6 +146,7 @@ def bake_platform(
         "platform_owners": ", ".join(owners),
         "registry": registry,
         "registry_server": registry_server,
+        "ci": ci,
         "feast_federation_version": __version__,
     }
     return _bake(PLATFORM_TEMPLATE, output_dir, context)
@@ -144,10 +159,12 @@ def bake_team(
     output_dir: Path,
     starter_view: str = "user_features",
     registry_server: str = "",
+    ci: str = "github",
 ) -> Path:
     """Bake ``output_dir/<team>``; the template's hooks check and register the team."""
     check_new_team(platform_dir, team, owners)
     _check_starter_view(starter_view)
+    _check_choice("ci", ci, CI_SYSTEMS)
     team_store_yaml("project: check\n", registry_server)  # refuses a malformed address
     target = Path(output_dir) / team
     if target.exists():
@@ -159,6 +176,7 @@ def bake_team(
         "platform_dir": str(Path(platform_dir).resolve()),
         "starter_view": starter_view,
         "registry_server": registry_server,
+        "ci": ci,
         "feast_federation_version": __version__,
     }
     return _bake(TEAM_TEMPLATE, output_dir, context)
@@ -170,7 +188,7 @@ def _bake(template: str, output_dir: Path, context: dict) -> Path:
 
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     try:
-        return Path(
+        repo = Path(
             cookiecutter(
                 str(templates_root() / template),
                 no_input=True,
@@ -181,6 +199,44 @@ def _bake(template: str, output_dir: Path, context: dict) -> Path:
     except CookiecutterException as exc:
         # The hook has printed the rule that failed; cookiecutter removed what it wrote.
         raise FederationError(f"{template}: baking stopped ({exc})") from None
+    link_to_template(repo, template, context)
+    return repo
+
+
+def link_to_template(repo: Path, template: str, extra_context: dict) -> None:
+    """Write .cruft.json, so `cruft check` / `cruft update` follow the template's changes."""
+    from cookiecutter.generate import generate_context
+    from cookiecutter.prompt import prompt_for_config
+
+    template_dir = templates_root() / template
+    context = generate_context(
+        context_file=str(template_dir / "cookiecutter.json"), extra_context=extra_context
+    )
+    rendered = prompt_for_config(context, no_input=True)
+    url = os.environ.get(TEMPLATE_URL_VARIABLE) or rendered["federation_repo_url"]
+    commit = _git_head(templates_root()) or f"v{__version__}"
+    rendered.update({"_template": url, "_commit": commit})
+    state = {
+        "template": url,
+        "commit": commit,
+        "checkout": None,
+        "context": {"cookiecutter": rendered},
+        "directory": template,
+        "skip": [".git"],
+    }
+    (repo / ".cruft.json").write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+
+
+def _git_head(directory: Path) -> str | None:
+    """The commit a source checkout of the templates is at, if it is one."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(directory), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=10,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
 
 
 def bootstrap_org(
@@ -190,6 +246,7 @@ def bootstrap_org(
     teams: Sequence[str | tuple[str, str]],
     registry: str = "sqlite",
     registry_server: str = "none",
+    ci: str = "github",
 ) -> tuple[Path, list[Path]]:
     """Bake ``org_dir/platform`` and ``org_dir/teams/<team>``; every input is checked first.
 
@@ -210,10 +267,10 @@ def bootstrap_org(
         _check_starter_view(starter_view)
         registered.append(name)
     platform_dir = bake_platform(
-        org_dir, project, owners, registry=registry, registry_server=registry_server
+        org_dir, project, owners, registry=registry, registry_server=registry_server, ci=ci
     )
     team_dirs = [
-        bake_team(platform_dir, name, [f"{name}-leads@example.com"], org_dir / "teams", view)
+        bake_team(platform_dir, name, [f"{name}-leads@example.com"], org_dir / "teams", view, ci=ci)
         for name, view in pairs
     ]
     return platform_dir, team_dirs
