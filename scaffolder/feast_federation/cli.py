@@ -245,6 +245,39 @@ def audit(repo: RepoArg, json_output: JsonOpt = False) -> None:
         raise typer.Exit(EXIT_CHANGES)
 
 
+@app.command()
+@user_errors
+def catalog(
+    repo: RepoArg,
+    output_format: Annotated[
+        str, typer.Option("--format", help="markdown, html (one page with search) or json.")
+    ] = "markdown",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """The feature catalog: platform views and their users, team services and ODFVs."""
+    from . import catalog as catalogs
+    from .repo import find_repo
+
+    renderers = {
+        "markdown": catalogs.to_markdown,
+        "html": catalogs.to_html,
+        "json": catalogs.to_json,
+    }
+    if output_format not in renderers:
+        raise FederationError(f"--format {output_format}: choose markdown, html or json")
+    found = find_repo(repo)
+    if not found.is_platform:
+        raise FederationError(f"{found.path}: the catalog is built from the platform repo")
+    text = renderers[output_format](catalogs.build(found))
+    if output is None:
+        print(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"Wrote the {output_format} catalog to {output}")
+
+
 # --- backups and the apply log --------------------------------------------------------
 
 

@@ -1,0 +1,257 @@
+"""Every message quoted in docs/troubleshooting.md is produced here, word for word."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import ROOT, build_org, run
+from feast_federation.cli import app
+
+pytestmark = pytest.mark.slow
+
+DOC = ROOT / "docs" / "troubleshooting.md"
+MESSAGE = re.compile(r"```message id=([\w-]+)\n(.*?)\n```", re.S)
+THRESHOLD = 0.5  # a module constant the ODFV below wrongly relies on
+
+
+def documented() -> dict[str, str]:
+    return dict(MESSAGE.findall(DOC.read_text()))
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory):
+    platform, (marketing, risk) = build_org(tmp_path_factory.mktemp("docs") / "org")
+    return SimpleNamespace(platform=platform, marketing=marketing, risk=risk)
+
+
+def cli(*args) -> str:
+    result = CliRunner().invoke(app, [str(arg) for arg in args])
+    assert result.exit_code != 0, result.output
+    return result.output
+
+
+def planted(repo: Path, code: str, *args) -> str:
+    path = repo / "planted.py"
+    path.write_text(code)
+    try:
+        return cli(*args, repo) if args else cli("check", repo)
+    finally:
+        path.unlink()
+
+
+def guard(repo: Path, name: str, text: str) -> str:
+    (repo / name).write_text(text)
+    try:
+        return run(
+            [sys.executable, str(ROOT / "hooks" / "guard_stock_apply.py"), name], cwd=repo
+        ).stderr
+    finally:
+        (repo / name).unlink()
+
+
+def fake_remote_store():
+    registry = SimpleNamespace(registry_type="remote", path="registry.acme.io:6570")
+    auth = SimpleNamespace(token_env_var="FEAST_REGISTRY_TOKEN")
+    return SimpleNamespace(config=SimpleNamespace(registry=registry, auth_config=auth))
+
+
+# --- one scenario per documented failure --------------------------------------------------
+
+
+def stock_apply(org):
+    return guard(org.marketing, "deploy.sh", "#!/bin/sh\nfeast apply\n")
+
+
+def partial_false(org):
+    return guard(org.marketing, "cleanup.py", "store.apply(objs, partial=False)\n")
+
+
+def outside_prefix(org):
+    return planted(org.marketing, SERVICE.format(name="campaign"))
+
+
+def team_feature_view(org):
+    return planted(org.marketing, VIEW)
+
+
+def replaces_source(org):
+    from feast import FeatureStore, FileSource
+
+    legacy = FileSource(name="marketing_legacy", path="/tmp/legacy.parquet", timestamp_field="ts")
+    FeatureStore(repo_path=str(org.platform)).apply([legacy])
+    return planted(org.marketing, REQUEST.format(name="marketing_legacy"))
+
+
+def odfv_writes(org):
+    return planted(org.risk, WRITING_ODFV)
+
+
+def unregistered(org):
+    baked = cli_ok(
+        "add-team", "ghost", "--platform", org.platform, "--output-dir", org.marketing.parent
+    )
+    return cli("apply", org.marketing.parent / "ghost") if baked else ""
+
+
+def no_policy(org):
+    store = org.risk / "feature_store.yaml"
+    original = store.read_text()
+    store.write_text(original.replace("project: acme", "project: elsewhere"))
+    try:
+        return cli("apply", org.risk)
+    finally:
+        store.write_text(original)
+
+
+def missing_view(org):
+    return (
+        planted(
+            org.risk,
+            "from feast_federation import platform_view\nx = platform_view('driver_stats')\n",
+        )
+        if _drop_driver_stats(org)
+        else ""
+    )
+
+
+def breaks_team(org):
+    views = org.platform / "feature_views.py"
+    original = views.read_text()
+    views.write_text(original[: original.index("customer_features = FeatureView(")])
+    try:
+        return cli("plan", org.platform)
+    finally:
+        views.write_text(original)
+
+
+def odfv_source(org):
+    from feast import Field, RequestSource
+    from feast.on_demand_feature_view import on_demand_feature_view
+    from feast.types import Float64
+
+    from feast_federation.testing import transform_in_fresh_process
+
+    request = RequestSource(name="marketing_amounts", schema=[Field(name="amount", dtype=Float64)])
+
+    @on_demand_feature_view(
+        sources=[request], schema=[Field(name="high", dtype=Float64)], mode="python"
+    )
+    def marketing_scored(inputs: dict) -> dict:
+        return {"high": [float(amount > THRESHOLD) for amount in inputs["amount"]]}
+
+    with pytest.raises(AssertionError) as failed:
+        transform_in_fresh_process(marketing_scored, {"amount": [1.0]})
+    return str(failed.value)
+
+
+def project_hyphen(org):
+    return cli("bootstrap", org.platform.parent / "hyphen", "--project", "my-org", "--team", "ab")
+
+
+def locked(org, monkeypatch):
+    from feast_federation import concurrency
+    from feast_federation.errors import FederationError
+
+    monkeypatch.setattr(concurrency.time, "sleep", lambda seconds: None)
+
+    def always_locked():
+        raise RuntimeError("(sqlite3.OperationalError) database is locked")
+
+    with pytest.raises(FederationError) as failed:
+        concurrency.retry_when_locked(always_locked)
+    return str(failed.value)
+
+
+def server_denied(org):
+    from feast.errors import FeastPermissionError
+
+    from feast_federation.server_errors import _explain
+
+    denial = FeastPermissionError(
+        "Permission federation-team-risk-write denied execution of ['CREATE'] to "
+        "FeatureService:risk_x: Requires roles ['feast-team-risk']"
+    )
+    return _explain(fake_remote_store(), "marketing", denial)
+
+
+def server_token(org, monkeypatch):
+    from feast_federation.server_errors import _explain
+
+    monkeypatch.setenv("FEAST_REGISTRY_TOKEN", "not-a-token")
+    rejected = RuntimeError('status = StatusCode.UNKNOWN details = "Error in service handler!"')
+    return _explain(fake_remote_store(), "marketing", rejected)
+
+
+def object_store(org):
+    from feast_federation.concurrency import exclusive
+    from feast_federation.errors import FederationError
+
+    registry = SimpleNamespace(registry_type="file", path="s3://acme-feast/registry.pb")
+    store = SimpleNamespace(config=SimpleNamespace(registry=registry), repo_path=".")
+    with pytest.raises(FederationError) as failed, exclusive(store):
+        pass
+    return str(failed.value)
+
+
+def cli_ok(*args) -> bool:
+    return CliRunner().invoke(app, [str(arg) for arg in args]).exit_code == 0
+
+
+def _drop_driver_stats(org) -> bool:
+    views = org.platform / "feature_views.py"
+    text = views.read_text()
+    start, end = text.index("driver_stats = FeatureView("), text.index("customer_features = ")
+    views.write_text(text[:start] + text[end:])
+    return cli_ok("apply", org.platform)
+
+
+SERVICE = (
+    "from feast import FeatureService\nfrom feast_federation import platform_view\n"
+    "s = FeatureService(name='{name}', features=[platform_view('user_features')])\n"
+)
+REQUEST = (
+    "from feast import Field, RequestSource\nfrom feast.types import Float64\n"
+    "r = RequestSource(name='{name}', schema=[Field(name='x', dtype=Float64)])\n"
+)
+VIEW = (
+    "from datetime import timedelta\nfrom feast import FeatureView, Field, FileSource\n"
+    "from feast.types import Int64\n"
+    "marketing_copy = FeatureView(name='marketing_copy', source=FileSource(\n"
+    "    name='marketing_copy_source', path='/tmp/x.parquet', timestamp_field='ts'),\n"
+    "    schema=[Field(name='age', dtype=Int64)], ttl=timedelta(days=1))\n"
+)
+WRITING_ODFV = (
+    "from feast import Field\nfrom feast.on_demand_feature_view import on_demand_feature_view\n"
+    "from feast.types import Float64\nfrom feast_federation import platform_view\n"
+    "@on_demand_feature_view(sources=[platform_view('user_features')], mode='python',\n"
+    "    schema=[Field(name='double_age', dtype=Float64)], write_to_online_store=True)\n"
+    "def risk_written(inputs):\n"
+    "    return {'double_age': [2.0 * a for a in inputs['age']]}\n"
+)
+# Destructive scenarios (missing-view drops a platform view) run last.
+SCENARIOS = {
+    "stock-apply": stock_apply, "partial-false": partial_false, "outside-prefix": outside_prefix,
+    "team-feature-view": team_feature_view, "replaces-source": replaces_source,
+    "odfv-writes": odfv_writes, "unregistered": unregistered, "no-policy": no_policy,
+    "breaks-team": breaks_team, "odfv-source": odfv_source, "project-hyphen": project_hyphen,
+    "locked": locked, "server-denied": server_denied, "server-token": server_token,
+    "object-store": object_store, "missing-view": missing_view,
+}  # fmt: skip
+
+
+def test_every_documented_message_has_a_scenario():
+    assert set(documented()) == set(SCENARIOS)
+
+
+@pytest.mark.parametrize("message_id", list(SCENARIOS))
+def test_documented_message_is_what_the_code_prints(org, message_id, monkeypatch):
+    scenario = SCENARIOS[message_id]
+    needs_patch = "monkeypatch" in scenario.__code__.co_varnames[: scenario.__code__.co_argcount]
+    output = scenario(org, monkeypatch) if needs_patch else scenario(org)
+    assert documented()[message_id] in output, output
