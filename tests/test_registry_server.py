@@ -222,6 +222,7 @@ def test_a_denied_feature_view_can_leave_its_prefixed_source_behind(org, monkeyp
 
 
 def test_another_teams_token_gets_a_clear_denial(org, monkeypatch):
+    assert as_team(org, org.marketing, org.token([TEAM_ROLE])).returncode == 0  # up to date
     monkeypatch.setenv("FEAST_REGISTRY_TOKEN", org.token(["feast-team-risk"]))
     (org.marketing / "extra.py").write_text(
         "from feast import FeatureService\nfrom feast_federation import platform_view\n"
@@ -233,10 +234,10 @@ def test_another_teams_token_gets_a_clear_denial(org, monkeypatch):
     finally:
         (org.marketing / "extra.py").unlink()
     assert result.exit_code == 1
-    # Feast writes request sources first: the first write the risk token may not make.
+    # Only the new service is written (unchanged objects are not), and the risk token may not.
     assert result.output.strip() == (
-        "error: permission denied: team marketing may not UPDATE RequestSource "
-        "marketing_cart_request with this token (the registry server's policy)"
+        "error: permission denied: team marketing may not CREATE FeatureService "
+        "marketing_extra with this token (the registry server's policy)"
     )
 
 

@@ -57,7 +57,8 @@ def test_platform_bakes_a_complete_repo(platform):
         "feature_store.yaml", "federation.yaml", "entities.py", "data_sources.py",
         "feature_views.py", "apply.py", "scripts/generate_sample_data.py", "README.md",
         "tests/test_definitions.py", ".github/workflows/feature-store.yml",
-        ".github/CODEOWNERS", "requirements.txt", "pyproject.toml",
+        ".github/workflows/template-drift.yml", "CODEOWNERS", "requirements.txt",
+        "pyproject.toml", ".pre-commit-config.yaml",
         "data/user_features.parquet", "data/driver_stats.parquet",
         "data/customer_features.parquet",
     }  # fmt: skip
@@ -72,7 +73,7 @@ def test_platform_bakes_a_complete_repo(platform):
         "teams": {},
     }
     assert (
-        "/federation.yaml ana@acme.io bo@acme.io" in (platform / ".github/CODEOWNERS").read_text()
+        "/federation.yaml ana@acme.io bo@acme.io" in (platform / "CODEOWNERS").read_text()
     )
     store = yaml.safe_load((platform / "feature_store.yaml").read_text())
     assert store["registry"]["registry_type"] == "sql"
