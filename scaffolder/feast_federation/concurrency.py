@@ -72,6 +72,13 @@ def exclusive(store) -> Iterator[None]:
             f"registry {registry_location(store)[1]}: the registry is unreachable "
             f"({lock_path.parent} does not exist)"
         )
+    with file_lock(lock_path):
+        yield
+
+
+@contextlib.contextmanager
+def file_lock(lock_path: Path) -> Iterator[None]:
+    """An exclusive lock held on ``lock_path`` (created if missing), across processes."""
     with open(lock_path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:

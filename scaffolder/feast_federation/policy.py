@@ -8,14 +8,14 @@ with an atomic replace so that concurrent registrations all land.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
+from .concurrency import file_lock
 from .errors import FederationError
 from .ownership import (
     OwnershipError,
@@ -116,7 +116,7 @@ def split_owners(text: str) -> list[str]:
 def register_team(platform_dir: Path, team: str, owners: Sequence[str], role: str = "") -> Policy:
     """Add ``team`` to the policy file; safe against concurrent registrations."""
     path = policy_path(platform_dir)
-    with _locked(path):
+    with file_lock(path.with_name(f".{path.name}.lock")):
         text = path.read_text(encoding="utf-8") if path.exists() else ""
         policy = parse_policy(text, str(path))
         try:
@@ -156,17 +156,6 @@ def yaml_scalar(value: str) -> str:
         .removesuffix("...")
         .strip()
     )
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    lock_path = path.with_name(f".{path.name}.lock")
-    with open(lock_path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _atomic_write(path: Path, text: str) -> None:
