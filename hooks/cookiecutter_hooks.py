@@ -59,8 +59,11 @@ def team_post_gen(
     )
 
 
-def platform_pre_gen(project: str, owners: str) -> None:
+def platform_pre_gen(
+    project: str, owners: str, registry: str, online: str, offline: str, server: str
+) -> None:
     _run(onboarding.check_new_platform, project, split_owners(owners))
+    _run(onboarding.check_backends, registry, online, offline, server)
 
 
 def platform_post_gen() -> None:

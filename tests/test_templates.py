@@ -72,9 +72,7 @@ def test_platform_bakes_a_complete_repo(platform):
         "backups": {"path": ".federation/backups", "keep": 20},
         "teams": {},
     }
-    assert (
-        "/federation.yaml ana@acme.io bo@acme.io" in (platform / "CODEOWNERS").read_text()
-    )
+    assert "/federation.yaml ana@acme.io bo@acme.io" in (platform / "CODEOWNERS").read_text()
     store = yaml.safe_load((platform / "feature_store.yaml").read_text())
     assert store["registry"]["registry_type"] == "sql"
     assert store["registry"]["path"] == f"sqlite:///{platform}/data/registry.db"

@@ -12,4 +12,11 @@ if TEMPLATE_DIR:
     sys.path.insert(0, str(Path(TEMPLATE_DIR).parent / "hooks"))
     from cookiecutter_hooks import platform_pre_gen
 
-    platform_pre_gen({{ cookiecutter.project_name | tojson }}, {{ cookiecutter.platform_owners | tojson }})
+    platform_pre_gen(
+        {{ cookiecutter.project_name | tojson }},
+        {{ cookiecutter.platform_owners | tojson }},
+        {{ cookiecutter.registry | tojson }},
+        {{ cookiecutter.online_store | tojson }},
+        {{ cookiecutter.offline_store | tojson }},
+        {{ cookiecutter.registry_server | tojson }},
+    )

@@ -401,8 +401,10 @@ def bootstrap(
     project: Annotated[str, typer.Option(help="Feast project name.")] = "acme",
     owner: OwnerOpt = None,
     registry: Annotated[
-        str, typer.Option(help="sqlite (SQL registry, recommended) or file (locked file).")
+        str, typer.Option(help="sqlite (SQL registry), file (locked file) or postgres.")
     ] = "sqlite",
+    online_store: Annotated[str, typer.Option(help="sqlite, postgres or redis.")] = "sqlite",
+    offline_store: Annotated[str, typer.Option(help="file (parquet) or postgres.")] = "file",
     registry_server: Annotated[
         str, typer.Option(help="none, oidc or kubernetes: ship a policy-enforcing registry server.")
     ] = "none",
@@ -416,8 +418,9 @@ def bootstrap(
 
     teams = [(name, view or "user_features") for name, _, view in (t.partition(":") for t in team)]
     platform_dir, team_dirs = bootstrap_org(
-        org_dir, project, owner or [], teams, registry, registry_server, ci
-    )
+        org_dir, project, owner or [], teams, registry, registry_server, ci,
+        online_store, offline_store,
+    )  # fmt: skip
     out.print(f"Platform repo: {platform_dir}")
     for team_dir in team_dirs:
         out.print(f"Team repo:     {team_dir}")

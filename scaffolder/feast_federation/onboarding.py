@@ -84,24 +84,55 @@ def finish_team_repo(
     """Give a freshly baked team repo the platform's shared settings and register the team."""
     platform_dir = _platform(platform_dir)
     shared = (platform_dir / STORE_FILE).read_text(encoding="utf-8")
-    store_yaml = team_store_yaml(shared, registry_server)
+    store_yaml = team_store_yaml(shared, registry_server, offline_schema=team)
     (Path(repo_dir) / STORE_FILE).write_text(store_yaml, encoding="utf-8")
+    _inherit_feast_requirement(platform_dir, Path(repo_dir))
     register_team(platform_dir, team, owners)
 
 
-def team_store_yaml(platform_yaml: str, registry_server: str = "") -> str:
-    """A team's feature_store.yaml: the platform's, reaching the registry directly or
-    through the registry server with a token from $FEAST_REGISTRY_TOKEN."""
-    if not registry_server:
-        return _TEAM_STORE_HEADER + platform_yaml
+def _inherit_feast_requirement(platform_dir: Path, repo_dir: Path) -> None:
+    """The team pins Feast with the platform's extras (its stores' drivers), plus its own."""
+    platform_lines = (platform_dir / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    shared = next((line for line in platform_lines if re.match(r"feast[\[>=<]", line)), None)
+    team_file = repo_dir / "requirements.txt"
+    if shared is None or not team_file.exists():
+        return
+    lines = team_file.read_text(encoding="utf-8").splitlines()
+    own = next(line for line in lines if re.match(r"feast[\[>=<]", line))
+    extras = set(_extras(shared)) | set(_extras(own))
+    merged = "feast" + (f"[{','.join(sorted(extras))}]" if extras else "") + ">=0.67,<0.68"
+    team_file.write_text("\n".join(merged if line == own else line for line in lines) + "\n")
+
+
+def _extras(requirement: str) -> list[str]:
+    found = re.match(r"feast\[([^\]]*)\]", requirement)
+    return [extra.strip() for extra in found.group(1).split(",")] if found else []
+
+
+def team_store_yaml(platform_yaml: str, registry_server: str = "", offline_schema: str = "") -> str:
+    """A team's feature_store.yaml: the platform's, with only team-specific settings changed.
+
+    Through a registry server, the registry is remote with a token from $FEAST_REGISTRY_TOKEN;
+    where the offline store has schemas, the team's work lands in its own schema.
+    """
+    if registry_server and not re.fullmatch(r"[A-Za-z0-9.\-]+:\d{1,5}", registry_server):
+        raise FederationError(f"registry server {registry_server!r}: expected HOST:PORT")
     import yaml
 
-    if not re.fullmatch(r"[A-Za-z0-9.\-]+:\d{1,5}", registry_server):
-        raise FederationError(f"registry server {registry_server!r}: expected HOST:PORT")
     config = yaml.safe_load(platform_yaml)
-    config["registry"] = {"registry_type": "remote", "path": registry_server}
-    config["auth"] = {"type": "oidc", "token_env_var": TOKEN_VARIABLE}
-    return _TEAM_STORE_HEADER + _SERVER_NOTE + yaml.safe_dump(config, sort_keys=False)
+    offline = config.get("offline_store") or {}
+    schema_scoped = offline.get("type") in SCHEMA_SCOPED_OFFLINE_STORES and offline_schema
+    if not registry_server and not schema_scoped:
+        return _TEAM_STORE_HEADER + platform_yaml
+    notes = ""
+    if registry_server:
+        config["registry"] = {"registry_type": "remote", "path": registry_server}
+        config["auth"] = {"type": "oidc", "token_env_var": TOKEN_VARIABLE}
+        notes += _SERVER_NOTE
+    if schema_scoped:
+        offline["db_schema"] = offline_schema
+        notes += f"# Offline work lands in this team's own schema, {offline_schema}.\n"
+    return _TEAM_STORE_HEADER + notes + yaml.safe_dump(config, sort_keys=False)
 
 
 def _platform(platform_dir: Path) -> Path:
@@ -114,7 +145,11 @@ def _platform(platform_dir: Path) -> Path:
 # --- baking ----------------------------------------------------------------------------
 
 
-REGISTRIES = ("sqlite", "file")
+REGISTRIES = ("sqlite", "file", "postgres")
+ONLINE_STORES = ("sqlite", "postgres", "redis")
+OFFLINE_STORES = ("file", "postgres")
+SCHEMA_SCOPED_OFFLINE_STORES = ("postgres",)
+LOCAL_REGISTRIES = ("sqlite", "file")
 REGISTRY_SERVERS = ("none", "oidc", "kubernetes")
 CI_SYSTEMS = ("github", "gitlab", "none")
 
@@ -122,6 +157,32 @@ CI_SYSTEMS = ("github", "gitlab", "none")
 def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
     if value not in choices:
         raise FederationError(f"{what} {value}: choose one of {', '.join(choices)}")
+
+
+def check_backends(
+    registry: str, online_store: str, offline_store: str, registry_server: str = "none"
+) -> None:
+    """Refuse backend combinations that cannot be shared by every repo of the org."""
+    _check_choice("registry", registry, REGISTRIES)
+    _check_choice("online_store", online_store, ONLINE_STORES)
+    _check_choice("offline_store", offline_store, OFFLINE_STORES)
+    _check_choice("registry_server", registry_server, REGISTRY_SERVERS)
+    shared = registry not in LOCAL_REGISTRIES
+    if shared and online_store == "sqlite":
+        raise FederationError(
+            f"online_store sqlite with registry {registry}: a local SQLite file cannot be "
+            "shared by repos on other machines; choose online_store postgres or redis"
+        )
+    if shared and offline_store == "file":
+        raise FederationError(
+            f"offline_store file with registry {registry}: the sample parquet files are local "
+            "to the platform repo; choose offline_store postgres"
+        )
+    if registry_server != "none" and registry == "file":
+        raise FederationError(
+            f"registry_server {registry_server} with registry file: the server must front a "
+            "SQL registry; choose registry sqlite or postgres"
+        )
 
 
 def bake_platform(
@@ -132,10 +193,11 @@ def bake_platform(
     registry: str = "sqlite",
     registry_server: str = "none",
     ci: str = "github",
+    online_store: str = "sqlite",
+    offline_store: str = "file",
 ) -> Path:
     check_new_platform(project, owners)
-    _check_choice("registry", registry, REGISTRIES)
-    _check_choice("registry server", registry_server, REGISTRY_SERVERS)
+    check_backends(registry, online_store, offline_store, registry_server)
     _check_choice("ci", ci, CI_SYSTEMS)
     target = Path(output_dir) / repo_name
     if target.exists():
@@ -145,6 +207,8 @@ def bake_platform(
         "repo_name": repo_name,
         "platform_owners": ", ".join(owners),
         "registry": registry,
+        "online_store": online_store,
+        "offline_store": offline_store,
         "registry_server": registry_server,
         "ci": ci,
         "feast_federation_version": __version__,
@@ -247,6 +311,8 @@ def bootstrap_org(
     registry: str = "sqlite",
     registry_server: str = "none",
     ci: str = "github",
+    online_store: str = "sqlite",
+    offline_store: str = "file",
 ) -> tuple[Path, list[Path]]:
     """Bake ``org_dir/platform`` and ``org_dir/teams/<team>``; every input is checked first.
 
@@ -258,6 +324,7 @@ def bootstrap_org(
     pairs = [(team, "user_features") if isinstance(team, str) else team for team in teams]
     owners = list(owners) or ["platform-team@example.com"]
     check_new_platform(project, owners)
+    check_backends(registry, online_store, offline_store, registry_server)
     registered: list[str] = []
     for name, starter_view in pairs:
         try:
@@ -267,8 +334,9 @@ def bootstrap_org(
         _check_starter_view(starter_view)
         registered.append(name)
     platform_dir = bake_platform(
-        org_dir, project, owners, registry=registry, registry_server=registry_server, ci=ci
-    )
+        org_dir, project, owners, registry=registry, registry_server=registry_server, ci=ci,
+        online_store=online_store, offline_store=offline_store,
+    )  # fmt: skip
     team_dirs = [
         bake_team(platform_dir, name, [f"{name}-leads@example.com"], org_dir / "teams", view, ci=ci)
         for name, view in pairs

@@ -1,9 +1,12 @@
-"""Write realistic sample parquet files for the local default, ending now.
+"""Write realistic sample data ending now: parquet files, and with --postgres the tables.
 
 Timestamps end at the current hour, so `materialize-incremental` right after a bootstrap
-loads online rows. Run it again to refresh them.
+loads online rows. Run it again to refresh them. --postgres loads the same rows into the
+`platform` schema of the database named by the FEAST_PG_* variables.
 """
 
+import os
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -42,6 +45,24 @@ def main() -> None:
     customers["total_purchases"] = rng.poisson(12, len(customers))
     customers["avg_order_value"] = rng.lognormal(3.8, 0.4, len(customers)).round(2)
     customers.to_parquet(DATA_DIR / "customer_features.parquet", index=False)
+    if "--postgres" in sys.argv:
+        load_into_postgres({"user_features": users, "driver_stats": drivers,
+                            "customer_features": customers})  # fmt: skip
+
+
+def load_into_postgres(tables: dict[str, pd.DataFrame]) -> None:
+    import sqlalchemy
+
+    env = os.environ
+    url = (
+        f"postgresql+psycopg://{env['FEAST_PG_USER']}:{env.get('FEAST_PG_PASSWORD', '')}"
+        f"@{env['FEAST_PG_HOST']}:{env['FEAST_PG_PORT']}/{env['FEAST_PG_DATABASE']}"
+    )
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text("CREATE SCHEMA IF NOT EXISTS platform"))
+    for name, frame in tables.items():
+        frame.to_sql(name, engine, schema="platform", if_exists="replace", index=False)
 
 
 if __name__ == "__main__":
