@@ -90,6 +90,20 @@ def finish_team_repo(
     register_team(platform_dir, team, owners)
 
 
+def _env_quoting_dumper():
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        """Keeps "${VAR}" quoted: unquoted, an empty variable expands to YAML null."""
+
+    def represent(dumper, value: str):
+        style = '"' if "${" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, represent)
+    return Dumper
+
+
 def _inherit_feast_requirement(platform_dir: Path, repo_dir: Path) -> None:
     """The team pins Feast with the platform's extras (its stores' drivers), plus its own."""
     platform_lines = (platform_dir / "requirements.txt").read_text(encoding="utf-8").splitlines()
@@ -119,6 +133,7 @@ def team_store_yaml(platform_yaml: str, registry_server: str = "", offline_schem
         raise FederationError(f"registry server {registry_server!r}: expected HOST:PORT")
     import yaml
 
+    _EnvQuotingDumper = _env_quoting_dumper()  # noqa: N806 - a class
     config = yaml.safe_load(platform_yaml)
     offline = config.get("offline_store") or {}
     schema_scoped = offline.get("type") in SCHEMA_SCOPED_OFFLINE_STORES and offline_schema
@@ -132,7 +147,7 @@ def team_store_yaml(platform_yaml: str, registry_server: str = "", offline_schem
     if schema_scoped:
         offline["db_schema"] = offline_schema
         notes += f"# Offline work lands in this team's own schema, {offline_schema}.\n"
-    return _TEAM_STORE_HEADER + notes + yaml.safe_dump(config, sort_keys=False)
+    return _TEAM_STORE_HEADER + notes + yaml.dump(config, Dumper=_EnvQuotingDumper, sort_keys=False)
 
 
 def _platform(platform_dir: Path) -> Path:
@@ -195,6 +210,7 @@ def bake_platform(
     ci: str = "github",
     online_store: str = "sqlite",
     offline_store: str = "file",
+    postgres_sslmode: str = "require",
 ) -> Path:
     check_new_platform(project, owners)
     check_backends(registry, online_store, offline_store, registry_server)
@@ -209,6 +225,7 @@ def bake_platform(
         "registry": registry,
         "online_store": online_store,
         "offline_store": offline_store,
+        "postgres_sslmode": postgres_sslmode,
         "registry_server": registry_server,
         "ci": ci,
         "feast_federation_version": __version__,
@@ -313,6 +330,7 @@ def bootstrap_org(
     ci: str = "github",
     online_store: str = "sqlite",
     offline_store: str = "file",
+    postgres_sslmode: str = "require",
 ) -> tuple[Path, list[Path]]:
     """Bake ``org_dir/platform`` and ``org_dir/teams/<team>``; every input is checked first.
 
@@ -335,7 +353,7 @@ def bootstrap_org(
         registered.append(name)
     platform_dir = bake_platform(
         org_dir, project, owners, registry=registry, registry_server=registry_server, ci=ci,
-        online_store=online_store, offline_store=offline_store,
+        online_store=online_store, offline_store=offline_store, postgres_sslmode=postgres_sslmode,
     )  # fmt: skip
     team_dirs = [
         bake_team(platform_dir, name, [f"{name}-leads@example.com"], org_dir / "teams", view, ci=ci)

@@ -7,6 +7,7 @@ path looks objects up one by one; only the platform sync and pruning list anythi
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from pathlib import Path
 
@@ -50,13 +51,28 @@ def open_store(repo_path: Path) -> FeatureStore:
         try:
             _stores[key] = FeatureStore(repo_path=str(repo_path))
         except Exception as exc:  # Feast raises many types for a bad config; all are user errors
-            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            first_line = _first_problem(exc)
             if any(sign in first_line for sign in _UNREACHABLE):
                 raise FederationError(
                     f"{config}: the registry is unreachable ({first_line})"
                 ) from None
             raise FederationError(f"{config}: Feast cannot load it: {first_line}") from None
     return _stores[key]
+
+
+def _first_problem(exc: Exception) -> str:
+    """One line that says what is wrong: the field for a config validation error."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            first = errors()[0]
+            return f"{'.'.join(str(part) for part in first['loc']) or 'config'}: {first['msg']}"
+        except Exception:
+            pass
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if len(lines) >= 3 and re.match(r"\d+ validation errors? for", lines[0]):
+        return f"{lines[1]}: {lines[2]}"  # pydantic's text, wrapped by Feast: field, then problem
+    return lines[0] if lines else type(exc).__name__
 
 
 def get(store: FeatureStore, kind: str, name: str):
