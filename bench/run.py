@@ -78,7 +78,7 @@ def build_org(directory: Path, filler_teams: int, registry: str = "sqlite"):
     from feast_federation.repo import find_repo
 
     platform_dir, [team_dir] = bootstrap_org(
-        directory, "acme", ["p@x.io"], [("bench", "customer_features")], registry
+        directory, "acme", ["p@x.io"], [("bench", "customer_features")], registry=registry
     )
     sync.apply(find_repo(platform_dir))
     materialize_repo(platform_dir, quiet=True)

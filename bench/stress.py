@@ -60,7 +60,9 @@ def run(teams: int, seconds: float, registry: str, stock: bool, directory: Path)
     from feast_federation.repo import find_repo
 
     names = [f"load{index:02d}" for index in range(teams)]
-    platform, team_dirs = bootstrap_org(directory / "org", "acme", ["p@x.io"], names, registry)
+    platform, team_dirs = bootstrap_org(
+        directory / "org", "acme", ["p@x.io"], names, registry=registry
+    )
     sync.apply(find_repo(platform))
     for repo in team_dirs:
         sync.apply(find_repo(repo))

@@ -61,7 +61,9 @@ def run_together(commands: list[tuple[list[str], Path]], scratch: Path, timeout:
 @pytest.mark.parametrize("registry", ["sqlite", "file"])
 def test_twelve_simultaneous_team_applies_keep_every_object(tmp_path, registry):
     teams = [f"squad{index:02d}" for index in range(12)]
-    platform, team_dirs = bootstrap_org(tmp_path / "org", "acme", ["p@acme.io"], teams, registry)
+    platform, team_dirs = bootstrap_org(
+        tmp_path / "org", "acme", ["p@acme.io"], teams, registry=registry
+    )
     sync.apply(find_repo(platform))
     script = BARRIER.format(preload="feast_federation.sync", action=RUN_APPLY_SCRIPT)
     results = run_together([([sys.executable, "-c", script], repo) for repo in team_dirs], tmp_path)

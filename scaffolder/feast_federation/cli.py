@@ -418,8 +418,8 @@ def bootstrap(
 
     teams = [(name, view or "user_features") for name, _, view in (t.partition(":") for t in team)]
     platform_dir, team_dirs = bootstrap_org(
-        org_dir, project, owner or [], teams, registry, registry_server, ci,
-        online_store, offline_store,
+        org_dir, project, owner or [], teams, registry=registry, registry_server=registry_server,
+        ci=ci, online_store=online_store, offline_store=offline_store,
     )  # fmt: skip
     out.print(f"Platform repo: {platform_dir}")
     for team_dir in team_dirs:

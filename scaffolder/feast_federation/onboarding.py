@@ -325,16 +325,12 @@ def bootstrap_org(
     project: str,
     owners: Sequence[str],
     teams: Sequence[str | tuple[str, str]],
-    registry: str = "sqlite",
-    registry_server: str = "none",
-    ci: str = "github",
-    online_store: str = "sqlite",
-    offline_store: str = "file",
-    postgres_sslmode: str = "require",
+    **platform_choices: str,
 ) -> tuple[Path, list[Path]]:
     """Bake ``org_dir/platform`` and ``org_dir/teams/<team>``; every input is checked first.
 
-    A team is a name, or a (name, starter view) pair.
+    A team is a name, or a (name, starter view) pair; ``platform_choices`` are
+    ``bake_platform``'s (registry, online_store, ci, ...), and team repos share its ``ci``.
     """
     org_dir = Path(org_dir)
     if org_dir.exists() and any(org_dir.iterdir()):
@@ -342,7 +338,6 @@ def bootstrap_org(
     pairs = [(team, "user_features") if isinstance(team, str) else team for team in teams]
     owners = list(owners) or ["platform-team@example.com"]
     check_new_platform(project, owners)
-    check_backends(registry, online_store, offline_store, registry_server)
     registered: list[str] = []
     for name, starter_view in pairs:
         try:
@@ -351,10 +346,9 @@ def bootstrap_org(
             raise FederationError(str(exc)) from None
         _check_starter_view(starter_view)
         registered.append(name)
-    platform_dir = bake_platform(
-        org_dir, project, owners, registry=registry, registry_server=registry_server, ci=ci,
-        online_store=online_store, offline_store=offline_store, postgres_sslmode=postgres_sslmode,
-    )  # fmt: skip
+    # bake_platform checks the choices before it writes anything.
+    platform_dir = bake_platform(org_dir, project, owners, **platform_choices)
+    ci = platform_choices.get("ci", "github")
     team_dirs = [
         bake_team(platform_dir, name, [f"{name}-leads@example.com"], org_dir / "teams", view, ci=ci)
         for name, view in pairs
