@@ -14,6 +14,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
+
 from . import __version__
 from .errors import FederationError
 from .ownership import OwnershipError, validate_project_name, validate_team_name
@@ -90,18 +92,16 @@ def finish_team_repo(
     register_team(platform_dir, team, owners)
 
 
-def _env_quoting_dumper():
-    import yaml
+class _EnvQuotingDumper(yaml.SafeDumper):
+    """Keeps "${VAR}" quoted: unquoted, an empty variable expands to YAML null."""
 
-    class Dumper(yaml.SafeDumper):
-        """Keeps "${VAR}" quoted: unquoted, an empty variable expands to YAML null."""
 
-    def represent(dumper, value: str):
-        style = '"' if "${" in value else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-    Dumper.add_representer(str, represent)
-    return Dumper
+_EnvQuotingDumper.add_representer(
+    str,
+    lambda dumper, value: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style='"' if "${" in value else None
+    ),
+)
 
 
 def _inherit_feast_requirement(platform_dir: Path, repo_dir: Path) -> None:
@@ -131,9 +131,6 @@ def team_store_yaml(platform_yaml: str, registry_server: str = "", offline_schem
     """
     if registry_server and not re.fullmatch(r"[A-Za-z0-9.\-]+:\d{1,5}", registry_server):
         raise FederationError(f"registry server {registry_server!r}: expected HOST:PORT")
-    import yaml
-
-    _EnvQuotingDumper = _env_quoting_dumper()  # noqa: N806 - a class
     config = yaml.safe_load(platform_yaml)
     offline = config.get("offline_store") or {}
     schema_scoped = offline.get("type") in SCHEMA_SCOPED_OFFLINE_STORES and offline_schema

@@ -21,6 +21,7 @@ from feast.project import Project
 from .ownership import Policy, Team
 
 MANAGED_PREFIX = "federation-"
+PLATFORM_PERMISSION = f"{MANAGED_PREFIX}platform"
 MANAGED_TAG = "feast-federation/managed"
 TEAM_TAG = "feast-federation/team"
 OWNERS_TAG = "feast-federation/owners"
@@ -40,7 +41,7 @@ def policy_permissions(policy: Policy) -> list[Permission]:
     """The complete Permission set for ``policy``: the platform's and every team's."""
     permissions = [
         Permission(
-            name=f"{MANAGED_PREFIX}platform",
+            name=PLATFORM_PERMISSION,
             actions=ALL_ACTIONS,
             policy=RoleBasedPolicy(roles=[policy.platform_role]),
             tags={MANAGED_TAG: "true", OWNERS_TAG: ",".join(policy.platform_owners)},
@@ -108,10 +109,17 @@ def _team_from(permission: Permission) -> Team:
 
 def published_team(store, team: str) -> Team | None:
     """The team as the registry's published policy knows it, or None."""
+    permission = _permission(store, write_permission_name(team))
+    return _team_from(permission) if permission else None
+
+
+def policy_published(store) -> bool:
+    """Whether the platform has published any policy into this project."""
+    return _permission(store, PLATFORM_PERMISSION) is not None
+
+
+def _permission(store, name: str) -> Permission | None:
     try:
-        permission = store.registry.get_permission(
-            write_permission_name(team), store.project, allow_cache=False
-        )
+        return store.registry.get_permission(name, store.project, allow_cache=False)
     except (FeastObjectNotFoundException, PermissionNotFoundException):
         return None
-    return _team_from(permission)

@@ -116,14 +116,6 @@ def occupant(store: FeatureStore, kind: str, name: str):
         return None
 
 
-def any_view(store: FeatureStore, name: str):
-    """The feature view, stream view or ODFV named ``name``, or None."""
-    try:
-        return store.registry.get_any_feature_view(name, store.project, allow_cache=False)
-    except FeastObjectNotFoundException:
-        return None
-
-
 def list_platform_kinds(store: FeatureStore) -> list:
     """Every entity, batch/stream source, feature view and stream view in the project."""
     registry, project = store.registry, store.project

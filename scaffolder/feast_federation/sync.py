@@ -25,6 +25,7 @@ from .errors import FederationError
 from .kinds import definition, implicit_writes, kind_of, platform_state, usages, view_shape
 from .ownership import (
     FEATURE_SERVICE,
+    FEATURE_VIEW,
     INTERNAL_NAMES,
     ON_DEMAND_FEATURE_VIEW,
     PLATFORM,
@@ -37,7 +38,7 @@ from .ownership import (
     dangling,
     violations,
 )
-from .permissions import MANAGED_PREFIX, is_managed, policy_permissions, published_team
+from .permissions import is_managed, policy_permissions, policy_published, published_team
 from .policy import load_policy, policy_section
 from .protos import changed_fields
 from .repo import Repo
@@ -128,15 +129,13 @@ def _plan(repo: Repo, store: FeatureStore, prune: bool, allow_breaking: bool) ->
         references: list = []
         objects = collect(repo, references)
         return plan_team(store, team, objects, prune=prune, references=references)
-    objects = collect(repo)
-    if repo.is_platform:
-        policy = load_policy(repo.path)
-        if store.project != policy.project:
-            raise FederationError(
-                f"{repo.path}/feature_store.yaml: project {store.project} differs from "
-                f"federation.yaml's project {policy.project}"
-            )
-        return plan_platform(store, policy, objects, allow_breaking=allow_breaking)
+    policy = load_policy(repo.path)
+    if store.project != policy.project:
+        raise FederationError(
+            f"{repo.path}/feature_store.yaml: project {store.project} differs from "
+            f"federation.yaml's project {policy.project}"
+        )
+    return plan_platform(store, policy, collect(repo), allow_breaking=allow_breaking)
 
 
 def check(repo: Repo) -> list[str]:
@@ -288,7 +287,7 @@ def _published(store: FeatureStore, team_name: str) -> Team:
 
 
 def _unknown_team_message(store: FeatureStore, team: str) -> str:
-    if not _policy_published(store):
+    if not policy_published(store):
         return (
             f"project {store.project} has no published federation policy: the platform has "
             "not applied yet, or feature_store.yaml points at another project"
@@ -299,16 +298,6 @@ def _unknown_team_message(store: FeatureStore, team: str) -> str:
     )
 
 
-def _policy_published(store: FeatureStore) -> bool:
-    from feast.errors import FeastObjectNotFoundException, PermissionNotFoundException
-
-    try:
-        store.registry.get_permission(f"{MANAGED_PREFIX}platform", store.project, allow_cache=False)
-    except (FeastObjectNotFoundException, PermissionNotFoundException):
-        return False
-    return True
-
-
 def _missing_references(
     store: FeatureStore, team: str, objects: list, references: list
 ) -> list[str]:
@@ -316,9 +305,9 @@ def _missing_references(
     reads = usages(objects, team)
     views = {obj.name: view_shape(obj) for obj in objects if kind_of(obj) == ON_DEMAND_FEATURE_VIEW}
     # What platform_view fetched during this collection is the registry's current view.
-    views.update({ref.name: view_shape(ref) for ref in references if not ref.projection.features})
+    views.update({ref.name: view_shape(ref) for ref in references})
     for name in {usage.view for usage in reads} - set(views):
-        view = registry.any_view(store, name)
+        view = registry.occupant(store, FEATURE_VIEW, name)
         if view is not None:
             views[name] = view_shape(view)
     return [
