@@ -15,6 +15,8 @@ from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 
 from . import registry
 from .errors import FederationError
+from .ownership import PLATFORM
+from .plans import ADD, DELETE, UNCHANGED, UPDATE, Change, Plan
 from .protos import changed_fields, fingerprint, spec_of
 
 DEFAULT_DIRECTORY = ".federation/backups"
@@ -59,41 +61,35 @@ def backup_before_sync(store, platform_dir: Path, settings: dict) -> Path:
 
 
 @dataclass
-class Restore:
-    changes: list[dict] = field(default_factory=list)
-    to_apply: list = field(default_factory=list)
-    to_delete: list = field(default_factory=list)
+class Restore(Plan):
+    """A plan back to a snapshot; the views it re-creates or changes lost their online rows."""
+
     rematerialize: list[str] = field(default_factory=list)
 
-    @property
-    def has_changes(self) -> bool:
-        return any(change["action"] != "unchanged" for change in self.changes)
+    def to_json(self) -> dict:
+        return {**super().to_json(), "rematerialize": self.rematerialize}
 
 
 def plan_restore(store, backup: bytes) -> Restore:
     wanted = _objects(_parse(backup), store.project)
     current = _objects(registry.registry_proto(store), store.project)
-    restore = Restore()
+    restore = Restore(owner=PLATFORM)
     for key in sorted(wanted.keys() | current.keys()):
         collection, name = key
-        kind = _COLLECTIONS[collection][0]
         if key not in current:
-            action, fields = "add", ()
+            action, fields = ADD, ()
         elif key not in wanted:
-            action, fields = "delete", ()
+            action, fields = DELETE, ()
         elif fingerprint(wanted[key]) != fingerprint(current[key]):
-            action, fields = "update", changed_fields(wanted[key], current[key])
+            action, fields = UPDATE, changed_fields(wanted[key], current[key])
         else:
-            action, fields = "unchanged", ()
-        change = {"kind": kind, "name": name, "action": action}
-        if fields:
-            change["fields"] = list(fields)
-        restore.changes.append(change)
-        if action in ("add", "update"):
+            action, fields = UNCHANGED, ()
+        restore.changes.append(Change(_COLLECTIONS[collection][0], name, action, fields))
+        if action in (ADD, UPDATE):
             restore.to_apply.append(_feast_object(collection, wanted[key]))
             if collection in _VIEWS:
                 restore.rematerialize.append(name)
-        elif action == "delete":
+        elif action == DELETE:
             restore.to_delete.append(_feast_object(collection, current[key], skip_udf=True))
     return restore
 
@@ -149,7 +145,8 @@ def restore_registry(repo, backup: bytes, *, confirm: bool) -> Restore:
         if confirm and restore.has_changes:
             carry_out(store, restore)
             applylog.record(
-                store, repo.path, "platform", "restore", restore.changes,
+                store, repo.path, PLATFORM, "restore",
+                [change.to_json() for change in restore.changes],
                 rematerialize=restore.rematerialize,
             )  # fmt: skip
     return restore

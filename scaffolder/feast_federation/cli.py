@@ -313,9 +313,9 @@ def restore(
         raise FederationError(f"{input_file}: no such backup file")
     result = restore_registry(find_repo(repo), input_file.read_bytes(), confirm=yes)
     if json_output:
-        print(json.dumps({"changes": result.changes, "rematerialize": result.rematerialize}))
+        print(json.dumps(result.to_json()))
     else:
-        _print_changes(result.changes, f"{'Restored' if yes else 'Restore plan'}")
+        _print_changes([c.to_json() for c in result.changes], "Restored" if yes else "Restore plan")
         if result.rematerialize:
             out.print(
                 "Re-materialize these views (their online rows are gone): "

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from feast import FeatureStore
 
@@ -39,46 +38,11 @@ from .ownership import (
     violations,
 )
 from .permissions import is_managed, policy_permissions, policy_published, published_team
+from .plans import ADD, DELETE, UNCHANGED, UPDATE, Change, Plan
 from .policy import load_policy, policy_section
 from .protos import changed_fields
 from .repo import Repo
 from .server_errors import translated
-
-ADD, UPDATE, DELETE, UNCHANGED = "add", "update", "delete", "unchanged"
-
-
-@dataclass(frozen=True)
-class Change:
-    kind: str
-    name: str
-    action: str
-    fields: tuple[str, ...] = ()
-
-    def to_json(self) -> dict:
-        change = {"kind": self.kind, "name": self.name, "action": self.action}
-        if self.action == UPDATE:
-            change["fields"] = list(self.fields)
-        return change
-
-
-@dataclass
-class Plan:
-    owner: str
-    changes: list[Change] = field(default_factory=list)
-    to_apply: list = field(default_factory=list)
-    to_delete: list = field(default_factory=list)
-    # Team breakages the platform chose to override; carried out and reported loudly.
-    overridden: list[str] = field(default_factory=list)
-
-    @property
-    def has_changes(self) -> bool:
-        return any(change.action != UNCHANGED for change in self.changes)
-
-    def to_json(self) -> dict:
-        plan = {"owner": self.owner, "changes": [change.to_json() for change in self.changes]}
-        if self.overridden:
-            plan["overridden_breakages"] = self.overridden
-        return plan
 
 
 class RefusedError(FederationError):
