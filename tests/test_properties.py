@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from conftest import file_digest
 from feast_federation import registry, sync
 from feast_federation.errors import FederationError
+from feast_federation.kinds import with_implicit_writes
 from feast_federation.ownership import PLATFORM, Policy, Team
 from feast_federation.protos import fingerprint, spec_of
 
@@ -222,7 +223,7 @@ def run_step(store, database: Path, step: tuple) -> None:
         before, after, owner
     ), f"{owner} changed someone else's objects"
     assert broken_references(store) <= broken_before, f"{owner} broke a team object"
-    defined = {(_kind(obj), obj.name) for obj in _with_implicit(objects)}
+    defined = {(_kind(obj), obj.name) for obj in with_implicit_writes(objects)}
     mine_after = set(owned_by(after, owner)) - {("Entity", "__dummy")}
     if owner == PLATFORM:
         assert defined <= set(after)
@@ -237,12 +238,6 @@ def _only_dummy_added(before: dict, after: dict, owner: str) -> bool:
     """The very first apply creates Feast's own __dummy entity, which nobody owns."""
     diff = set(not_owned_by(after, owner).items()) ^ set(not_owned_by(before, owner).items())
     return {key for key, _ in diff} == {("Entity", "__dummy")}
-
-
-def _with_implicit(objects: list) -> list:
-    from feast_federation.kinds import implicit_writes
-
-    return [*objects, *(written for obj in objects for written in implicit_writes(obj))]
 
 
 def _kind(obj) -> str:

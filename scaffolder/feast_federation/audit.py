@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from . import registry
 from .collect import collect
 from .errors import FederationError
-from .kinds import definition, implicit_writes, kind_of, platform_state
+from .kinds import definition, kind_of, platform_state, with_implicit_writes
 from .ownership import (
     FEATURE_SERVICE,
     INTERNAL_NAMES,
@@ -49,7 +49,7 @@ def audit(repo: Repo) -> list[Finding]:
     store = registry.open_store(repo.path)
     policy = load_policy(repo.path)
     proto = registry.registry_proto(store)
-    defined = {definition(obj) for obj in _with_implicit(collect(repo))}
+    defined = {definition(obj) for obj in with_implicit_writes(collect(repo))}
     platform_objects = registry.list_platform_kinds(store)
     held = [definition(obj) for obj in platform_objects] + _team_kind_definitions(store, proto)
     findings = _ownership_findings(policy, defined, held)
@@ -60,10 +60,6 @@ def audit(repo: Repo) -> list[Finding]:
     }
     findings += [Finding(DANGLING, str(usage), detail) for usage, detail in dangling(usages, views)]
     return findings + _policy_drift(policy, published_teams(store))
-
-
-def _with_implicit(objects: list) -> list:
-    return [*objects, *(written for obj in objects for written in implicit_writes(obj))]
 
 
 def _team_kind_definitions(store, proto) -> list[Definition]:

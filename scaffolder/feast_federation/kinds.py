@@ -57,6 +57,11 @@ def implicit_writes(obj: object) -> list:
     return [source for source in written if source is not None]
 
 
+def with_implicit_writes(objects: list) -> list:
+    """``objects`` and everything Feast's apply writes along with them."""
+    return [*objects, *(written for obj in objects for written in implicit_writes(obj))]
+
+
 def platform_state(objects: list) -> PlatformState:
     """The views, entities and sources among ``objects``, as the dependency rules see them."""
     views = {
