@@ -35,7 +35,12 @@ def _platform_dir(platform_dir: str, output_dir: str) -> Path:
 
 
 def team_pre_gen(
-    team: str, owners: str, platform_dir: str, output_dir: str, project: str = ""
+    team: str,
+    owners: str,
+    platform_dir: str,
+    output_dir: str,
+    project: str = "",
+    offline_schema: str = "",
 ) -> None:
     _run(
         onboarding.check_new_team,
@@ -43,11 +48,17 @@ def team_pre_gen(
         team,
         split_owners(owners),
         project,
+        offline_schema,
     )
 
 
 def team_post_gen(
-    team: str, owners: str, platform_dir: str, output_dir: str, registry_server: str = ""
+    team: str,
+    owners: str,
+    platform_dir: str,
+    output_dir: str,
+    registry_server: str = "",
+    offline_schema: str = "",
 ) -> None:
     _run(
         onboarding.finish_team_repo,
@@ -56,6 +67,7 @@ def team_post_gen(
         split_owners(owners),
         Path.cwd(),
         registry_server,
+        offline_schema,
     )
 
 
@@ -66,8 +78,11 @@ def platform_pre_gen(
     _run(onboarding.check_backends, registry, online, offline, server)
 
 
-def platform_post_gen() -> None:
-    """Write the sample parquet files when the baking Python can; otherwise say how."""
+def platform_post_gen(offline_store: str = "file") -> None:
+    """Write the sample parquet files when the sources read them and the baking Python can
+    write them; otherwise say how."""
+    if offline_store not in onboarding.LOCAL_OFFLINE_STORES:
+        return
     if all(importlib.util.find_spec(module) for module in ("pandas", "pyarrow")):
         subprocess.run([sys.executable, "scripts/generate_sample_data.py"], check=True)
     else:

@@ -1,7 +1,12 @@
-"""Backend choices: every combination bakes and loads in Feast, or is refused with a reason."""
+"""Backend choices: every combination bakes and loads in Feast, or is refused with a reason.
+
+The stores are crossed in full (registry x online x offline); the registry server choice only
+interacts with the registry, so it is crossed with every registry.
+"""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import itertools
 import sys
@@ -12,6 +17,7 @@ import yaml
 from conftest import ROOT
 from feast_federation.errors import FederationError
 from feast_federation.onboarding import (
+    LOCAL_REGISTRIES,
     OFFLINE_STORES,
     ONLINE_STORES,
     REGISTRIES,
@@ -20,17 +26,53 @@ from feast_federation.onboarding import (
     bake_team,
     check_backends,
 )
+from feast_federation.policy import load_policy
 
 pytestmark = pytest.mark.slow
 
-COMBINATIONS = list(itertools.product(REGISTRIES, ONLINE_STORES, OFFLINE_STORES, REGISTRY_SERVERS))
+
+def _stores_for(registry: str) -> tuple[str, str]:
+    return ("sqlite", "file") if registry in LOCAL_REGISTRIES else ("redis", "postgres")
+
+
+COMBINATIONS = [
+    *itertools.product(REGISTRIES, ONLINE_STORES, OFFLINE_STORES, ["none"]),
+    *[(registry, *_stores_for(registry), server)
+      for registry in REGISTRIES for server in REGISTRY_SERVERS if server != "none"],
+]  # fmt: skip
 ENVIRONMENT = {
     "FEAST_PG_HOST": "127.0.0.1", "FEAST_PG_PORT": "5432", "FEAST_PG_DATABASE": "feast",
     "FEAST_PG_USER": "feast", "FEAST_PG_PASSWORD": "secret",
     "FEAST_REDIS_CONNECTION": "127.0.0.1:6379", "OIDC_CLIENT_ID": "feast",
     "OIDC_DISCOVERY_URL": "https://idp.example.com/.well-known/openid-configuration",
+    "FEAST_REGISTRY_SERVER": "registry.example.com:6570", "FEAST_REGISTRY_BUCKET": "acme-feast",
+    "AWS_REGION": "eu-west-1", "FEAST_GCP_PROJECT": "acme-ml", "FEAST_BIGTABLE_INSTANCE": "feast",
+    "FEAST_SNOWFLAKE_ACCOUNT": "acme-eu", "FEAST_SNOWFLAKE_USER": "feast",
+    "FEAST_SNOWFLAKE_PASSWORD": "secret", "FEAST_SNOWFLAKE_ROLE": "feast",
+    "FEAST_SNOWFLAKE_WAREHOUSE": "feast_wh", "FEAST_SNOWFLAKE_DATABASE": "features",
+    "FEAST_REDSHIFT_CLUSTER": "feast", "FEAST_REDSHIFT_USER": "feast",
+    "FEAST_REDSHIFT_DATABASE": "features", "FEAST_REDSHIFT_STAGING": "s3://acme-feast/staging",
+    "FEAST_REDSHIFT_IAM_ROLE": "arn:aws:iam::123456789012:role/feast",
+    "FEAST_SPARK_MASTER": "spark://spark.example.com:7077",
+    "FEAST_SPARK_STAGING": "s3://acme-feast/spark",
 }  # fmt: skip
-EXTRAS = {"postgres": "psycopg", "redis": "redis", "grpcio": "grpc"}
+# The Feast extra each choice needs, and a module that extra installs.
+EXTRA_OF_CHOICE = {
+    "s3": "aws", "dynamodb": "aws", "redshift": "aws",
+    "gcs": "gcp", "datastore": "gcp", "bigtable": "gcp", "bigquery": "gcp",
+    "postgres": "postgres", "redis": "redis", "snowflake": "snowflake", "spark": "spark",
+    "duckdb": "duckdb", "remote": "grpcio", "oidc": "grpcio", "kubernetes": "grpcio",
+}  # fmt: skip
+MODULE_OF_EXTRA = {
+    "aws": "boto3", "gcp": "google.cloud.bigquery", "postgres": "psycopg", "redis": "redis",
+    "snowflake": "snowflake.connector", "spark": "pyspark", "duckdb": "ibis", "grpcio": "grpc",
+}  # fmt: skip
+SOURCE_CLASS = {
+    "file": "FileSource", "duckdb": "FileSource", "postgres": "PostgreSQLSource",
+    "snowflake": "SnowflakeSource", "bigquery": "BigQuerySource",
+    "redshift": "RedshiftSource", "spark": "SparkSource",
+}  # fmt: skip
+FEAST_TYPE = {"snowflake": "snowflake.offline"}
 
 
 def refusal(combination) -> str | None:
@@ -44,10 +86,34 @@ def refusal(combination) -> str | None:
 def test_the_rules_refuse_what_cannot_be_shared():
     refused = [c for c in COMBINATIONS if refusal(c)]
     assert ("postgres", "sqlite", "postgres", "none") in refused
-    assert ("postgres", "postgres", "file", "none") in refused
+    assert ("s3", "dynamodb", "file", "none") in refused
+    assert ("gcs", "bigtable", "duckdb", "none") in refused
     assert ("file", "sqlite", "file", "oidc") in refused
+    assert ("s3", "redis", "postgres", "oidc") in refused
+    assert ("remote", "redis", "postgres", "kubernetes") in refused
     assert ("sqlite", "sqlite", "file", "oidc") not in refused
+    assert ("s3", "dynamodb", "snowflake", "none") not in refused  # the seed's own
     assert len(refused) < len(COMBINATIONS) // 2
+
+
+def _needed_extras(registry, online, offline, server) -> set[str]:
+    return {EXTRA_OF_CHOICE[c] for c in (registry, online, offline, server) if c in EXTRA_OF_CHOICE}
+
+
+def _feast_requirement(repo) -> str:
+    lines = (repo / "requirements.txt").read_text().splitlines()
+    return next(line for line in lines if line.startswith(("feast[", "feast>")))
+
+
+def _import_definitions(repo):
+    """Import the generated feature_views.py (and what it imports) as the repo's tests would."""
+    sys.path.insert(0, str(repo))
+    try:
+        return importlib.import_module("feature_views")
+    finally:
+        sys.path.remove(str(repo))
+        for module in ("feature_views", "data_sources", "entities"):
+            sys.modules.pop(module, None)
 
 
 @pytest.mark.parametrize("combination", COMBINATIONS, ids="-".join)
@@ -77,37 +143,82 @@ def test_each_combination_bakes_and_loads_or_is_refused(
 
     config = load_repo_config(repo, repo / "feature_store.yaml")
     assert config.online_store.type == online
-    assert config.offline_store.type == offline
+    assert config.offline_store.type == FEAST_TYPE.get(offline, offline)
+    assert config.registry.registry_type == {"sqlite": "sql", "postgres": "sql"}.get(
+        registry, "file" if registry in ("file", "s3", "gcs") else registry
+    )
     assert "${" not in yaml.safe_dump(config.model_dump(mode="json"))
-    requirement = next(line for line in (repo / "requirements.txt").read_text().splitlines()
-                        if line.startswith("feast["  ) or line.startswith("feast>"))  # fmt: skip
-    for extra, module in EXTRAS.items():
-        needed = extra in requirement
-        assert needed == (
-            (extra == "postgres" and "postgres" in (registry, online, offline))
-            or (extra == "redis" and online == "redis")
-            or (extra == "grpcio" and server != "none")
-        ), requirement
-        if needed:
-            assert importlib.util.find_spec(module), f"{module} for feast[{extra}]"
-    sys.path.insert(0, str(repo))
-    try:
-        spec = importlib.util.spec_from_file_location("baked_sources", repo / "data_sources.py")
-        sources = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sources)
-    finally:
-        sys.path.remove(str(repo))
-    kind = type(sources.user_features_source).__name__
-    assert kind == {"file": "FileSource", "postgres": "PostgreSQLSource"}[offline]
+    requirement = _feast_requirement(repo)
+    extras = set(requirement.partition("[")[2].partition("]")[0].split(",")) - {""}
+    assert extras == _needed_extras(*combination), requirement
+    for extra in extras:
+        assert importlib.util.find_spec(MODULE_OF_EXTRA[extra]), f"feast[{extra}] importable"
+    views = _import_definitions(repo)
+    assert type(views.user_features.batch_source).__name__ == SOURCE_CLASS[offline]
+    assert (repo / "data" / "user_features.parquet").exists() == (offline in ("file", "duckdb"))
 
 
-def test_team_repos_inherit_stores_and_get_their_own_schema(tmp_path):
-    platform = bake_platform(tmp_path, "acme", ["p@x.io"], registry="postgres",
-                             online_store="redis", offline_store="postgres")  # fmt: skip
+SCOPED_SETTING = {
+    "postgres": ("db_schema", "platform", "growth"),
+    "snowflake": ("schema", "platform", "growth"),
+    "bigquery": ("dataset", "platform", "growth"),
+    "redshift": ("s3_staging_location", "${FEAST_REDSHIFT_STAGING}/platform",
+                 "${FEAST_REDSHIFT_STAGING}/growth"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("offline", ["postgres", "snowflake", "bigquery", "redshift", "spark"])
+def test_team_repos_share_the_stores_and_work_in_their_own_schema(
+    monkeypatch, tmp_path, offline
+):
+    platform = bake_platform(tmp_path, "acme", ["p@x.io"], registry="s3",
+                             online_store="dynamodb", offline_store=offline)  # fmt: skip
     team = bake_team(platform, "growth", ["g@x.io"], tmp_path / "teams")
     shared = yaml.safe_load((platform / "feature_store.yaml").read_text())
     own = yaml.safe_load((team / "feature_store.yaml").read_text())
     assert own["registry"] == shared["registry"] and own["online_store"] == shared["online_store"]
-    assert shared["offline_store"]["db_schema"] == "platform"
-    assert own["offline_store"] == {**shared["offline_store"], "db_schema": "growth"}
-    assert "feast[postgres,redis]>=0.67,<0.68" in (team / "requirements.txt").read_text()
+    recorded = load_policy(platform).teams["growth"].offline_schema
+    if offline in SCOPED_SETTING:
+        setting, platform_value, team_value = SCOPED_SETTING[offline]
+        assert shared["offline_store"][setting] == platform_value
+        assert own["offline_store"] == {**shared["offline_store"], setting: team_value}
+        assert recorded == "growth"
+    else:
+        assert own["offline_store"] == shared["offline_store"] and recorded == ""
+    assert _feast_requirement(team) == _feast_requirement(platform)
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    from feast.repo_config import load_repo_config
+
+    load_repo_config(team, team / "feature_store.yaml")
+
+
+def test_a_team_schema_comes_from_the_policy_and_is_its_own(tmp_path):
+    platform = bake_platform(tmp_path, "acme", ["p@x.io"], registry="postgres",
+                             online_store="redis", offline_store="postgres")  # fmt: skip
+    team = bake_team(platform, "growth", ["g@x.io"], tmp_path / "teams", offline_schema="gx")
+    assert yaml.safe_load((team / "feature_store.yaml").read_text())["offline_store"][
+        "db_schema"
+    ] == "gx"
+    assert "offline_schema: gx" in (platform / "federation.yaml").read_text()
+    before = (platform / "federation.yaml").read_text()
+    for schema, rule in [("gx", "already team growth's"), ("platform", "is the platform's"),
+                         ("Bad-Name", "lowercase letters")]:  # fmt: skip
+        with pytest.raises(FederationError, match=rule):
+            bake_team(platform, "risk", ["r@x.io"], tmp_path / "teams", offline_schema=schema)
+    assert (platform / "federation.yaml").read_text() == before
+    assert not (tmp_path / "teams" / "risk").exists()
+
+
+def test_a_team_cannot_choose_other_stores_than_the_platform(tmp_path):
+    platform = bake_platform(tmp_path, "acme", ["p@x.io"], registry="postgres",
+                             online_store="redis", offline_store="postgres")  # fmt: skip
+    with pytest.raises(FederationError) as refused:
+        bake_team(platform, "risk", ["r@x.io"], tmp_path / "teams", online_store="dynamodb")
+    assert str(refused.value) == (
+        "team risk: online_store dynamodb differs from the platform's redis; "
+        "team repos share the platform's stores"
+    )
+    team = bake_team(platform, "risk", ["r@x.io"], tmp_path / "teams", registry="postgres",
+                     online_store="redis", offline_store="postgres")  # fmt: skip
+    assert team.is_dir()

@@ -1,27 +1,5 @@
-{%- if cookiecutter.offline_store == "postgres" -%}
-"""Batch sources: tables in the `platform` schema of the offline PostgreSQL database.
-
-`python scripts/generate_sample_data.py --postgres` loads sample rows into them.
-"""
-
-from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
-    PostgreSQLSource,
-)
-
-
-def _table_source(name: str) -> PostgreSQLSource:
-    return PostgreSQLSource(
-        name=f"{name}_source",
-        table=f"platform.{name}",
-        timestamp_field="event_timestamp",
-        created_timestamp_column="created",
-    )
-
-
-user_features_source = _table_source("user_features")
-driver_stats_source = _table_source("driver_stats")
-customer_features_source = _table_source("customer_features")
-{%- else -%}
+{%- set store = cookiecutter.offline_store -%}
+{%- if store in ["file", "duckdb"] -%}
 """Batch sources: the parquet files written by scripts/generate_sample_data.py.
 
 Paths are absolute because team repos resolve a relative FileSource path against
@@ -47,4 +25,49 @@ def _parquet_source(name: str) -> FileSource:
 user_features_source = _parquet_source("user_features")
 driver_stats_source = _parquet_source("driver_stats")
 customer_features_source = _parquet_source("customer_features")
+{%- else -%}
+{%- set source_class = {"postgres": "PostgreSQLSource", "snowflake": "SnowflakeSource",
+                        "bigquery": "BigQuerySource", "redshift": "RedshiftSource",
+                        "spark": "SparkSource"}[store] -%}
+{%- set where = {"postgres": "the `platform` schema of the offline PostgreSQL database",
+                 "snowflake": "the `platform` schema of the offline Snowflake database",
+                 "bigquery": "the `platform` dataset of the offline BigQuery project",
+                 "redshift": "the `platform` schema of the offline Redshift database",
+                 "spark": "the `platform` database of the Spark metastore"}[store] -%}
+"""Batch sources: tables in {{ where }}.
+{%- if store == "postgres" %}
+
+`python scripts/generate_sample_data.py --postgres` loads sample rows into them.
+{% endif %}"""
+
+{% if store == "postgres" -%}
+from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
+    PostgreSQLSource,
+)
+{%- elif store == "spark" -%}
+from feast.infra.offline_stores.contrib.spark_offline_store.spark_source import SparkSource
+{%- else -%}
+from feast import {{ source_class }}
+{%- endif %}
+
+
+def _table_source(name: str) -> {{ source_class }}:
+    return {{ source_class }}(
+        name=f"{name}_source",
+{%- if store in ["snowflake", "redshift"] %}
+        schema="platform",
+        table=name,
+        timestamp_field="event_timestamp",
+        created_timestamp_column="created",
+{%- else %}
+        table=f"platform.{name}",
+        timestamp_field="event_timestamp",
+        created_timestamp_column="created",
+{%- endif %}
+    )
+
+
+user_features_source = _table_source("user_features")
+driver_stats_source = _table_source("driver_stats")
+customer_features_source = _table_source("customer_features")
 {%- endif %}

@@ -18,4 +18,5 @@ if TEMPLATE_DIR:
         {{ cookiecutter.platform_dir | tojson }},
         {{ cookiecutter._output_dir | default("") | tojson }},
         {{ cookiecutter.project_name | tojson }},
+        {{ cookiecutter.offline_schema | tojson }},
     )

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import FederationError
+from .onboarding import OFFLINE_STORES, ONLINE_STORES, REGISTRIES
 
 app = typer.Typer(
     help="Many teams, one Feast feature store: templates, safe applies, and a demo.",
@@ -30,6 +31,7 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 EXIT_ERROR, EXIT_CHANGES = 1, 2
+_INHERITED_HELP = "Checked against the platform's: team repos share its stores."
 _ACTION_STYLES = {"add": "green", "update": "yellow", "delete": "red", "unchanged": "dim"}
 
 
@@ -374,13 +376,22 @@ def add_team(
         str, typer.Option(help="HOST:PORT of the registry server (default: direct access).")
     ] = "",
     ci: Annotated[str, typer.Option(help="github, gitlab or none.")] = "github",
+    offline_schema: Annotated[
+        str, typer.Option(help="The team's schema (dataset) in the offline store [team name].")
+    ] = "",
+    registry: Annotated[str | None, typer.Option(help=_INHERITED_HELP)] = None,
+    online_store: Annotated[str | None, typer.Option(help=_INHERITED_HELP)] = None,
+    offline_store: Annotated[str | None, typer.Option(help=_INHERITED_HELP)] = None,
 ) -> None:
     """Register a team in federation.yaml and create its repo with the platform's settings."""
     from .onboarding import bake_team
 
     owners = owner or [f"{name}-leads@example.com"]
     target_dir = output_dir or platform.resolve().parent / "teams"
-    repo = bake_team(platform, name, owners, target_dir, starter_view, registry_server, ci)
+    repo = bake_team(
+        platform, name, owners, target_dir, starter_view, registry_server, ci, offline_schema,
+        registry=registry, online_store=online_store, offline_store=offline_store,
+    )  # fmt: skip
     out.print(f"Team [bold]{name}[/bold] registered in {platform / 'federation.yaml'}")
     out.print(f"Team repo created at {repo}")
     out.print(
@@ -400,11 +411,12 @@ def bootstrap(
     ],
     project: Annotated[str, typer.Option(help="Feast project name.")] = "acme",
     owner: OwnerOpt = None,
-    registry: Annotated[
-        str, typer.Option(help="sqlite (SQL registry), file (locked file) or postgres.")
-    ] = "sqlite",
-    online_store: Annotated[str, typer.Option(help="sqlite, postgres or redis.")] = "sqlite",
-    offline_store: Annotated[str, typer.Option(help="file (parquet) or postgres.")] = "file",
+    registry: Annotated[str, typer.Option(help=", ".join(REGISTRIES) + ".")] = "sqlite",
+    online_store: Annotated[str, typer.Option(help=", ".join(ONLINE_STORES) + ".")] = "sqlite",
+    offline_store: Annotated[str, typer.Option(help=", ".join(OFFLINE_STORES) + ".")] = "file",
+    postgres_sslmode: Annotated[
+        str, typer.Option(help="TLS to PostgreSQL: require, verify-full, prefer or disable.")
+    ] = "require",
     registry_server: Annotated[
         str, typer.Option(help="none, oidc or kubernetes: ship a policy-enforcing registry server.")
     ] = "none",
@@ -420,6 +432,7 @@ def bootstrap(
     platform_dir, team_dirs = bootstrap_org(
         org_dir, project, owner or [], teams, registry=registry, registry_server=registry_server,
         ci=ci, online_store=online_store, offline_store=offline_store,
+        postgres_sslmode=postgres_sslmode,
     )  # fmt: skip
     out.print(f"Platform repo: {platform_dir}")
     for team_dir in team_dirs:

@@ -18,7 +18,12 @@ import yaml
 
 from . import __version__
 from .errors import FederationError
-from .ownership import OwnershipError, validate_project_name, validate_team_name
+from .ownership import (
+    OwnershipError,
+    validate_offline_schema,
+    validate_project_name,
+    validate_team_name,
+)
 from .policy import load_policy, register_team
 from .repo import STORE_FILE
 
@@ -54,17 +59,38 @@ def templates_root() -> Path:
 # --- checks shared by the CLI and the template hooks -----------------------------------
 
 
-def check_new_team(platform_dir: Path, team: str, owners: Sequence[str], project: str = "") -> None:
+def check_new_team(
+    platform_dir: Path,
+    team: str,
+    owners: Sequence[str],
+    project: str = "",
+    offline_schema: str = "",
+) -> None:
     """Raise FederationError unless ``team`` may be registered in ``platform_dir``'s policy."""
     policy = load_policy(_platform(platform_dir))
     if project and project != policy.project:
         raise FederationError(f"project_name {project}: the platform's project is {policy.project}")
+    schemas = {other.effective_offline_schema: name for name, other in policy.teams.items()}
     try:
         validate_team_name(team, policy.teams)
+        validate_offline_schema(team, offline_schema or team, schemas)
     except OwnershipError as exc:
         raise FederationError(str(exc)) from None
     if not owners:
         raise FederationError(f"team {team}: give at least one owner")
+
+
+def check_inherited_choices(platform_dir: Path, team: str, **choices: str | None) -> None:
+    """Refuse backend choices for a team repo that differ from the platform's: every repo
+    of the org shares one registry and online store."""
+    store_yaml = (_platform(platform_dir) / STORE_FILE).read_text(encoding="utf-8")
+    platform = platform_choices(store_yaml)
+    for setting, value in choices.items():
+        if value is not None and value != platform[setting]:
+            raise FederationError(
+                f"team {team}: {setting} {value} differs from the platform's "
+                f"{platform[setting]}; team repos share the platform's stores"
+            )
 
 
 def check_new_platform(project: str, owners: Sequence[str]) -> None:
@@ -82,14 +108,22 @@ def finish_team_repo(
     owners: Sequence[str],
     repo_dir: Path,
     registry_server: str = "",
+    offline_schema: str = "",
 ) -> None:
-    """Give a freshly baked team repo the platform's shared settings and register the team."""
+    """Give a freshly baked team repo the platform's shared settings and register the team.
+
+    Where the offline store has schemas, the policy records the team's (its name unless
+    given), and the repo's feature_store.yaml points there.
+    """
     platform_dir = _platform(platform_dir)
     shared = (platform_dir / STORE_FILE).read_text(encoding="utf-8")
-    store_yaml = team_store_yaml(shared, registry_server, offline_schema=team)
+    scoped = platform_choices(shared)["offline_store"] in SCHEMA_SCOPED_OFFLINE_STORES
+    schema = offline_schema or team
+    store_yaml = team_store_yaml(shared, registry_server, offline_schema=schema)
     (Path(repo_dir) / STORE_FILE).write_text(store_yaml, encoding="utf-8")
     _inherit_feast_requirement(platform_dir, Path(repo_dir))
-    register_team(platform_dir, team, owners)
+    recorded = schema if scoped or schema != team else ""
+    register_team(platform_dir, team, owners, offline_schema=recorded)
 
 
 class _EnvQuotingDumper(yaml.SafeDumper):
@@ -133,16 +167,17 @@ def team_store_yaml(platform_yaml: str, registry_server: str = "", offline_schem
         raise FederationError(f"registry server {registry_server!r}: expected HOST:PORT")
     config = yaml.safe_load(platform_yaml)
     offline = config.get("offline_store") or {}
-    schema_scoped = offline.get("type") in SCHEMA_SCOPED_OFFLINE_STORES and offline_schema
-    if not registry_server and not schema_scoped:
+    scope = TEAM_SCOPED_OFFLINE_SETTINGS.get(offline.get("type")) if offline_schema else None
+    if not registry_server and not scope:
         return _TEAM_STORE_HEADER + platform_yaml
     notes = ""
     if registry_server:
         config["registry"] = {"registry_type": "remote", "path": registry_server}
         config["auth"] = {"type": "oidc", "token_env_var": TOKEN_VARIABLE}
         notes += _SERVER_NOTE
-    if schema_scoped:
-        offline["db_schema"] = offline_schema
+    if scope:
+        setting, team_value = scope
+        offline[setting] = team_value(str(offline.get(setting, "")), offline_schema)
         notes += f"# Offline work lands in this team's own schema, {offline_schema}.\n"
     return _TEAM_STORE_HEADER + notes + yaml.dump(config, Dumper=_EnvQuotingDumper, sort_keys=False)
 
@@ -157,12 +192,14 @@ def _platform(platform_dir: Path) -> Path:
 # --- baking ----------------------------------------------------------------------------
 
 
-REGISTRIES = ("sqlite", "file", "postgres")
-ONLINE_STORES = ("sqlite", "postgres", "redis")
-OFFLINE_STORES = ("file", "postgres")
-SCHEMA_SCOPED_OFFLINE_STORES = ("postgres",)
+REGISTRIES = ("sqlite", "file", "postgres", "remote", "s3", "gcs")
+ONLINE_STORES = ("sqlite", "postgres", "redis", "dynamodb", "datastore", "bigtable")
+OFFLINE_STORES = ("file", "duckdb", "postgres", "snowflake", "bigquery", "redshift", "spark")
 LOCAL_REGISTRIES = ("sqlite", "file")
+SQL_REGISTRIES = ("sqlite", "postgres")
+LOCAL_OFFLINE_STORES = ("file", "duckdb")
 REGISTRY_SERVERS = ("none", "oidc", "kubernetes")
+POSTGRES_SSLMODES = ("require", "verify-full", "prefer", "disable")
 CI_SYSTEMS = ("github", "gitlab", "none")
 
 
@@ -183,18 +220,56 @@ def check_backends(
     if shared and online_store == "sqlite":
         raise FederationError(
             f"online_store sqlite with registry {registry}: a local SQLite file cannot be "
-            "shared by repos on other machines; choose online_store postgres or redis"
+            "shared by repos on other machines; choose a server online store "
+            "(postgres, redis, dynamodb, datastore, bigtable)"
         )
-    if shared and offline_store == "file":
+    if shared and offline_store in LOCAL_OFFLINE_STORES:
         raise FederationError(
-            f"offline_store file with registry {registry}: the sample parquet files are local "
-            "to the platform repo; choose offline_store postgres"
+            f"offline_store {offline_store} with registry {registry}: it reads parquet files "
+            "local to the platform repo; choose a shared offline store "
+            "(postgres, snowflake, bigquery, redshift, spark)"
         )
-    if registry_server != "none" and registry == "file":
+    if registry_server != "none" and registry not in SQL_REGISTRIES:
         raise FederationError(
-            f"registry_server {registry_server} with registry file: the server must front a "
-            "SQL registry; choose registry sqlite or postgres"
+            f"registry_server {registry_server} with registry {registry}: the server must "
+            "front a SQL registry; choose registry sqlite or postgres"
         )
+
+
+SCHEMA_SCOPED_OFFLINE_STORES = ("postgres", "snowflake", "bigquery", "redshift")
+# How a team's feature_store.yaml scopes the platform's offline store to the team: the
+# setting that names its schema (or dataset), and the value it takes for the team.
+TEAM_SCOPED_OFFLINE_SETTINGS = {
+    "postgres": ("db_schema", lambda platform_value, schema: schema),
+    "snowflake.offline": ("schema", lambda platform_value, schema: schema),
+    "bigquery": ("dataset", lambda platform_value, schema: schema),
+    # Feast's Redshift offline store has no schema setting: the team stages under its own prefix.
+    "redshift": (
+        "s3_staging_location",
+        lambda platform_value, schema: f"{platform_value.rsplit('/', 1)[0]}/{schema}",
+    ),
+}
+
+
+def platform_choices(store_yaml: str) -> dict[str, str]:
+    """The template choices a platform's feature_store.yaml was baked with."""
+    config = yaml.safe_load(store_yaml) or {}
+    registry = config.get("registry") or {}
+    path = str(registry.get("path", "")) if isinstance(registry, dict) else str(registry)
+    kind = registry.get("registry_type", "file") if isinstance(registry, dict) else "file"
+    if kind == "sql":
+        registry_choice = "postgres" if path.startswith("postgresql") else "sqlite"
+    elif kind == "file":
+        registry_choice = {"s3": "s3", "gs": "gcs"}.get(path.split("://")[0], "file")
+    else:
+        registry_choice = kind
+    online = (config.get("online_store") or {}).get("type", "sqlite")
+    offline = (config.get("offline_store") or {}).get("type", "file")
+    return {
+        "registry": registry_choice,
+        "online_store": online,
+        "offline_store": offline.removesuffix(".offline"),
+    }
 
 
 def bake_platform(
@@ -212,6 +287,7 @@ def bake_platform(
     check_new_platform(project, owners)
     check_backends(registry, online_store, offline_store, registry_server)
     _check_choice("ci", ci, CI_SYSTEMS)
+    _check_choice("postgres_sslmode", postgres_sslmode, POSTGRES_SSLMODES)
     target = Path(output_dir) / repo_name
     if target.exists():
         raise FederationError(f"{target}: already exists")
@@ -238,9 +314,16 @@ def bake_team(
     starter_view: str = "user_features",
     registry_server: str = "",
     ci: str = "github",
+    offline_schema: str = "",
+    **inherited_choices: str | None,
 ) -> Path:
-    """Bake ``output_dir/<team>``; the template's hooks check and register the team."""
-    check_new_team(platform_dir, team, owners)
+    """Bake ``output_dir/<team>``; the template's hooks check and register the team.
+
+    ``inherited_choices`` (registry, online_store, offline_store) are only checked: a team
+    repo takes the platform's.
+    """
+    check_new_team(platform_dir, team, owners, offline_schema=offline_schema)
+    check_inherited_choices(platform_dir, team, **inherited_choices)
     _check_starter_view(starter_view)
     _check_choice("ci", ci, CI_SYSTEMS)
     team_store_yaml("project: check\n", registry_server)  # refuses a malformed address
@@ -255,6 +338,7 @@ def bake_team(
         "starter_view": starter_view,
         "registry_server": registry_server,
         "ci": ci,
+        "offline_schema": offline_schema or team,
         "feast_federation_version": __version__,
     }
     return _bake(TEAM_TEMPLATE, output_dir, context)

@@ -58,6 +58,9 @@ RESERVED_TEAM_NAMES = frozenset(
     }
 )  # fmt: skip
 PROJECT_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+# A team's own schema (or dataset) in the offline store; the platform's is "platform".
+OFFLINE_SCHEMA_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,62}")
+PLATFORM_OFFLINE_SCHEMA = "platform"
 
 
 class OwnershipError(ValueError):
@@ -78,10 +81,15 @@ class Team:
     name: str
     owners: tuple[str, ...] = ()
     role: str = ""
+    offline_schema: str = ""
 
     @property
     def prefix(self) -> str:
         return team_prefix(self.name)
+
+    @property
+    def effective_offline_schema(self) -> str:
+        return self.offline_schema or self.name
 
     @property
     def effective_role(self) -> str:
@@ -178,9 +186,28 @@ def validate_policy(policy: Policy) -> None:
     """Raise OwnershipError if the registered teams break the naming rules among themselves."""
     validate_project_name(policy.project)
     seen: list[str] = []
-    for name in policy.teams:
+    schemas: dict[str, str] = {}
+    for name, team in policy.teams.items():
         validate_team_name(name, seen)
+        validate_offline_schema(name, team.effective_offline_schema, schemas)
         seen.append(name)
+        schemas[team.effective_offline_schema] = name
+
+
+def validate_offline_schema(team: str, schema: str, taken: Mapping[str, str]) -> None:
+    """Raise OwnershipError unless ``team`` may work in offline ``schema``; ``taken`` maps
+    the schemas other teams hold to those teams."""
+    if not OFFLINE_SCHEMA_PATTERN.fullmatch(schema):
+        raise OwnershipError(
+            f"team {team}: offline_schema {schema!r} must be lowercase letters, digits and "
+            "underscores, starting with a letter, at most 63 characters"
+        )
+    if schema == PLATFORM_OFFLINE_SCHEMA:
+        raise OwnershipError(f"team {team}: offline_schema {schema} is the platform's")
+    if schema in taken and taken[schema] != team:
+        raise OwnershipError(
+            f"team {team}: offline_schema {schema} is already team {taken[schema]}'s"
+        )
 
 
 # --- what a writer may define ----------------------------------------------------------

@@ -85,7 +85,10 @@ def _policy_from_data(data: dict) -> Policy:
         if prefix != team_prefix(str(name)):
             raise ValueError(f"team {name}: prefix must be {team_prefix(str(name))}, not {prefix}")
         teams[str(name)] = Team(
-            name=str(name), owners=_owners(entry.get("owners"), name), role=entry.get("role", "")
+            name=str(name),
+            owners=_owners(entry.get("owners"), name),
+            role=entry.get("role", ""),
+            offline_schema=str(entry.get("offline_schema", "")),
         )
     return Policy(
         project=project,
@@ -113,7 +116,13 @@ def split_owners(text: str) -> list[str]:
 # --- registering a team --------------------------------------------------------------------
 
 
-def register_team(platform_dir: Path, team: str, owners: Sequence[str], role: str = "") -> Policy:
+def register_team(
+    platform_dir: Path,
+    team: str,
+    owners: Sequence[str],
+    role: str = "",
+    offline_schema: str = "",
+) -> Policy:
     """Add ``team`` to the policy file; safe against concurrent registrations."""
     path = policy_path(platform_dir)
     with file_lock(path.with_name(f".{path.name}.lock")):
@@ -123,7 +132,7 @@ def register_team(platform_dir: Path, team: str, owners: Sequence[str], role: st
             validate_team_name(team, policy.teams)
         except OwnershipError as exc:
             raise FederationError(str(exc)) from None
-        new_text = _with_team_block(text, team, owners, role)
+        new_text = _with_team_block(text, team, owners, role, offline_schema)
         updated = parse_policy(new_text, str(path))
         if team not in updated.teams:
             raise FederationError(
@@ -133,7 +142,9 @@ def register_team(platform_dir: Path, team: str, owners: Sequence[str], role: st
         return updated
 
 
-def _with_team_block(text: str, team: str, owners: Sequence[str], role: str) -> str:
+def _with_team_block(
+    text: str, team: str, owners: Sequence[str], role: str, offline_schema: str
+) -> str:
     lines = text.rstrip("\n").split("\n")
     for index, line in enumerate(lines):
         if line.split("#")[0].strip() in ("teams: {}", "teams:{}", "teams:"):
@@ -145,6 +156,8 @@ def _with_team_block(text: str, team: str, owners: Sequence[str], role: str) -> 
     block.append("    owners: [" + ", ".join(yaml_scalar(owner) for owner in owners) + "]")
     if role:
         block.append(f"    role: {yaml_scalar(role)}")
+    if offline_schema:
+        block.append(f"    offline_schema: {yaml_scalar(offline_schema)}")
     return "\n".join(lines + block) + "\n"
 
 
