@@ -168,9 +168,7 @@ SCOPED_SETTING = {
 
 
 @pytest.mark.parametrize("offline", ["postgres", "snowflake", "bigquery", "redshift", "spark"])
-def test_team_repos_share_the_stores_and_work_in_their_own_schema(
-    monkeypatch, tmp_path, offline
-):
+def test_team_repos_share_the_stores_and_work_in_their_own_schema(monkeypatch, tmp_path, offline):
     platform = bake_platform(tmp_path, "acme", ["p@x.io"], registry="s3",
                              online_store="dynamodb", offline_store=offline)  # fmt: skip
     team = bake_team(platform, "growth", ["g@x.io"], tmp_path / "teams")
@@ -197,9 +195,10 @@ def test_a_team_schema_comes_from_the_policy_and_is_its_own(tmp_path):
     platform = bake_platform(tmp_path, "acme", ["p@x.io"], registry="postgres",
                              online_store="redis", offline_store="postgres")  # fmt: skip
     team = bake_team(platform, "growth", ["g@x.io"], tmp_path / "teams", offline_schema="gx")
-    assert yaml.safe_load((team / "feature_store.yaml").read_text())["offline_store"][
-        "db_schema"
-    ] == "gx"
+    assert (
+        yaml.safe_load((team / "feature_store.yaml").read_text())["offline_store"]["db_schema"]
+        == "gx"
+    )
     assert "offline_schema: gx" in (platform / "federation.yaml").read_text()
     before = (platform / "federation.yaml").read_text()
     for schema, rule in [("gx", "already team growth's"), ("platform", "is the platform's"),

@@ -7,8 +7,10 @@
   checks (ownership, delete protection) read before they write: the same local lock makes
   them exact, and "database is locked" from other writers is retried a bounded number of
   times.
-- An object-store file registry (s3://, gs://) cannot be locked from here: applies are
-  refused unless the org serializes them itself and says so.
+- An S3 file registry is locked by a lease object beside it, taken with a conditional write
+  (``s3_lock``).
+- A GCS file registry is not locked from here: applies are refused unless the org
+  serializes them itself and says so.
 """
 
 from __future__ import annotations
@@ -53,9 +55,9 @@ def _lock_file(store) -> Path | None:
         return database.with_name(database.name + ".lock")
     if kind == "file" and not os.environ.get(OBJECT_STORE_OPT_IN):
         raise FederationError(
-            f"registry {path}: an object-store file registry loses concurrent writes and cannot "
-            "be locked from here; use the SQL registry (recommended), or serialize every apply "
-            f"in CI (one concurrency group for the org) and set {OBJECT_STORE_OPT_IN}=1"
+            f"registry {path}: a GCS file registry loses concurrent writes and cannot be "
+            "locked from here; use the SQL registry (recommended) or S3, or serialize every "
+            f"apply of the org in one CI queue and set {OBJECT_STORE_OPT_IN}=1"
         )
     return None  # a server-side database (postgres, ...) or a registry server
 
@@ -63,6 +65,13 @@ def _lock_file(store) -> Path | None:
 @contextlib.contextmanager
 def exclusive(store) -> Iterator[None]:
     """Hold the registry's write lock, where it has one, for the duration."""
+    kind, path = registry_location(store)
+    if kind == "file" and path.startswith("s3://"):
+        from .s3_lock import s3_lease
+
+        with s3_lease(path):
+            yield
+        return
     lock_path = _lock_file(store)
     if lock_path is None:
         yield

