@@ -108,9 +108,12 @@ class _Lock:
                 raise _Conflict from None
             if code in _MISSING:
                 raise _Missing from None
-            raise FederationError(f"registry {self.registry_url}: lock {self.url}: {code}") from None
+            raise self._unreachable(code) from None
         except BotoCoreError as exc:
-            raise FederationError(f"registry {self.registry_url}: lock {self.url}: {exc}") from None
+            raise self._unreachable(str(exc)) from None
+
+    def _unreachable(self, reason: str) -> FederationError:
+        return FederationError(f"registry {self.registry_url}: lock {self.url}: {reason}")
 
 
 class _Conflict(Exception):
