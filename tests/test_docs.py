@@ -192,10 +192,31 @@ def object_store(org):
     from feast_federation.concurrency import exclusive
     from feast_federation.errors import FederationError
 
-    registry = SimpleNamespace(registry_type="file", path="s3://acme-feast/registry.pb")
+    registry = SimpleNamespace(registry_type="file", path="gs://acme-feast/registry.pb")
     store = SimpleNamespace(config=SimpleNamespace(registry=registry), repo_path=".")
     with pytest.raises(FederationError) as failed, exclusive(store):
         pass
+    return str(failed.value)
+
+
+def s3_lock_held(org, monkeypatch):
+    import json
+    import time
+
+    from aws_server import BUCKET, aws_on_loopback, client
+
+    from feast_federation.errors import FederationError
+    from feast_federation.s3_lock import s3_lease
+
+    with aws_on_loopback() as env:
+        for name, value in {**env, "FEAST_FEDERATION_LOCK_WAIT_SECONDS": "0"}.items():
+            monkeypatch.setenv(name, value)
+        held = {"holder": "ci-runner-7:4242:abcd", "expires": time.time() + 600}
+        client(env, "s3").put_object(
+            Bucket=BUCKET, Key="acme/registry.pb.lock", Body=json.dumps(held).encode()
+        )
+        with pytest.raises(FederationError) as failed, s3_lease(f"s3://{BUCKET}/acme/registry.pb"):
+            pass
     return str(failed.value)
 
 
@@ -241,7 +262,7 @@ SCENARIOS = {
     "odfv-writes": odfv_writes, "unregistered": unregistered, "no-policy": no_policy,
     "breaks-team": breaks_team, "odfv-source": odfv_source, "project-hyphen": project_hyphen,
     "locked": locked, "server-denied": server_denied, "server-token": server_token,
-    "object-store": object_store, "missing-view": missing_view,
+    "object-store": object_store, "s3-lock-held": s3_lock_held, "missing-view": missing_view,
 }  # fmt: skip
 
 

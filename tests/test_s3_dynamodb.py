@@ -127,3 +127,16 @@ def test_a_lapsed_lease_is_taken_over(org):
     assert result.returncode == 0, result.stderr
     keys = [item["Key"] for item in s3(org).list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert LOCK_KEY not in keys
+
+
+def test_an_unreachable_bucket_is_one_line_and_nothing_is_written(org):
+    env = {**org.env, "AWS_MAX_ATTEMPTS": "1"}
+    env["AWS_ENDPOINT_URL"] = env["FEAST_S3_ENDPOINT_URL"] = "http://127.0.0.1:9"
+    before = s3(org).get_object(Bucket=BUCKET, Key="acme/registry.pb")["ETag"]
+    result = run([sys.executable, "apply.py"], cwd=org.root / "teams" / "risk", env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: registry s3://{BUCKET}/acme/registry.pb: lock s3://{BUCKET}/{LOCK_KEY}: "
+        'Could not connect to the endpoint URL: "http://127.0.0.1:9/acme-feast/acme/registry.pb.lock"'
+    ]
+    assert s3(org).get_object(Bucket=BUCKET, Key="acme/registry.pb")["ETag"] == before
