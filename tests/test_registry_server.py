@@ -302,3 +302,24 @@ def test_team_prune_marks_and_the_platform_sync_deletes(org):
     assert "risk_model" in synced.output
     names = {service.name for service in store.list_feature_services()}
     assert "risk_model" not in names and "marketing_campaign_model" in names
+
+
+def test_a_platform_repo_baked_for_the_remote_registry_plans_through_the_server(org, tmp_path):
+    from feast_federation.onboarding import bake_platform
+
+    platform = bake_platform(tmp_path, "acme", ["p@acme.io"], registry="remote",
+                             online_store="redis", offline_store="postgres")  # fmt: skip
+    shutil.copy(org.platform / "federation.yaml", platform / "federation.yaml")  # same teams
+    env = {
+        **os.environ, "FEAST_REGISTRY_SERVER": f"127.0.0.1:{org.port}",
+        "FEAST_REDIS_CONNECTION": "127.0.0.1:1", "FEAST_PG_HOST": "127.0.0.1",
+        "FEAST_PG_PORT": "1", "FEAST_PG_DATABASE": "feast", "FEAST_PG_USER": "feast",
+    }  # fmt: skip
+    env["FEAST_REGISTRY_TOKEN"] = org.token([PLATFORM_ROLE])
+    result = run([sys.executable, "apply.py", "--plan", "--json"], cwd=platform, env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    changes = {(c["kind"], c["name"]): c for c in json.loads(result.stdout)["changes"]}
+    # The served registry holds the same objects over parquet; this repo reads PostgreSQL tables.
+    assert changes[("DataSource", "user_features_source")]["action"] == "update"
+    assert changes[("Entity", "user")]["action"] == "unchanged"
+    assert not [c for c in changes.values() if c["action"] == "delete"]
