@@ -79,8 +79,9 @@ def platform_pre_gen(
 
 
 def platform_post_gen(offline_store: str = "file") -> None:
-    """Write the sample parquet files when the sources read them and the baking Python can
-    write them; otherwise say how."""
+    """Wire the pipeline's variables; write the sample parquet files when the sources read
+    them and the baking Python can write them, otherwise say how."""
+    _run(onboarding.finish_platform_repo, Path.cwd())
     if offline_store not in onboarding.LOCAL_OFFLINE_STORES:
         return
     if all(importlib.util.find_spec(module) for module in ("pandas", "pyarrow")):

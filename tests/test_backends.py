@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import itertools
+import re
 import sys
 
 import pytest
@@ -153,9 +154,23 @@ def test_each_combination_bakes_and_loads_or_is_refused(
     assert extras == _needed_extras(*combination), requirement
     for extra in extras:
         assert importlib.util.find_spec(MODULE_OF_EXTRA[extra]), f"feast[{extra}] importable"
+    _assert_pipeline_reads_what_the_store_reads(repo)
     views = _import_definitions(repo)
     assert type(views.user_features.batch_source).__name__ == SOURCE_CLASS[offline]
     assert (repo / "data" / "user_features.parquet").exists() == (offline in ("file", "duckdb"))
+
+
+def _assert_pipeline_reads_what_the_store_reads(repo):
+    store_text = (repo / "feature_store.yaml").read_text()
+    config_text = "\n".join(line.split("#")[0] for line in store_text.splitlines())
+    wanted = set(re.findall(r"\$\{(\w+)\}", config_text)) | (
+        {"FEAST_REGISTRY_TOKEN"} if "token_env_var: FEAST_REGISTRY_TOKEN" in store_text else set()
+    )
+    workflow = yaml.safe_load((repo / ".github/workflows/feature-store.yml").read_text())
+    for job in workflow["jobs"].values():
+        env = job.get("env") or {}
+        assert set(env) == wanted
+        assert all(value == "${{ secrets." + name + " }}" for name, value in env.items())
 
 
 SCOPED_SETTING = {
@@ -164,6 +179,18 @@ SCOPED_SETTING = {
     "bigquery": ("dataset", "platform", "growth"),
     "redshift": ("s3_staging_location", "${FEAST_REDSHIFT_STAGING}/platform",
                  "${FEAST_REDSHIFT_STAGING}/growth"),
+}  # fmt: skip
+
+
+SECRETS_OF_OFFLINE_STORE = {
+    "postgres": {"FEAST_PG_HOST", "FEAST_PG_PORT", "FEAST_PG_DATABASE", "FEAST_PG_USER",
+                 "FEAST_PG_PASSWORD"},
+    "snowflake": {"FEAST_SNOWFLAKE_ACCOUNT", "FEAST_SNOWFLAKE_USER", "FEAST_SNOWFLAKE_PASSWORD",
+                  "FEAST_SNOWFLAKE_ROLE", "FEAST_SNOWFLAKE_WAREHOUSE", "FEAST_SNOWFLAKE_DATABASE"},
+    "bigquery": {"FEAST_GCP_PROJECT"},
+    "redshift": {"FEAST_REDSHIFT_CLUSTER", "FEAST_REDSHIFT_USER", "FEAST_REDSHIFT_DATABASE",
+                 "FEAST_REDSHIFT_STAGING", "FEAST_REDSHIFT_IAM_ROLE"},
+    "spark": {"FEAST_SPARK_MASTER", "FEAST_SPARK_STAGING"},
 }  # fmt: skip
 
 
@@ -184,6 +211,11 @@ def test_team_repos_share_the_stores_and_work_in_their_own_schema(monkeypatch, t
     else:
         assert own["offline_store"] == shared["offline_store"] and recorded == ""
     assert _feast_requirement(team) == _feast_requirement(platform)
+    workflow = yaml.safe_load((team / ".github/workflows/feature-services.yml").read_text())
+    assert workflow["jobs"]["apply"]["env"] == workflow["jobs"]["check"]["env"]
+    assert set(workflow["jobs"]["apply"]["env"]) == {
+        "FEAST_REGISTRY_BUCKET", "AWS_REGION", *SECRETS_OF_OFFLINE_STORE[offline]
+    }  # fmt: skip
     for name, value in ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     from feast.repo_config import load_repo_config

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from . import __version__
+from .ci_secrets import wire_ci_secrets
 from .errors import FederationError
 from .ownership import (
     OwnershipError,
@@ -93,6 +94,11 @@ def check_inherited_choices(platform_dir: Path, team: str, **choices: str | None
             )
 
 
+def finish_platform_repo(repo_dir: Path) -> None:
+    """Give a freshly baked platform repo's pipeline the variables its stores read."""
+    wire_ci_secrets(Path(repo_dir))
+
+
 def check_new_platform(project: str, owners: Sequence[str]) -> None:
     try:
         validate_project_name(project)
@@ -121,6 +127,7 @@ def finish_team_repo(
     schema = offline_schema or team
     store_yaml = team_store_yaml(shared, registry_server, offline_schema=schema)
     (Path(repo_dir) / STORE_FILE).write_text(store_yaml, encoding="utf-8")
+    wire_ci_secrets(Path(repo_dir))
     _inherit_feast_requirement(platform_dir, Path(repo_dir))
     recorded = schema if scoped or schema != team else ""
     register_team(platform_dir, team, owners, offline_schema=recorded)
