@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import urllib.request
 from collections.abc import Iterator
 
 BUCKET = "acme-feast"
@@ -21,6 +22,8 @@ def aws_on_loopback() -> Iterator[dict[str, str]]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    # moto keeps its state per process, not per server: start from an empty account.
+    urllib.request.urlopen(f"http://{host}:{port}/moto-api/reset", data=b"").close()
     env = {
         "AWS_ENDPOINT_URL": f"http://{host}:{port}",
         "FEAST_S3_ENDPOINT_URL": f"http://{host}:{port}",

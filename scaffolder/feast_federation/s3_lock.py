@@ -34,8 +34,8 @@ _MISSING = ("NoSuchKey", "404", "NotFound")
 @contextlib.contextmanager
 def s3_lease(registry_url: str) -> Iterator[None]:
     """Hold the lock object beside ``registry_url`` (s3://bucket/key) for the duration."""
-    bucket, key = _split(registry_url)
-    lock = _Lock(_client(registry_url), bucket, key + ".lock", registry_url)
+    bucket, key = split_s3_url(registry_url)
+    lock = _Lock(s3_client(registry_url), bucket, key + ".lock", registry_url)
     etag = lock.acquire(float(os.environ.get(WAIT_VARIABLE, DEFAULT_WAIT_SECONDS)))
     try:
         yield
@@ -124,14 +124,14 @@ class _Missing(Exception):
     """The lock object is not there."""
 
 
-def _split(url: str) -> tuple[str, str]:
+def split_s3_url(url: str) -> tuple[str, str]:
     bucket, _, key = url.removeprefix("s3://").partition("/")
     if not bucket or not key:
         raise FederationError(f"registry {url}: expected s3://BUCKET/PATH")
     return bucket, key
 
 
-def _client(registry_url: str):
+def s3_client(registry_url: str):
     try:
         import boto3
     except ImportError:
