@@ -17,7 +17,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # The full benchmark (about ten minutes on 2 cores): bench/results.{json,md}, bench/scaling.png.
 bench: $(STAMP)

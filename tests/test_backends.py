@@ -253,3 +253,15 @@ def test_a_team_cannot_choose_other_stores_than_the_platform(tmp_path):
     team = bake_team(platform, "risk", ["r@x.io"], tmp_path / "teams", registry="postgres",
                      online_store="redis", offline_store="postgres")  # fmt: skip
     assert team.is_dir()
+    from conftest import cli
+
+    policy = (platform / "federation.yaml").read_text()
+    refused = cli("add-team", "growth", "--platform", str(platform), "--offline-store", "spark")
+    assert refused.returncode == 1 and refused.stderr.strip() == (
+        "error: team growth: offline_store spark differs from the platform's postgres; "
+        "team repos share the platform's stores"
+    )
+    assert (platform / "federation.yaml").read_text() == policy
+    added = cli("add-team", "growth", "--platform", str(platform), "--offline-schema", "gx")
+    assert added.returncode == 0, added.stderr
+    assert "offline_schema: gx" in (platform / "federation.yaml").read_text()
