@@ -133,3 +133,26 @@ def test_replacing_an_object_of_another_owners_kind_is_a_conflict():
     assert "FeatureView marketing_view" in conflict_with_existing("marketing", odfv, FEATURE_VIEW)
     # Different tables never conflict.
     assert conflict_with_existing("marketing", request, FEATURE_VIEW) is None
+
+
+def test_each_team_has_its_own_offline_schema():
+    from feast_federation.errors import FederationError
+    from feast_federation.policy import parse_policy
+
+    shared = (
+        "project: acme\nteams:\n"
+        "  growth: {owners: [g@x.io], offline_schema: analytics}\n"
+        "  risk: {owners: [r@x.io], offline_schema: analytics}\n"
+    )
+    with pytest.raises(FederationError) as refused:
+        parse_policy(shared, "federation.yaml")
+    assert str(refused.value) == (
+        "federation.yaml: team risk: offline_schema analytics is already team growth's"
+    )
+    # A team's default schema is its name, so another team cannot take that name as its schema.
+    with pytest.raises(FederationError, match="offline_schema growth is already team growth's"):
+        parse_policy(shared.replace("offline_schema: analytics}", "offline_schema: growth}", 2)
+                     .replace("growth: {owners: [g@x.io], offline_schema: growth}",
+                              "growth: {owners: [g@x.io]}"), "federation.yaml")  # fmt: skip
+    policy = parse_policy(shared.replace("analytics}\n  risk", "growth_dw}\n  risk"))
+    assert [t.effective_offline_schema for t in policy.teams.values()] == ["growth_dw", "analytics"]

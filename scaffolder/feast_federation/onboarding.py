@@ -129,6 +129,7 @@ def finish_team_repo(
     (Path(repo_dir) / STORE_FILE).write_text(store_yaml, encoding="utf-8")
     wire_ci_secrets(Path(repo_dir))
     _inherit_feast_requirement(platform_dir, Path(repo_dir))
+    # The policy names the schema where the store has schemas, or where the team chose one.
     recorded = schema if scoped or schema != team else ""
     register_team(platform_dir, team, owners, offline_schema=recorded)
 
