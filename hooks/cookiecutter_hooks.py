@@ -16,7 +16,7 @@ _SOURCE = Path(__file__).resolve().parent.parent / "scaffolder"
 if (_SOURCE / "feast_federation").is_dir():
     sys.path.insert(0, str(_SOURCE))
 
-from feast_federation import onboarding  # noqa: E402
+from feast_federation import choices, onboarding  # noqa: E402
 from feast_federation.errors import FederationError  # noqa: E402
 from feast_federation.policy import split_owners  # noqa: E402
 
@@ -75,14 +75,14 @@ def platform_pre_gen(
     project: str, owners: str, registry: str, online: str, offline: str, server: str
 ) -> None:
     _run(onboarding.check_new_platform, project, split_owners(owners))
-    _run(onboarding.check_backends, registry, online, offline, server)
+    _run(choices.check_backends, registry, online, offline, server)
 
 
 def platform_post_gen(offline_store: str = "file") -> None:
     """Wire the pipeline's variables; write the sample parquet files when the sources read
     them and the baking Python can write them, otherwise say how."""
     _run(onboarding.finish_platform_repo, Path.cwd())
-    if offline_store not in onboarding.LOCAL_OFFLINE_STORES:
+    if offline_store not in choices.LOCAL_OFFLINE_STORES:
         return
     if all(importlib.util.find_spec(module) for module in ("pandas", "pyarrow")):
         subprocess.run([sys.executable, "scripts/generate_sample_data.py"], check=True)

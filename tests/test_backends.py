@@ -16,17 +16,16 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from feast_federation.errors import FederationError
-from feast_federation.onboarding import (
+from feast_federation.choices import (
     LOCAL_REGISTRIES,
     OFFLINE_STORES,
     ONLINE_STORES,
     REGISTRIES,
     REGISTRY_SERVERS,
-    bake_platform,
-    bake_team,
     check_backends,
 )
+from feast_federation.errors import FederationError
+from feast_federation.onboarding import bake_platform, bake_team
 from feast_federation.policy import load_policy
 
 pytestmark = pytest.mark.slow
@@ -154,23 +153,38 @@ def test_each_combination_bakes_and_loads_or_is_refused(
     assert extras == _needed_extras(*combination), requirement
     for extra in extras:
         assert importlib.util.find_spec(MODULE_OF_EXTRA[extra]), f"feast[{extra}] importable"
-    _assert_pipeline_reads_what_the_store_reads(repo)
+    _assert_pipeline_reads_what_the_store_reads(repo, _needed_extras(*combination))
     views = _import_definitions(repo)
     assert type(views.user_features.batch_source).__name__ == SOURCE_CLASS[offline]
     assert (repo / "data" / "user_features.parquet").exists() == (offline in ("file", "duckdb"))
 
 
-def _assert_pipeline_reads_what_the_store_reads(repo):
+AWS_KEYS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+GOOGLE_KEY = "GOOGLE_APPLICATION_CREDENTIALS"
+
+
+def _assert_pipeline_reads_what_the_store_reads(repo, extras: set[str]):
+    """Every job maps each ${VAR} of feature_store.yaml (comments aside) from a secret of the
+    same name, plus the credentials of the clouds the choices use."""
     store_text = (repo / "feature_store.yaml").read_text()
     config_text = "\n".join(line.split("#")[0] for line in store_text.splitlines())
-    wanted = set(re.findall(r"\$\{(\w+)\}", config_text)) | (
+    wanted = set(re.findall(r"\$\{(\w+)\}", config_text))
+    wanted |= (
         {"FEAST_REGISTRY_TOKEN"} if "token_env_var: FEAST_REGISTRY_TOKEN" in store_text else set()
+    )
+    wanted |= (AWS_KEYS if "aws" in extras else set()) | (
+        {GOOGLE_KEY} if "gcp" in extras else set()
     )
     workflow = yaml.safe_load((repo / ".github/workflows/feature-store.yml").read_text())
     for job in workflow["jobs"].values():
         env = job.get("env") or {}
         assert set(env) == wanted
-        assert all(value == "${{ secrets." + name + " }}" for name, value in env.items())
+        secrets = {name: value for name, value in env.items() if name != GOOGLE_KEY}
+        assert all(value == "${{ secrets." + name + " }}" for name, value in secrets.items())
+        writes_key = [step for step in job["steps"] if "GCP_SERVICE_ACCOUNT_KEY" in str(step)]
+        assert bool(writes_key) == ("gcp" in extras)
+        if writes_key:
+            assert env[GOOGLE_KEY] in writes_key[0]["run"]
 
 
 SCOPED_SETTING = {
@@ -187,7 +201,7 @@ SECRETS_OF_OFFLINE_STORE = {
                  "FEAST_PG_PASSWORD"},
     "snowflake": {"FEAST_SNOWFLAKE_ACCOUNT", "FEAST_SNOWFLAKE_USER", "FEAST_SNOWFLAKE_PASSWORD",
                   "FEAST_SNOWFLAKE_ROLE", "FEAST_SNOWFLAKE_WAREHOUSE", "FEAST_SNOWFLAKE_DATABASE"},
-    "bigquery": {"FEAST_GCP_PROJECT"},
+    "bigquery": {"FEAST_GCP_PROJECT", "GOOGLE_APPLICATION_CREDENTIALS"},
     "redshift": {"FEAST_REDSHIFT_CLUSTER", "FEAST_REDSHIFT_USER", "FEAST_REDSHIFT_DATABASE",
                  "FEAST_REDSHIFT_STAGING", "FEAST_REDSHIFT_IAM_ROLE"},
     "spark": {"FEAST_SPARK_MASTER", "FEAST_SPARK_STAGING"},
@@ -214,7 +228,7 @@ def test_team_repos_share_the_stores_and_work_in_their_own_schema(monkeypatch, t
     workflow = yaml.safe_load((team / ".github/workflows/feature-services.yml").read_text())
     assert workflow["jobs"]["apply"]["env"] == workflow["jobs"]["check"]["env"]
     assert set(workflow["jobs"]["apply"]["env"]) == {
-        "FEAST_REGISTRY_BUCKET", "AWS_REGION", *SECRETS_OF_OFFLINE_STORE[offline]
+        "FEAST_REGISTRY_BUCKET", "AWS_REGION", *AWS_KEYS, *SECRETS_OF_OFFLINE_STORE[offline]
     }  # fmt: skip
     for name, value in ENVIRONMENT.items():
         monkeypatch.setenv(name, value)

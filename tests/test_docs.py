@@ -211,7 +211,7 @@ def s3_lock_held(org, monkeypatch):
     with aws_on_loopback() as env:
         for name, value in {**env, "FEAST_FEDERATION_LOCK_WAIT_SECONDS": "0"}.items():
             monkeypatch.setenv(name, value)
-        held = {"holder": "ci-runner-7:4242:abcd", "expires": time.time() + 600}
+        held = {"holder": "ci-runner-7:4242:abcd", "renewed": time.time()}
         client(env, "s3").put_object(
             Bucket=BUCKET, Key="acme/registry.pb.lock", Body=json.dumps(held).encode()
         )

@@ -25,14 +25,6 @@ def fetch(org, mode: str):
     return json.loads(result.stdout)
 
 
-def test_the_platform_reads_its_sources_with_duckdb(org):
-    text = (org.platform / "feature_store.yaml").read_text()
-    assert (
-        "type: duckdb" in text
-        and "feast[duckdb]" in (org.platform / "requirements.txt").read_text()
-    )
-
-
 def test_online_rows_materialized_through_duckdb_serve_the_team(org):
     served = fetch(org, "online")
     assert served["total_purchases"][0] is not None

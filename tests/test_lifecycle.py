@@ -31,12 +31,17 @@ def pipelines(tmp_path_factory) -> Path:
             platform = bake_platform(org, "acme", ["p@x.io"], registry_server=server, ci=ci)
             address = "registry.example.com:6570" if server != "none" else ""
             bake_team(platform, "alpha", ["a@x.io"], org / "teams", registry_server=address, ci=ci)
+        # Both clouds' credentials: an AWS registry with Google Cloud stores.
+        org = root / f"{ci}-cloud"
+        platform = bake_platform(org, "acme", ["p@x.io"], registry="s3", online_store="datastore",
+                                 offline_store="bigquery", ci=ci)  # fmt: skip
+        bake_team(platform, "alpha", ["a@x.io"], org / "teams", ci=ci)
     return root
 
 
 def test_github_workflows_pass_schema_and_zizmor(pipelines):
     workflows = sorted(str(p) for p in pipelines.glob("github-*/**/.github/workflows/*.yml"))
-    assert len(workflows) == 8  # 2 orgs x (platform + team) x (pipeline + template drift)
+    assert len(workflows) == 12  # 3 orgs x (platform + team) x (pipeline + template drift)
     schema = run(
         [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows]
     )
@@ -48,7 +53,9 @@ def test_github_workflows_pass_schema_and_zizmor(pipelines):
 
 def test_gitlab_pipelines_pass_their_schema(pipelines):
     files = sorted(str(p) for p in pipelines.glob("gitlab-*/**/.gitlab-ci.yml"))
-    assert len(files) == 4
+    assert len(files) == 6
+    cloud = (pipelines / "gitlab-cloud/platform/.gitlab-ci.yml").read_text()
+    assert "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, GOOGLE_APPLICATION_CREDENTIALS" in cloud
     assert not list(pipelines.glob("gitlab-*/**/.github/workflows/*.yml"))
     schema = run([tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", *files])
     assert schema.returncode == 0, schema.stdout + schema.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -88,7 +89,7 @@ print(json.dumps([service.name for service in store.list_feature_services()]))
 
 
 def test_an_apply_waits_for_a_held_lock_and_says_who_holds_it(org):
-    held = {"holder": "ci-runner-7:4242:abcd", "expires": time.time() + 600}
+    held = {"holder": "ci-runner-7:4242:abcd", "renewed": time.time()}
     s3(org).put_object(Bucket=BUCKET, Key=LOCK_KEY, Body=json.dumps(held).encode())
     try:
         env = {**org.env, "FEAST_FEDERATION_LOCK_WAIT_SECONDS": "1"}
@@ -103,10 +104,11 @@ def test_an_apply_waits_for_a_held_lock_and_says_who_holds_it(org):
     ]
 
 
-def test_a_lapsed_lease_is_taken_over(org):
-    lapsed = {"holder": "crashed:1:dead", "expires": time.time() - 1}
-    s3(org).put_object(Bucket=BUCKET, Key=LOCK_KEY, Body=json.dumps(lapsed).encode())
-    result = run([sys.executable, "apply.py"], cwd=org.platform, env=org.env)
+def test_a_lease_its_holder_stopped_renewing_is_taken_over(org):
+    crashed = {"holder": "crashed:1:dead", "renewed": time.time()}
+    s3(org).put_object(Bucket=BUCKET, Key=LOCK_KEY, Body=json.dumps(crashed).encode())
+    env = {**org.env, "FEAST_FEDERATION_LOCK_LEASE_SECONDS": "1"}
+    result = run([sys.executable, "apply.py"], cwd=org.platform, env=env)
     assert result.returncode == 0, result.stderr
     keys = [item["Key"] for item in s3(org).list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert LOCK_KEY not in keys
@@ -119,7 +121,7 @@ def test_an_unreachable_bucket_is_one_line_and_nothing_is_written(org):
     result = run([sys.executable, "apply.py"], cwd=org.root / "teams" / "risk", env=env)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"error: registry s3://{BUCKET}/acme/registry.pb: lock s3://{BUCKET}/{LOCK_KEY}: "
+        f"error: registry s3://{BUCKET}/acme/registry.pb: s3://{BUCKET}/{LOCK_KEY}: "
         'Could not connect to the endpoint URL: "http://127.0.0.1:9/acme-feast/acme/registry.pb.lock"'
     ]
     assert s3(org).get_object(Bucket=BUCKET, Key="acme/registry.pb")["ETag"] == before
@@ -132,3 +134,31 @@ def test_the_apply_log_lives_beside_the_registry_in_s3(org):
     owners = [entry["owner"] for entry in entries]
     assert owners[:3] == ["platform", "marketing", "risk"]
     assert entries[1]["changes"] and all(c["action"] == "add" for c in entries[1]["changes"])
+
+
+def test_a_live_holder_renews_its_lease_and_is_never_taken_over(org, monkeypatch):
+    from feast_federation.s3_lock import s3_lease
+
+    for name, value in {**org.env, "FEAST_FEDERATION_LOCK_LEASE_SECONDS": "1"}.items():
+        monkeypatch.setenv(name, value)
+    with s3_lease(f"s3://{BUCKET}/acme/registry.pb"):
+        first = s3(org).head_object(Bucket=BUCKET, Key=LOCK_KEY)["ETag"]
+        waiter = subprocess.Popen(
+            [sys.executable, "apply.py"], cwd=org.platform, env=dict(os.environ),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(10)  # its imports, then several leases of waiting
+        assert waiter.poll() is None, waiter.communicate()
+        assert s3(org).head_object(Bucket=BUCKET, Key=LOCK_KEY)["ETag"] != first
+    stdout, stderr = waiter.communicate(timeout=120)
+    assert waiter.returncode == 0, stdout + stderr
+
+
+def test_an_unset_bucket_variable_is_named(org):
+    env = {name: value for name, value in org.env.items() if name != "FEAST_REGISTRY_BUCKET"}
+    result = run([sys.executable, "apply.py", "--plan"], cwd=org.root / "teams" / "risk", env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: registry s3://${FEAST_REGISTRY_BUCKET}/acme/registry.pb: the environment "
+        "variable FEAST_REGISTRY_BUCKET is not set"
+    )

@@ -59,9 +59,11 @@ def record(store, repo_path: Path, owner: str, action: str, changes: list[dict],
         with open(_sidecar(path), "a", encoding="utf-8") as log:
             log.write(json.dumps(entry) + "\n")
     elif kind == "file" and path.startswith("s3://"):
+        from .s3_lock import s3_call
+
         client, bucket, key = _s3_log(path)
         text = _s3_text(path) + json.dumps(entry) + "\n"
-        client.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
+        s3_call(path, client.put_object, Bucket=bucket, Key=key, Body=text.encode("utf-8"))
     return entry
 
 
@@ -95,11 +97,14 @@ def _s3_log(registry_url: str):
 
 
 def _s3_text(registry_url: str) -> str:
+    from .s3_lock import MissingObject, s3_call
+
     client, bucket, key = _s3_log(registry_url)
     try:
-        return client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-    except client.exceptions.NoSuchKey:
+        answer = s3_call(registry_url, client.get_object, Bucket=bucket, Key=key)
+    except MissingObject:
         return ""
+    return answer["Body"].read().decode("utf-8")
 
 
 def _table(metadata):

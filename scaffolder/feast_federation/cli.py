@@ -18,8 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .choices import OFFLINE_STORES, ONLINE_STORES, REGISTRIES
 from .errors import FederationError
-from .onboarding import OFFLINE_STORES, ONLINE_STORES, REGISTRIES
 
 app = typer.Typer(
     help="Many teams, one Feast feature store: templates, safe applies, and a demo.",

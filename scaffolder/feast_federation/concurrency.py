@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,8 +55,9 @@ def _lock_file(store) -> Path | None:
         database = Path(path.removeprefix("sqlite:///"))
         return database.with_name(database.name + ".lock")
     if kind == "file" and not os.environ.get(OBJECT_STORE_OPT_IN):
+        store_name = "a GCS" if path.startswith("gs://") else "an object-store"
         raise FederationError(
-            f"registry {path}: a GCS file registry loses concurrent writes and cannot be "
+            f"registry {path}: {store_name} file registry loses concurrent writes and cannot be "
             "locked from here; use the SQL registry (recommended) or S3, or serialize every "
             f"apply of the org in one CI queue and set {OBJECT_STORE_OPT_IN}=1"
         )
@@ -66,6 +68,9 @@ def _lock_file(store) -> Path | None:
 def exclusive(store) -> Iterator[None]:
     """Hold the registry's write lock, where it has one, for the duration."""
     kind, path = registry_location(store)
+    unset = re.search(r"\$\{(\w+)\}", path)
+    if unset:
+        raise FederationError(f"registry {path}: the environment variable {unset[1]} is not set")
     if kind == "file" and path.startswith("s3://"):
         from .s3_lock import s3_lease
 

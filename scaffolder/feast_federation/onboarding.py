@@ -17,10 +17,20 @@ from pathlib import Path
 import yaml
 
 from . import __version__
+from .choices import (
+    CI_SYSTEMS,
+    POSTGRES_SSLMODES,
+    SCHEMA_SCOPED_OFFLINE_STORES,
+    TEAM_SCOPED_OFFLINE_SETTINGS,
+    check_backends,
+    check_choice,
+    platform_choices,
+)
 from .ci_secrets import wire_ci_secrets
 from .errors import FederationError
 from .ownership import (
     OwnershipError,
+    offline_schema_of,
     validate_offline_schema,
     validate_project_name,
     validate_team_name,
@@ -74,7 +84,7 @@ def check_new_team(
     schemas = {other.effective_offline_schema: name for name, other in policy.teams.items()}
     try:
         validate_team_name(team, policy.teams)
-        validate_offline_schema(team, offline_schema or team, schemas)
+        validate_offline_schema(team, offline_schema_of(team, offline_schema), schemas)
     except OwnershipError as exc:
         raise FederationError(str(exc)) from None
     if not owners:
@@ -124,7 +134,7 @@ def finish_team_repo(
     platform_dir = _platform(platform_dir)
     shared = (platform_dir / STORE_FILE).read_text(encoding="utf-8")
     scoped = platform_choices(shared)["offline_store"] in SCHEMA_SCOPED_OFFLINE_STORES
-    schema = offline_schema or team
+    schema = offline_schema_of(team, offline_schema)
     store_yaml = team_store_yaml(shared, registry_server, offline_schema=schema)
     (Path(repo_dir) / STORE_FILE).write_text(store_yaml, encoding="utf-8")
     wire_ci_secrets(Path(repo_dir))
@@ -201,86 +211,6 @@ def _platform(platform_dir: Path) -> Path:
 # --- baking ----------------------------------------------------------------------------
 
 
-REGISTRIES = ("sqlite", "file", "postgres", "remote", "s3", "gcs")
-ONLINE_STORES = ("sqlite", "postgres", "redis", "dynamodb", "datastore", "bigtable")
-OFFLINE_STORES = ("file", "duckdb", "postgres", "snowflake", "bigquery", "redshift", "spark")
-LOCAL_REGISTRIES = ("sqlite", "file")
-SQL_REGISTRIES = ("sqlite", "postgres")
-LOCAL_OFFLINE_STORES = ("file", "duckdb")
-REGISTRY_SERVERS = ("none", "oidc", "kubernetes")
-POSTGRES_SSLMODES = ("require", "verify-full", "prefer", "disable")
-CI_SYSTEMS = ("github", "gitlab", "none")
-
-
-def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise FederationError(f"{what} {value}: choose one of {', '.join(choices)}")
-
-
-def check_backends(
-    registry: str, online_store: str, offline_store: str, registry_server: str = "none"
-) -> None:
-    """Refuse backend combinations that cannot be shared by every repo of the org."""
-    _check_choice("registry", registry, REGISTRIES)
-    _check_choice("online_store", online_store, ONLINE_STORES)
-    _check_choice("offline_store", offline_store, OFFLINE_STORES)
-    _check_choice("registry_server", registry_server, REGISTRY_SERVERS)
-    shared = registry not in LOCAL_REGISTRIES
-    if shared and online_store == "sqlite":
-        raise FederationError(
-            f"online_store sqlite with registry {registry}: a local SQLite file cannot be "
-            "shared by repos on other machines; choose a server online store "
-            "(postgres, redis, dynamodb, datastore, bigtable)"
-        )
-    if shared and offline_store in LOCAL_OFFLINE_STORES:
-        raise FederationError(
-            f"offline_store {offline_store} with registry {registry}: it reads parquet files "
-            "local to the platform repo; choose a shared offline store "
-            "(postgres, snowflake, bigquery, redshift, spark)"
-        )
-    if registry_server != "none" and registry not in SQL_REGISTRIES:
-        raise FederationError(
-            f"registry_server {registry_server} with registry {registry}: the server must "
-            "front a SQL registry; choose registry sqlite or postgres"
-        )
-
-
-# How a team's feature_store.yaml scopes the platform's offline store to the team: the
-# setting that names its schema (or dataset), and the value it takes for the team.
-TEAM_SCOPED_OFFLINE_SETTINGS = {
-    "postgres": ("db_schema", lambda platform_value, schema: schema),
-    "snowflake": ("schema", lambda platform_value, schema: schema),
-    "bigquery": ("dataset", lambda platform_value, schema: schema),
-    # Feast's Redshift offline store has no schema setting: the team stages under its own prefix.
-    "redshift": (
-        "s3_staging_location",
-        lambda platform_value, schema: f"{platform_value.rsplit('/', 1)[0]}/{schema}",
-    ),
-}
-SCHEMA_SCOPED_OFFLINE_STORES = tuple(TEAM_SCOPED_OFFLINE_SETTINGS)
-
-
-def platform_choices(store_yaml: str) -> dict[str, str]:
-    """The template choices a platform's feature_store.yaml was baked with."""
-    config = yaml.safe_load(store_yaml) or {}
-    registry = config.get("registry") or {}
-    path = str(registry.get("path", "")) if isinstance(registry, dict) else str(registry)
-    kind = registry.get("registry_type", "file") if isinstance(registry, dict) else "file"
-    if kind == "sql":
-        registry_choice = "postgres" if path.startswith("postgresql") else "sqlite"
-    elif kind == "file":
-        registry_choice = {"s3": "s3", "gs": "gcs"}.get(path.split("://")[0], "file")
-    else:
-        registry_choice = kind
-    online = (config.get("online_store") or {}).get("type", "sqlite")
-    offline = (config.get("offline_store") or {}).get("type", "file")
-    return {
-        "registry": registry_choice,
-        "online_store": online,
-        "offline_store": offline.removesuffix(".offline"),
-    }
-
-
 def bake_platform(
     output_dir: Path,
     project: str,
@@ -295,8 +225,8 @@ def bake_platform(
 ) -> Path:
     check_new_platform(project, owners)
     check_backends(registry, online_store, offline_store, registry_server)
-    _check_choice("ci", ci, CI_SYSTEMS)
-    _check_choice("postgres_sslmode", postgres_sslmode, POSTGRES_SSLMODES)
+    check_choice("ci", ci, CI_SYSTEMS)
+    check_choice("postgres_sslmode", postgres_sslmode, POSTGRES_SSLMODES)
     target = Path(output_dir) / repo_name
     if target.exists():
         raise FederationError(f"{target}: already exists")
@@ -334,7 +264,7 @@ def bake_team(
     check_new_team(platform_dir, team, owners, offline_schema=offline_schema)
     check_inherited_choices(platform_dir, team, **inherited_choices)
     _check_starter_view(starter_view)
-    _check_choice("ci", ci, CI_SYSTEMS)
+    check_choice("ci", ci, CI_SYSTEMS)
     team_store_yaml("project: check\n", registry_server)  # refuses a malformed address
     target = Path(output_dir) / team
     if target.exists():
@@ -347,7 +277,7 @@ def bake_team(
         "starter_view": starter_view,
         "registry_server": registry_server,
         "ci": ci,
-        "offline_schema": offline_schema or team,
+        "offline_schema": offline_schema_of(team, offline_schema),
         "feast_federation_version": __version__,
     }
     return _bake(TEAM_TEMPLATE, output_dir, context)

@@ -89,7 +89,7 @@ class Team:
 
     @property
     def effective_offline_schema(self) -> str:
-        return self.offline_schema or self.name
+        return offline_schema_of(self.name, self.offline_schema)
 
     @property
     def effective_role(self) -> str:
@@ -192,6 +192,11 @@ def validate_policy(policy: Policy) -> None:
         validate_offline_schema(name, team.effective_offline_schema, schemas)
         seen.append(name)
         schemas[team.effective_offline_schema] = name
+
+
+def offline_schema_of(team: str, chosen: str = "") -> str:
+    """A team's schema (dataset) in the offline store: the one chosen, else its name."""
+    return chosen or team
 
 
 def validate_offline_schema(team: str, schema: str, taken: Mapping[str, str]) -> None:
