@@ -61,8 +61,8 @@ def record(store, repo_path: Path, owner: str, action: str, changes: list[dict],
     elif kind == "file" and path.startswith("s3://"):
         from .s3_lock import s3_call
 
-        client, bucket, key = _s3_log(path)
-        text = _s3_text(path) + json.dumps(entry) + "\n"
+        log = client, bucket, key = _s3_log(path)
+        text = _s3_text(path, log) + json.dumps(entry) + "\n"
         s3_call(path, client.put_object, Bucket=bucket, Key=key, Body=text.encode("utf-8"))
     return entry
 
@@ -73,15 +73,18 @@ def read(store, owner: str | None = None) -> list[dict]:
         entries = _table_rows(store)
     elif kind == "file" and "://" not in path:
         sidecar = _sidecar(path)
-        lines = sidecar.read_text(encoding="utf-8").splitlines() if sidecar.exists() else []
-        entries = [json.loads(line) for line in lines if line.strip()]
+        entries = _json_lines(sidecar.read_text(encoding="utf-8") if sidecar.exists() else "")
     elif kind == "file" and path.startswith("s3://"):
-        entries = [json.loads(line) for line in _s3_text(path).splitlines() if line.strip()]
+        entries = _json_lines(_s3_text(path, _s3_log(path)))
     else:
         raise FederationError(
             f"registry {path}: the apply log is kept only for SQL, local and S3 file registries"
         )
     return [entry for entry in entries if owner is None or entry["owner"] == owner]
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def _sidecar(registry_path: str) -> Path:
@@ -96,10 +99,10 @@ def _s3_log(registry_url: str):
     return s3_client(registry_url), bucket, key + ".apply-log.jsonl"
 
 
-def _s3_text(registry_url: str) -> str:
+def _s3_text(registry_url: str, log: tuple) -> str:
     from .s3_lock import MissingObject, s3_call
 
-    client, bucket, key = _s3_log(registry_url)
+    client, bucket, key = log
     try:
         answer = s3_call(registry_url, client.get_object, Bucket=bucket, Key=key)
     except MissingObject:
