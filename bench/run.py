@@ -72,18 +72,20 @@ def percentile(samples: list[float], fraction: float) -> float:
 def build_org(directory: Path, filler_teams: int, registry: str = "sqlite"):
     """A platform, one real team repo ("bench"), and N other teams' objects in the registry."""
     from feast_federation import sync
-    from feast_federation.materialize import materialize_repo
     from feast_federation.onboarding import bootstrap_org
+    from feast_federation.ops.materialize import materialize_repo
     from feast_federation.registry import open_store
-    from feast_federation.repo import find_repo
+    from feast_federation.rules.choices import Backends
+    from feast_federation.rules.repo import find_repo
 
     platform_dir, [team_dir] = bootstrap_org(
-        directory, "acme", ["p@x.io"], [("bench", "customer_features")], registry=registry
-    )
+        directory, project="acme", owners=["p@x.io"], teams=[("bench", "customer_features")],
+        backends=Backends(registry=registry),
+    )  # fmt: skip
     sync.apply(find_repo(platform_dir))
     materialize_repo(platform_dir, quiet=True)
     store = open_store(platform_dir)
-    with sync._deferred_cache_refresh(store.registry):  # setup only: 3,000 writes, no re-reads
+    with sync.team.deferred_cache_refresh(store.registry):  # setup only: 3,000 writes, no re-reads
         store.apply(filler_objects(store, filler_teams), partial=True)
     sync.apply(find_repo(team_dir))
     return find_repo(platform_dir), find_repo(team_dir)
@@ -141,8 +143,8 @@ def compare_team_applies(team, repeats: int) -> tuple[float, float]:
     Both collect the repo's objects, and both find one real change to write each time.
     """
     from feast_federation import sync
-    from feast_federation.collect import collect
     from feast_federation.registry import open_store
+    from feast_federation.sync.collect import collect
 
     store = open_store(team.path)
     edit = TeamEdits(team)
@@ -159,7 +161,8 @@ def compare_team_applies(team, repeats: int) -> tuple[float, float]:
 
 
 def team_apply(sizes: list[int], repeats: int, scratch: Path) -> list[dict]:
-    from feast_federation import audit, sync
+    from feast_federation import sync
+    from feast_federation.ops import audit
 
     rows = []
     for size in sizes:
@@ -228,7 +231,7 @@ def onboarding(repeats: int, scratch: Path) -> dict:
     """`feast-federation add-team` vs a bare `cookiecutter --no-input` bake, whole processes."""
     from feast_federation.onboarding import bake_platform
 
-    platform_dir = bake_platform(scratch / "onboard", "acme", ["p@x.io"])
+    platform_dir = bake_platform(scratch / "onboard", project="acme", owners=["p@x.io"])
     cli = [sys.executable, "-m", "feast_federation.cli"]
     bare = [sys.executable, "-m", "cookiecutter", str(ROOT / "cookiecutter-team"), "--no-input"]
     ours, stock = [], []

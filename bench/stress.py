@@ -25,9 +25,9 @@ SERVICE_FILE = "feature_services.py"
 
 def worker(repo_dir: str, deadline: float, stock: bool, results) -> None:
     from feast_federation import sync
-    from feast_federation.collect import collect
     from feast_federation.registry import open_store
-    from feast_federation.repo import find_repo
+    from feast_federation.rules.repo import find_repo
+    from feast_federation.sync.collect import collect
 
     repo = find_repo(repo_dir)
     applied, failures, last = 0, 0, None
@@ -57,12 +57,14 @@ def run(teams: int, seconds: float, registry: str, stock: bool, directory: Path)
 
     from feast_federation import sync
     from feast_federation.onboarding import bootstrap_org
-    from feast_federation.repo import find_repo
+    from feast_federation.rules.choices import Backends
+    from feast_federation.rules.repo import find_repo
 
     names = [f"load{index:02d}" for index in range(teams)]
     platform, team_dirs = bootstrap_org(
-        directory / "org", "acme", ["p@x.io"], names, registry=registry
-    )
+        directory / "org", project="acme", owners=["p@x.io"], teams=names,
+        backends=Backends(registry=registry),
+    )  # fmt: skip
     sync.apply(find_repo(platform))
     for repo in team_dirs:
         sync.apply(find_repo(repo))

@@ -16,14 +16,15 @@ _SOURCE = Path(__file__).resolve().parent.parent / "scaffolder"
 if (_SOURCE / "feast_federation").is_dir():
     sys.path.insert(0, str(_SOURCE))
 
-from feast_federation import choices, onboarding  # noqa: E402
+from feast_federation import onboarding  # noqa: E402
 from feast_federation.errors import FederationError  # noqa: E402
-from feast_federation.policy import split_owners  # noqa: E402
+from feast_federation.rules import choices  # noqa: E402
+from feast_federation.rules.policy import split_owners  # noqa: E402
 
 
-def _run(step, *args) -> None:
+def _run(step, *args, **kwargs) -> None:
     try:
-        step(*args)
+        step(*args, **kwargs)
     except FederationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
@@ -35,6 +36,7 @@ def _platform_dir(platform_dir: str, output_dir: str) -> Path:
 
 
 def team_pre_gen(
+    *,
     team: str,
     owners: str,
     platform_dir: str,
@@ -45,14 +47,15 @@ def team_pre_gen(
     _run(
         onboarding.check_new_team,
         _platform_dir(platform_dir, output_dir),
-        team,
-        split_owners(owners),
-        project,
-        offline_schema,
+        team=team,
+        owners=split_owners(owners),
+        project=project,
+        offline_schema=offline_schema,
     )
 
 
 def team_post_gen(
+    *,
     team: str,
     owners: str,
     platform_dir: str,
@@ -63,22 +66,22 @@ def team_post_gen(
     _run(
         onboarding.finish_team_repo,
         _platform_dir(platform_dir, output_dir),
-        team,
-        split_owners(owners),
-        Path.cwd(),
-        registry_server,
-        offline_schema,
+        team=team,
+        owners=split_owners(owners),
+        repo_dir=Path.cwd(),
+        registry_server=registry_server,
+        offline_schema=offline_schema,
     )
 
 
 def platform_pre_gen(
-    project: str, owners: str, registry: str, online: str, offline: str, server: str
+    *, project: str, owners: str, registry: str, online: str, offline: str, server: str
 ) -> None:
-    _run(onboarding.check_new_platform, project, split_owners(owners))
-    _run(choices.check_backends, registry, online, offline, server)
+    _run(onboarding.check_new_platform, project=project, owners=split_owners(owners))
+    _run(choices.Backends(registry, online, offline, server).check)
 
 
-def platform_post_gen(offline_store: str = "file") -> None:
+def platform_post_gen(*, offline_store: str = "file") -> None:
     """Wire the pipeline's variables; write the sample parquet files when the sources read
     them and the baking Python can write them, otherwise say how."""
     _run(onboarding.finish_platform_repo, Path.cwd())

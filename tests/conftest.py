@@ -36,9 +36,11 @@ def build_org(
     """A bootstrapped org, synced and with every team applied, in this process."""
     from feast_federation import sync
     from feast_federation.onboarding import bootstrap_org
-    from feast_federation.repo import find_repo
+    from feast_federation.rules.repo import find_repo
 
-    platform, team_dirs = bootstrap_org(directory, "acme", ["plat@acme.io"], teams)
+    platform, team_dirs = bootstrap_org(
+        directory, project="acme", owners=["plat@acme.io"], teams=teams
+    )
     for repo in (platform, *team_dirs):
         sync.apply(find_repo(repo))
     return platform, team_dirs

@@ -16,17 +16,17 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from feast_federation.choices import (
+from feast_federation.errors import FederationError
+from feast_federation.onboarding import bake_platform, bake_team
+from feast_federation.rules.choices import (
     LOCAL_REGISTRIES,
     OFFLINE_STORES,
     ONLINE_STORES,
     REGISTRIES,
     REGISTRY_SERVERS,
-    check_backends,
+    Backends,
 )
-from feast_federation.errors import FederationError
-from feast_federation.onboarding import bake_platform, bake_team
-from feast_federation.policy import load_policy
+from feast_federation.rules.policy import load_policy
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +77,7 @@ FEAST_TYPE = {"snowflake": "snowflake.offline"}
 
 def refusal(combination) -> str | None:
     try:
-        check_backends(*combination)
+        Backends(*combination).check()
     except FederationError as exc:
         return str(exc)
     return None
@@ -129,8 +129,8 @@ def test_each_combination_bakes_and_loads_or_is_refused(
         assert result.exit_code != 0  # the template's hook refused it
         with pytest.raises(FederationError) as refused:  # and so does the CLI, before baking
             bake_platform(
-                tmp_path / "cli", "acme", ["p@x.io"], registry=registry,
-                online_store=online, offline_store=offline, registry_server=server,
+                tmp_path / "cli", project="acme", owners=["p@x.io"],
+                backends=Backends(registry, online, offline, server),
             )  # fmt: skip
         assert str(refused.value) == reason
         assert not (tmp_path / "cli" / "platform").exists()
@@ -210,9 +210,9 @@ SECRETS_OF_OFFLINE_STORE = {
 
 @pytest.mark.parametrize("offline", ["postgres", "snowflake", "bigquery", "redshift", "spark"])
 def test_team_repos_share_the_stores_and_work_in_their_own_schema(monkeypatch, tmp_path, offline):
-    platform = bake_platform(tmp_path, "acme", ["p@x.io"], registry="s3",
-                             online_store="dynamodb", offline_store=offline)  # fmt: skip
-    team = bake_team(platform, "growth", ["g@x.io"], tmp_path / "teams")
+    platform = bake_platform(tmp_path, project="acme", owners=["p@x.io"],
+                             backends=Backends("s3", "dynamodb", offline))  # fmt: skip
+    team = bake_team(platform, team="growth", owners=["g@x.io"], output_dir=tmp_path / "teams")
     shared = yaml.safe_load((platform / "feature_store.yaml").read_text())
     own = yaml.safe_load((team / "feature_store.yaml").read_text())
     assert own["registry"] == shared["registry"] and own["online_store"] == shared["online_store"]
@@ -238,9 +238,10 @@ def test_team_repos_share_the_stores_and_work_in_their_own_schema(monkeypatch, t
 
 
 def test_a_team_schema_comes_from_the_policy_and_is_its_own(tmp_path):
-    platform = bake_platform(tmp_path, "acme", ["p@x.io"], registry="postgres",
-                             online_store="redis", offline_store="postgres")  # fmt: skip
-    team = bake_team(platform, "growth", ["g@x.io"], tmp_path / "teams", offline_schema="gx")
+    platform = bake_platform(tmp_path, project="acme", owners=["p@x.io"],
+                             backends=Backends("postgres", "redis", "postgres"))  # fmt: skip
+    team = bake_team(platform, team="growth", owners=["g@x.io"], output_dir=tmp_path / "teams",
+                     offline_schema="gx")  # fmt: skip
     assert (
         yaml.safe_load((team / "feature_store.yaml").read_text())["offline_store"]["db_schema"]
         == "gx"
@@ -250,21 +251,24 @@ def test_a_team_schema_comes_from_the_policy_and_is_its_own(tmp_path):
     for schema, rule in [("gx", "already team growth's"), ("platform", "is the platform's"),
                          ("Bad-Name", "lowercase letters")]:  # fmt: skip
         with pytest.raises(FederationError, match=rule):
-            bake_team(platform, "risk", ["r@x.io"], tmp_path / "teams", offline_schema=schema)
+            bake_team(platform, team="risk", owners=["r@x.io"], output_dir=tmp_path / "teams",
+                      offline_schema=schema)  # fmt: skip
     assert (platform / "federation.yaml").read_text() == before
     assert not (tmp_path / "teams" / "risk").exists()
 
 
 def test_a_team_cannot_choose_other_stores_than_the_platform(tmp_path):
-    platform = bake_platform(tmp_path, "acme", ["p@x.io"], registry="postgres",
-                             online_store="redis", offline_store="postgres")  # fmt: skip
+    platform = bake_platform(tmp_path, project="acme", owners=["p@x.io"],
+                             backends=Backends("postgres", "redis", "postgres"))  # fmt: skip
     with pytest.raises(FederationError) as refused:
-        bake_team(platform, "risk", ["r@x.io"], tmp_path / "teams", online_store="dynamodb")
+        bake_team(platform, team="risk", owners=["r@x.io"], output_dir=tmp_path / "teams",
+                  online_store="dynamodb")  # fmt: skip
     assert str(refused.value) == (
         "team risk: online_store dynamodb differs from the platform's redis; "
         "team repos share the platform's stores"
     )
-    team = bake_team(platform, "risk", ["r@x.io"], tmp_path / "teams", registry="postgres",
+    team = bake_team(platform, team="risk", owners=["r@x.io"], output_dir=tmp_path / "teams",
+                     registry="postgres",
                      online_store="redis", offline_store="postgres")  # fmt: skip
     assert team.is_dir()
     from conftest import cli

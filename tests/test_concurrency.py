@@ -13,7 +13,8 @@ import yaml
 from conftest import ROOT
 from feast_federation import sync
 from feast_federation.onboarding import bake_platform, bootstrap_org
-from feast_federation.repo import find_repo
+from feast_federation.rules.choices import Backends
+from feast_federation.rules.repo import find_repo
 
 pytestmark = pytest.mark.slow
 
@@ -62,8 +63,9 @@ def run_together(commands: list[tuple[list[str], Path]], scratch: Path, timeout:
 def test_twelve_simultaneous_team_applies_keep_every_object(tmp_path, registry):
     teams = [f"squad{index:02d}" for index in range(12)]
     platform, team_dirs = bootstrap_org(
-        tmp_path / "org", "acme", ["p@acme.io"], teams, registry=registry
-    )
+        tmp_path / "org", project="acme", owners=["p@acme.io"], teams=teams,
+        backends=Backends(registry=registry),
+    )  # fmt: skip
     sync.apply(find_repo(platform))
     script = BARRIER.format(preload="feast_federation.sync", action=RUN_APPLY_SCRIPT)
     results = run_together([([sys.executable, "-c", script], repo) for repo in team_dirs], tmp_path)
@@ -91,7 +93,7 @@ def test_twelve_simultaneous_team_applies_keep_every_object(tmp_path, registry):
 
 
 def test_eight_simultaneous_registrations_all_land(tmp_path):
-    platform = bake_platform(tmp_path, "acme", ["p@acme.io"])
+    platform = bake_platform(tmp_path, project="acme", owners=["p@acme.io"])
     comments = [
         line for line in (platform / "federation.yaml").read_text().splitlines() if "#" in line
     ]

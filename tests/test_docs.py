@@ -155,8 +155,8 @@ def project_hyphen(org):
 
 
 def locked(org, monkeypatch):
-    from feast_federation import concurrency
     from feast_federation.errors import FederationError
+    from feast_federation.registry import location as concurrency
 
     monkeypatch.setattr(concurrency.time, "sleep", lambda seconds: None)
 
@@ -171,7 +171,7 @@ def locked(org, monkeypatch):
 def server_denied(org):
     from feast.errors import FeastPermissionError
 
-    from feast_federation.server_errors import _explain
+    from feast_federation.registry.server_errors import _explain
 
     denial = FeastPermissionError(
         "Permission federation-team-risk-write denied execution of ['CREATE'] to "
@@ -181,7 +181,7 @@ def server_denied(org):
 
 
 def server_token(org, monkeypatch):
-    from feast_federation.server_errors import _explain
+    from feast_federation.registry.server_errors import _explain
 
     monkeypatch.setenv("FEAST_REGISTRY_TOKEN", "not-a-token")
     rejected = RuntimeError('status = StatusCode.UNKNOWN details = "Error in service handler!"')
@@ -189,8 +189,8 @@ def server_token(org, monkeypatch):
 
 
 def object_store(org):
-    from feast_federation.concurrency import exclusive
     from feast_federation.errors import FederationError
+    from feast_federation.registry.location import exclusive
 
     registry = SimpleNamespace(registry_type="file", path="gs://acme-feast/registry.pb")
     store = SimpleNamespace(config=SimpleNamespace(registry=registry), repo_path=".")
@@ -206,7 +206,7 @@ def s3_lock_held(org, monkeypatch):
     from aws_server import BUCKET, aws_on_loopback, client
 
     from feast_federation.errors import FederationError
-    from feast_federation.s3_lock import s3_lease
+    from feast_federation.registry.s3_lock import s3_lease
 
     with aws_on_loopback() as env:
         for name, value in {**env, "FEAST_FEDERATION_LOCK_WAIT_SECONDS": "0"}.items():

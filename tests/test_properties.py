@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from conftest import file_digest
 from feast_federation import registry, sync
 from feast_federation.errors import FederationError
-from feast_federation.kinds import with_implicit_writes
-from feast_federation.ownership import PLATFORM, Policy, Team
-from feast_federation.protos import fingerprint, spec_of
+from feast_federation.registry.kinds import with_implicit_writes
+from feast_federation.registry.protos import fingerprint, spec_of
+from feast_federation.rules.ownership import PLATFORM, Policy, Team
 
 pytestmark = pytest.mark.slow
 
@@ -152,8 +152,8 @@ def snapshot(store) -> dict[tuple[str, str], bytes]:
 
 def broken_references(store) -> set[tuple[str, str]]:
     """(team object, what it reads) pairs whose view or features the registry lacks."""
-    from feast_federation.kinds import platform_state
-    from feast_federation.ownership import dangling
+    from feast_federation.registry.kinds import platform_state
+    from feast_federation.rules.ownership import dangling
 
     proto = registry.registry_proto(store)
     views = {
@@ -241,7 +241,7 @@ def _only_dummy_added(before: dict, after: dict, owner: str) -> bool:
 
 
 def _kind(obj) -> str:
-    from feast_federation.kinds import kind_of
+    from feast_federation.registry.kinds import kind_of
 
     kind = kind_of(obj)
     return "DataSource" if kind == "RequestSource" else kind

@@ -28,9 +28,9 @@ def org(tmp_path, monkeypatch):
 
 
 def fingerprints(platform: Path) -> dict:
-    from feast_federation.backup import _objects, _parse, snapshot
-    from feast_federation.protos import fingerprint
+    from feast_federation.ops.backup import _objects, _parse, snapshot
     from feast_federation.registry import open_store
+    from feast_federation.registry.protos import fingerprint
 
     store = open_store(platform)
     return {
@@ -89,8 +89,8 @@ def test_every_sync_with_changes_is_backed_up_with_retention(org):
     drop_view(platform, "driver_stats", "customer_features")
     assert invoke("apply", platform).exit_code == 0
     newest = sorted(backups.glob("registry-*.pb"))[-1]
-    from feast_federation.backup import _objects, _parse
-    from feast_federation.protos import fingerprint
+    from feast_federation.ops.backup import _objects, _parse
+    from feast_federation.registry.protos import fingerprint
 
     snapshot = {k: fingerprint(v) for k, v in _objects(_parse(newest.read_bytes()), "acme").items()}
     assert snapshot == before_drop  # taken before the sync wrote
@@ -185,7 +185,9 @@ runpy.run_path("apply.py", run_name="__main__")
 def test_an_apply_killed_half_way_shows_in_the_plan_and_converges(tmp_path):
     from feast_federation.onboarding import bootstrap_org
 
-    platform, _ = bootstrap_org(tmp_path / "org", "acme", ["p@acme.io"], ["alpha"])
+    platform, _ = bootstrap_org(
+        tmp_path / "org", project="acme", owners=["p@acme.io"], teams=["alpha"]
+    )
     killed = run([sys.executable, "-c", KILL_AFTER_FIRST_VIEW], cwd=platform)
     assert killed.returncode == 137
     half = invoke("plan", platform, "--json")

@@ -39,10 +39,12 @@ def redis_env(tmp_path_factory):
 
 def test_team_serves_from_redis(redis_env, tmp_path):
     from feast_federation.onboarding import bootstrap_org
+    from feast_federation.rules.choices import Backends
 
     platform, [risk] = bootstrap_org(
-        tmp_path / "org", "acme", ["p@acme.io"], ["risk"], online_store="redis"
-    )
+        tmp_path / "org", project="acme", owners=["p@acme.io"], teams=["risk"],
+        backends=Backends(online_store="redis"),
+    )  # fmt: skip
     steps = [
         ([sys.executable, "apply.py"], platform),
         ([sys.executable, "-m", "feast_federation.cli", "materialize", str(platform)], None),

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from conftest import run
 from feast_federation.cli import app
+from feast_federation.rules.choices import Backends
 
 pytestmark = pytest.mark.slow
 
@@ -60,9 +61,9 @@ class Org:
 
     def fingerprints(self) -> dict:
         """The registry's objects by spec, read directly from the database."""
-        from feast_federation.backup import _objects, _parse, snapshot
-        from feast_federation.protos import fingerprint
+        from feast_federation.ops.backup import _objects, _parse, snapshot
         from feast_federation.registry import open_store
+        from feast_federation.registry.protos import fingerprint
 
         store = open_store(self.platform)
         items = _objects(_parse(snapshot(store)), "acme").items()
@@ -72,16 +73,19 @@ class Org:
 @pytest.fixture(scope="module")
 def org(tmp_path_factory):
     from feast_federation import sync
-    from feast_federation.materialize import materialize_repo
     from feast_federation.onboarding import bake_platform, bake_team
-    from feast_federation.repo import find_repo
+    from feast_federation.ops.materialize import materialize_repo
+    from feast_federation.rules.repo import find_repo
 
     root = tmp_path_factory.mktemp("served") / "org"
     port = free_port()
     address = f"127.0.0.1:{port}"
-    platform = bake_platform(root, "acme", ["p@acme.io"], registry_server="oidc")
-    bake_team(platform, "marketing", ["m@acme.io"], root / "teams", "customer_features", address)
-    bake_team(platform, "risk", ["r@acme.io"], root / "teams", "user_features", address)
+    platform = bake_platform(
+        root, project="acme", owners=["p@acme.io"], backends=Backends(registry_server="oidc")
+    )
+    for team, view in (("marketing", "customer_features"), ("risk", "user_features")):
+        bake_team(platform, team=team, owners=[f"{team[0]}@acme.io"], output_dir=root / "teams",
+                  starter_view=view, registry_server=address)  # fmt: skip
     sync.apply(find_repo(platform))  # direct: seeds the Permissions the server enforces
     materialize_repo(platform, quiet=True)
     with OidcProvider() as idp:
@@ -307,8 +311,8 @@ def test_team_prune_marks_and_the_platform_sync_deletes(org):
 def test_a_platform_repo_baked_for_the_remote_registry_plans_through_the_server(org, tmp_path):
     from feast_federation.onboarding import bake_platform
 
-    platform = bake_platform(tmp_path, "acme", ["p@acme.io"], registry="remote",
-                             online_store="redis", offline_store="postgres")  # fmt: skip
+    platform = bake_platform(tmp_path, project="acme", owners=["p@acme.io"],
+                             backends=Backends("remote", "redis", "postgres"))  # fmt: skip
     shutil.copy(org.platform / "federation.yaml", platform / "federation.yaml")  # same teams
     env = {
         **os.environ, "FEAST_REGISTRY_SERVER": f"127.0.0.1:{org.port}",

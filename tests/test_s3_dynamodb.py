@@ -58,7 +58,10 @@ def test_eight_simultaneous_team_applies_keep_every_object(org):
     from feast_federation.onboarding import bake_team
 
     teams = [f"crowd{index:02d}" for index in range(8)]
-    repos = [bake_team(org.platform, team, [f"{team}@x.io"], org.root / "crowd") for team in teams]
+    repos = [
+        bake_team(org.platform, team=team, owners=[f"{team}@x.io"], output_dir=org.root / "crowd")
+        for team in teams
+    ]
     org.run([sys.executable, "apply.py"], org.platform)  # publish the new teams
     script = BARRIER.format(preload="feast_federation.sync", action=RUN_APPLY_SCRIPT)
     saved = dict(os.environ)
@@ -137,7 +140,7 @@ def test_the_apply_log_lives_beside_the_registry_in_s3(org):
 
 
 def test_a_live_holder_renews_its_lease_and_is_never_taken_over(org, monkeypatch):
-    from feast_federation.s3_lock import s3_lease
+    from feast_federation.registry.s3_lock import s3_lease
 
     for name, value in {**org.env, "FEAST_FEDERATION_LOCK_LEASE_SECONDS": "1"}.items():
         monkeypatch.setenv(name, value)

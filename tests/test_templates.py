@@ -180,7 +180,7 @@ def test_plain_cookiecutter_bakes_a_team_from_a_checkout(platform, tmp_path):
 def cli_platform(tmp_path):
     from feast_federation.onboarding import bake_platform
 
-    return bake_platform(tmp_path / "org", "acme", ["ana@acme.io"])
+    return bake_platform(tmp_path / "org", project="acme", owners=["ana@acme.io"])
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)

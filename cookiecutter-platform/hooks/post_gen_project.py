@@ -12,4 +12,4 @@ if TEMPLATE_DIR:
     sys.path.insert(0, str(Path(TEMPLATE_DIR).parent / "hooks"))
     from cookiecutter_hooks import platform_post_gen
 
-    platform_post_gen({{ cookiecutter.offline_store | tojson }})
+    platform_post_gen(offline_store={{ cookiecutter.offline_store | tojson }})

@@ -13,10 +13,10 @@ if TEMPLATE_DIR:
     from cookiecutter_hooks import platform_pre_gen
 
     platform_pre_gen(
-        {{ cookiecutter.project_name | tojson }},
-        {{ cookiecutter.platform_owners | tojson }},
-        {{ cookiecutter.registry | tojson }},
-        {{ cookiecutter.online_store | tojson }},
-        {{ cookiecutter.offline_store | tojson }},
-        {{ cookiecutter.registry_server | tojson }},
+        project={{ cookiecutter.project_name | tojson }},
+        owners={{ cookiecutter.platform_owners | tojson }},
+        registry={{ cookiecutter.registry | tojson }},
+        online={{ cookiecutter.online_store | tojson }},
+        offline={{ cookiecutter.offline_store | tojson }},
+        server={{ cookiecutter.registry_server | tojson }},
     )

@@ -13,10 +13,10 @@ if TEMPLATE_DIR:
     from cookiecutter_hooks import team_pre_gen
 
     team_pre_gen(
-        {{ cookiecutter.team_name | tojson }},
-        {{ cookiecutter.owners | tojson }},
-        {{ cookiecutter.platform_dir | tojson }},
-        {{ cookiecutter._output_dir | default("") | tojson }},
-        {{ cookiecutter.project_name | tojson }},
-        {{ cookiecutter.offline_schema | tojson }},
+        team={{ cookiecutter.team_name | tojson }},
+        owners={{ cookiecutter.owners | tojson }},
+        platform_dir={{ cookiecutter.platform_dir | tojson }},
+        output_dir={{ cookiecutter._output_dir | default("") | tojson }},
+        project={{ cookiecutter.project_name | tojson }},
+        offline_schema={{ cookiecutter.offline_schema | tojson }},
     )

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .references import platform_view
+    from feast_federation.sync.references import platform_view
 
 __all__ = ["__version__", "platform_view"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "platform_view":
-        from .references import platform_view
+        from feast_federation.sync.references import platform_view
 
         return platform_view
     raise AttributeError(f"module 'feast_federation' has no attribute {name!r}")

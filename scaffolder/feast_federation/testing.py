@@ -9,8 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import FederationError
-from .repo import find_repo
+from feast_federation.errors import FederationError
+from feast_federation.rules.repo import find_repo
 
 # Runs in a fresh interpreter that never imported the team's modules: only the registry
 # proto crosses over, as when a feature server loads the ODFV.
@@ -47,7 +47,7 @@ def transform_in_fresh_process(odfv, inputs: dict[str, list]) -> dict[str, list]
 
 def repo_problems(repo_path: Path | str) -> list[str]:
     """Every ownership problem the repo's apply would refuse, without writing anything."""
-    from .sync import check
+    from feast_federation.sync import check
 
     try:
         return check(find_repo(repo_path))

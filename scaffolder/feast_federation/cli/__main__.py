@@ -1,0 +1,3 @@
+from feast_federation.cli.commands import main
+
+main()

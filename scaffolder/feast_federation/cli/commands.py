@@ -1,0 +1,395 @@
+"""The ``feast-federation`` command, and the entry point of every generated ``apply.py``.
+
+Commands that bake or register never import Feast; the ones that talk to a registry do,
+inside the command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from feast_federation.cli.output import (
+    out,
+    print_changes,
+    print_findings,
+    print_json,
+    print_log,
+    print_problems,
+    report_error,
+    show_plan,
+    warn,
+)
+from feast_federation.errors import FederationError
+from feast_federation.onboarding.bake import DEFAULT_STARTER_VIEW
+from feast_federation.rules.choices import OFFLINE_STORES, ONLINE_STORES, REGISTRIES, Backends
+
+app = typer.Typer(
+    help="Many teams, one Feast feature store: templates, safe applies, and a demo.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+EXIT_ERROR, EXIT_CHANGES = 1, 2
+_INHERITED_HELP = "Checked against the platform's: team repos share its stores."
+
+
+def main() -> None:
+    app()
+
+
+def user_errors(command: Callable) -> Callable:
+    """Turn a FederationError into one line on stderr and exit 1: no traceback for mistakes."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except FederationError as exc:
+            report_error(exc)
+            raise typer.Exit(EXIT_ERROR) from None
+
+    return wrapper
+
+
+# --- repos: plan and apply -------------------------------------------------------------
+
+RepoArg = Annotated[Path, typer.Argument(help="A platform or team repo.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object.")]
+MarkdownOpt = Annotated[
+    bool, typer.Option("--markdown", help="Print the plan as a markdown table (CI job summaries).")
+]
+PruneOpt = Annotated[
+    bool, typer.Option("--prune", help="Team repos: also delete own objects no longer defined.")
+]
+BreakOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-breaking-teams",
+        help="Platform repo: carry out a sync that breaks team objects (reported and logged).",
+    ),
+]
+
+
+@app.command()
+@user_errors
+def plan(
+    repo: RepoArg,
+    json_output: JsonOpt = False,
+    markdown: MarkdownOpt = False,
+    prune: PruneOpt = False,
+    allow_breaking: BreakOpt = False,
+) -> None:
+    """Show what an apply would change, limited to what the repo owns. Exit 2 if anything."""
+    _plan_or_apply(repo, True, _format(json_output, markdown), prune, allow_breaking)
+
+
+@app.command()
+@user_errors
+def apply(
+    repo: RepoArg,
+    json_output: JsonOpt = False,
+    markdown: MarkdownOpt = False,
+    prune: PruneOpt = False,
+    allow_breaking: BreakOpt = False,
+) -> None:
+    """Apply the repo: a full sync for the platform, a validated partial apply for a team."""
+    _plan_or_apply(repo, False, _format(json_output, markdown), prune, allow_breaking)
+
+
+def run_repo_script(script_file: str) -> None:
+    """What a generated ``apply.py`` runs: plan or apply the repo that holds it."""
+    repo_path = Path(script_file).resolve().parent
+
+    @user_errors
+    def script(
+        plan_only: Annotated[
+            bool, typer.Option("--plan", help="Show changes, write nothing.")
+        ] = False,
+        json_output: JsonOpt = False,
+        markdown: MarkdownOpt = False,
+        prune: PruneOpt = False,
+        allow_breaking: BreakOpt = False,
+    ) -> None:
+        _plan_or_apply(repo_path, plan_only, _format(json_output, markdown), prune, allow_breaking)
+
+    typer.run(script)
+
+
+def _format(json_output: bool, markdown: bool) -> str:
+    if json_output and markdown:
+        raise FederationError("choose one of --json and --markdown")
+    return "json" if json_output else "markdown" if markdown else "table"
+
+
+def _plan_or_apply(
+    repo_path: Path, plan_only: bool, output: str, prune: bool, allow_breaking: bool
+) -> None:
+    from feast_federation import sync
+    from feast_federation.rules.repo import find_repo
+
+    repo = find_repo(repo_path)
+    if prune and repo.is_platform:
+        raise FederationError("--prune is for team repos; the platform sync always deletes")
+    if allow_breaking and not repo.is_platform:
+        raise FederationError("--allow-breaking-teams is for the platform repo")
+    run = sync.plan if plan_only else sync.apply
+    result = run(repo, prune=prune, allow_breaking=allow_breaking)
+    for breakage in result.overridden:
+        warn(f"--allow-breaking-teams: {breakage}")
+    show_plan(result, applied=not plan_only, output=output)
+    if plan_only and result.has_changes:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+@app.command()
+@user_errors
+def check(repo: RepoArg) -> None:
+    """Check the repo's objects against the federation rules, writing nothing (pre-commit)."""
+    from feast_federation.rules.repo import find_repo
+    from feast_federation.sync import check as check_repo
+
+    problems = check_repo(find_repo(repo))
+    print_problems(problems)
+    if problems:
+        raise typer.Exit(EXIT_ERROR)
+    out.print("The repo follows the federation rules.")
+
+
+@app.command()
+@user_errors
+def audit(repo: RepoArg, json_output: JsonOpt = False) -> None:
+    """Report registry drift: unowned objects, wrong kinds, dangling references, policy drift.
+
+    Exit 0 when clean, 2 when anything is found, 1 on error.
+    """
+    from feast_federation.ops.audit import audit as run_audit
+    from feast_federation.rules.repo import find_repo
+
+    findings = run_audit(find_repo(repo))
+    if json_output:
+        print_json({"findings": [finding.to_json() for finding in findings]})
+    else:
+        print_findings(findings)
+    if findings:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+@app.command()
+@user_errors
+def catalog(
+    repo: RepoArg,
+    output_format: Annotated[
+        str, typer.Option("--format", help="markdown, html (one page with search) or json.")
+    ] = "markdown",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """The feature catalog: platform views and their users, team services and ODFVs."""
+    from feast_federation.ops import catalog as catalogs
+    from feast_federation.rules.repo import find_repo
+
+    renderers = {
+        "markdown": catalogs.to_markdown,
+        "html": catalogs.to_html,
+        "json": catalogs.to_json,
+    }
+    if output_format not in renderers:
+        raise FederationError(f"--format {output_format}: choose markdown, html or json")
+    found = find_repo(repo)
+    if not found.is_platform:
+        raise FederationError(f"{found.path}: the catalog is built from the platform repo")
+    text = renderers[output_format](catalogs.build(found))
+    if output is None:
+        print(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"Wrote the {output_format} catalog to {output}")
+
+
+# --- backups and the apply log --------------------------------------------------------
+
+
+@app.command()
+@user_errors
+def backup(
+    repo: RepoArg,
+    output: Annotated[Path, typer.Option("--output", help="File to write the snapshot to.")],
+) -> None:
+    """Write a snapshot of the shared registry's project to a file."""
+    from feast_federation.ops.backup import snapshot
+    from feast_federation.registry import open_store
+    from feast_federation.rules.repo import find_repo
+
+    data = snapshot(open_store(find_repo(repo).path))
+    output.write_bytes(data)
+    out.print(f"Wrote {len(data)} bytes to {output}")
+
+
+@app.command()
+@user_errors
+def restore(
+    repo: RepoArg,
+    input_file: Annotated[Path, typer.Option("--input", help="A snapshot from backup.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Carry out the restore.")] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Restore the registry to a snapshot: shows the plan; --yes carries it out."""
+    from feast_federation.ops.backup import restore_registry
+    from feast_federation.rules.repo import find_repo
+
+    if not input_file.is_file():
+        raise FederationError(f"{input_file}: no such backup file")
+    result = restore_registry(find_repo(repo), input_file.read_bytes(), confirm=yes)
+    if json_output:
+        print_json(result.to_json())
+    else:
+        print_changes([c.to_json() for c in result.changes], "Restored" if yes else "Restore plan")
+        if result.rematerialize:
+            out.print(
+                "Re-materialize these views (their online rows are gone): "
+                + ", ".join(result.rematerialize)
+            )
+        if not yes and result.has_changes:
+            out.print("Nothing was written; run again with --yes to restore.")
+    if not yes and result.has_changes:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+@app.command("log")
+@user_errors
+def show_log(
+    repo: RepoArg,
+    json_output: JsonOpt = False,
+    team: Annotated[str | None, typer.Option("--team", help="Only this team's entries.")] = None,
+) -> None:
+    """Show who applied what to the shared registry, oldest first."""
+    from feast_federation.ops import applylog
+    from feast_federation.registry import open_store
+    from feast_federation.rules.repo import find_repo
+
+    entries = applylog.read(open_store(find_repo(repo).path), owner=team)
+    if json_output:
+        print_json(entries)
+    else:
+        print_log(entries)
+
+
+# --- onboarding: never imports Feast ---------------------------------------------------
+
+OwnerOpt = Annotated[list[str] | None, typer.Option("--owner", help="An owner (repeat for more).")]
+
+
+@app.command("add-team")
+@user_errors
+def add_team(
+    name: Annotated[str, typer.Argument(help="Team name; its objects are named <name>_*.")],
+    platform: Annotated[Path, typer.Option("--platform", help="The platform repo.")],
+    owner: OwnerOpt = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", help="Where to create the team repo.")
+    ] = None,
+    starter_view: Annotated[
+        str, typer.Option(help="Platform view the starter ODFV builds on.")
+    ] = DEFAULT_STARTER_VIEW,
+    registry_server: Annotated[
+        str, typer.Option(help="HOST:PORT of the registry server (default: direct access).")
+    ] = "",
+    ci: Annotated[str, typer.Option(help="github, gitlab or none.")] = "github",
+    offline_schema: Annotated[
+        str, typer.Option(help="The team's schema (dataset) in the offline store [team name].")
+    ] = "",
+    registry: Annotated[str | None, typer.Option(help=_INHERITED_HELP)] = None,
+    online_store: Annotated[str | None, typer.Option(help=_INHERITED_HELP)] = None,
+    offline_store: Annotated[str | None, typer.Option(help=_INHERITED_HELP)] = None,
+) -> None:
+    """Register a team in federation.yaml and create its repo with the platform's settings."""
+    from feast_federation.onboarding import bake_team
+
+    owners = owner or [f"{name}-leads@example.com"]
+    target_dir = output_dir or platform.resolve().parent / "teams"
+    repo = bake_team(
+        platform, team=name, owners=owners, output_dir=target_dir, starter_view=starter_view,
+        registry_server=registry_server, ci=ci, offline_schema=offline_schema,
+        registry=registry, online_store=online_store, offline_store=offline_store,
+    )  # fmt: skip
+    out.print(f"Team [bold]{name}[/bold] registered in {platform / 'federation.yaml'}")
+    out.print(f"Team repo created at {repo}")
+    out.print(
+        "Next: the platform applies federation.yaml (python apply.py), then the team applies."
+    )
+
+
+@app.command()
+@user_errors
+def bootstrap(
+    org_dir: Annotated[Path, typer.Argument(help="Directory for the new org (created).")],
+    team: Annotated[
+        list[str],
+        typer.Option(
+            "--team", help="A team to create, as NAME or NAME:STARTER_VIEW (repeat for more)."
+        ),
+    ],
+    project: Annotated[str, typer.Option(help="Feast project name.")] = "acme",
+    owner: OwnerOpt = None,
+    registry: Annotated[str, typer.Option(help=", ".join(REGISTRIES) + ".")] = "sqlite",
+    online_store: Annotated[str, typer.Option(help=", ".join(ONLINE_STORES) + ".")] = "sqlite",
+    offline_store: Annotated[str, typer.Option(help=", ".join(OFFLINE_STORES) + ".")] = "file",
+    postgres_sslmode: Annotated[
+        str, typer.Option(help="TLS to PostgreSQL: require, verify-full, prefer or disable.")
+    ] = "require",
+    registry_server: Annotated[
+        str, typer.Option(help="none, oidc or kubernetes: ship a policy-enforcing registry server.")
+    ] = "none",
+    ci: Annotated[str, typer.Option(help="github, gitlab or none.")] = "github",
+    apply_all: Annotated[
+        bool, typer.Option("--apply", help="Also sync the platform, materialize, apply teams.")
+    ] = False,
+) -> None:
+    """Create a platform repo and team repos on the embedded local default."""
+    from feast_federation.onboarding import bootstrap_org
+
+    teams = [
+        (name, view or DEFAULT_STARTER_VIEW) for name, _, view in (t.partition(":") for t in team)
+    ]
+    backends = Backends(registry, online_store, offline_store, registry_server)
+    platform_dir, team_dirs = bootstrap_org(
+        org_dir, project=project, owners=owner or [], teams=teams, backends=backends, ci=ci,
+        postgres_sslmode=postgres_sslmode,
+    )  # fmt: skip
+    out.print(f"Platform repo: {platform_dir}")
+    for team_dir in team_dirs:
+        out.print(f"Team repo:     {team_dir}")
+    if apply_all:
+        from feast_federation.cli.demo import apply_org
+
+        apply_org(platform_dir, team_dirs, out)
+
+
+@app.command()
+@user_errors
+def materialize(repo: RepoArg) -> None:
+    """Load the latest values of the platform's views into the online store."""
+    from feast_federation.ops.materialize import materialize_repo
+
+    count = materialize_repo(repo)
+    out.print(f"Materialized {count} feature views.")
+
+
+@app.command()
+@user_errors
+def demo(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Where to build the demo org (new).")
+    ] = None,
+) -> None:
+    """Build the example org on the local default and show it working, end to end."""
+    from feast_federation.cli.demo import run_demo
+
+    run_demo(directory, out)

@@ -1,0 +1,115 @@
+"""Everything the CLI prints: plans as tables, markdown or JSON, audit findings, the apply
+log, and error lines. Commands decide what to show; this module decides how it looks."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+
+from feast_federation.errors import FederationError, RefusedError
+from feast_federation.rules.ownership import describe_owner
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+_ACTION_STYLES = {"add": "green", "update": "yellow", "delete": "red", "unchanged": "dim"}
+
+
+def report_error(exc: FederationError) -> None:
+    """``error: <message>`` on stderr; a refusal lists one problem per line below it."""
+    if isinstance(exc, RefusedError):
+        err.print(f"error: {exc.summary}", style="red", markup=False, soft_wrap=True)
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False, soft_wrap=True)
+    else:
+        err.print(f"error: {exc}", markup=False, soft_wrap=True, style="red")
+
+
+def print_problems(problems: list[str]) -> None:
+    for problem in problems:
+        err.print(problem, markup=False, soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    err.print(f"warning: {message}", style="yellow", markup=False, soft_wrap=True)
+
+
+def print_json(data: object) -> None:
+    print(json.dumps(data))
+
+
+def show_plan(result, *, applied: bool, output: str) -> None:
+    """A plan (or what an apply carried out) in the chosen ``output``: table, markdown, json."""
+    if output == "json":
+        print_json(result.to_json())
+    elif output == "markdown":
+        print(markdown_plan(result, applied=applied))
+    else:
+        title = f"{'Applied' if applied else 'Plan'} for {describe_owner(result.owner)}"
+        print_changes([change.to_json() for change in result.changes], title)
+
+
+def markdown_plan(result, *, applied: bool) -> str:
+    """The plan as a GitHub-flavoured markdown table, for a CI job summary."""
+    changed = [c.to_json() for c in result.changes if c.action != "unchanged"]
+    title = f"### {'Applied' if applied else 'Plan'} for {describe_owner(result.owner)}"
+    if not changed:
+        unchanged = len(result.changes)
+        return f"{title}\n\nNothing to change ({unchanged} objects up to date)."
+    rows = [
+        f"| {c['action']} | {c['kind']} | `{c['name']}` | {', '.join(c.get('fields', []))} |"
+        for c in changed
+    ]
+    header = "| action | kind | name | changed fields |\n| --- | --- | --- | --- |"
+    return "\n".join([title, "", header, *rows])
+
+
+def print_changes(changes: list[dict], title: str) -> None:
+    """A table of the changes, coloured by action, and a count of what stays as it is."""
+    changed = [change for change in changes if change["action"] != "unchanged"]
+    unchanged = len(changes) - len(changed)
+    if not changed:
+        out.print(f"{title}: nothing to change ({unchanged} objects up to date).")
+        return
+    table = Table(title=title, title_justify="left")
+    for column in ("action", "kind", "name", "changed fields"):
+        table.add_column(column)
+    for change in changed:
+        style = _ACTION_STYLES[change["action"]]
+        action = f"[{style}]{change['action']}[/{style}]"
+        table.add_row(action, change["kind"], change["name"], ", ".join(change.get("fields", [])))
+    out.print(table)
+    out.print(f"{len(changed)} to change, {unchanged} unchanged.")
+
+
+def summarize(result) -> str:
+    """One line: how many objects each action touched, for the owner of ``result``."""
+    counts = Counter(change.action for change in result.changes)
+    summary = ", ".join(f"{count} {action}" for action, count in sorted(counts.items()))
+    return f"{describe_owner(result.owner)}: {summary}"
+
+
+def print_findings(findings: list) -> None:
+    if not findings:
+        out.print("No drift: the registry holds what the federation put there.")
+        return
+    table = Table(title="Registry drift", title_justify="left")
+    for column in ("rule", "object", "detail"):
+        table.add_column(column)
+    for finding in findings:
+        table.add_row(f"[red]{finding.rule}[/red]", finding.subject, finding.detail)
+    out.print(table)
+
+
+def print_log(entries: list[dict]) -> None:
+    table = Table(title="Apply log", title_justify="left")
+    for column in ("when", "who", "owner", "action", "changes"):
+        table.add_column(column)
+    for entry in entries:
+        counts = Counter(change["action"] for change in entry["changes"])
+        summary = ", ".join(f"{count} {action}" for action, count in sorted(counts.items()))
+        table.add_row(entry["at"], entry["actor"], entry["owner"], entry["action"], summary)
+    out.print(table)

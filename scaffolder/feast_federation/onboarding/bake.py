@@ -1,0 +1,259 @@
+"""Baking repos from the bundled templates and registering teams. Never imports Feast.
+
+The template hooks call ``check_new_team`` and ``finish_team_repo`` and the CLI calls them
+through cookiecutter, so a team baked with plain cookiecutter and one added with
+``feast-federation add-team`` go through the same checks and the same registration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from feast_federation import __version__
+from feast_federation.errors import FederationError
+from feast_federation.onboarding.ci_secrets import wire_ci_secrets
+from feast_federation.onboarding.team_config import (
+    check_registry_server_address,
+    inherit_feast_requirement,
+    team_store_yaml,
+)
+from feast_federation.onboarding.templates import PLATFORM_TEMPLATE, TEAM_TEMPLATE, bake
+from feast_federation.rules.choices import (
+    CI_SYSTEMS,
+    LOCAL_DEFAULT,
+    POSTGRES_SSLMODES,
+    SCHEMA_SCOPED_OFFLINE_STORES,
+    Backends,
+    check_choice,
+)
+from feast_federation.rules.ownership import (
+    offline_schema_of,
+    validate_offline_schema,
+    validate_project_name,
+    validate_team_name,
+)
+from feast_federation.rules.policy import load_policy, register_team
+from feast_federation.rules.repo import STORE_FILE
+
+STARTER_VIEWS = ("user_features", "customer_features", "driver_stats")
+DEFAULT_STARTER_VIEW = STARTER_VIEWS[0]
+
+
+# --- checks shared by the CLI and the template hooks -----------------------------------
+
+
+def check_new_team(
+    platform_dir: Path,
+    *,
+    team: str,
+    owners: Sequence[str],
+    project: str = "",
+    offline_schema: str = "",
+) -> None:
+    """Raise FederationError unless ``team`` may be registered in ``platform_dir``'s policy."""
+    policy = load_policy(_platform(platform_dir))
+    if project and project != policy.project:
+        raise FederationError(f"project_name {project}: the platform's project is {policy.project}")
+    schemas = {other.effective_offline_schema: name for name, other in policy.teams.items()}
+    validate_team_name(team, policy.teams)
+    validate_offline_schema(team, offline_schema_of(team, offline_schema), schemas)
+    if not owners:
+        raise FederationError(f"team {team}: give at least one owner")
+
+
+def check_inherited_choices(
+    platform_dir: Path,
+    *,
+    team: str,
+    registry: str | None = None,
+    online_store: str | None = None,
+    offline_store: str | None = None,
+) -> None:
+    """Refuse backend choices for a team repo that differ from the platform's: every repo
+    of the org shares one registry and online store."""
+    store_yaml = (_platform(platform_dir) / STORE_FILE).read_text(encoding="utf-8")
+    platform = Backends.of_store_yaml(store_yaml)
+    asked = {"registry": registry, "online_store": online_store, "offline_store": offline_store}
+    for setting, value in asked.items():
+        if value is not None and value != getattr(platform, setting):
+            raise FederationError(
+                f"team {team}: {setting} {value} differs from the platform's "
+                f"{getattr(platform, setting)}; team repos share the platform's stores"
+            )
+
+
+def check_new_platform(*, project: str, owners: Sequence[str]) -> None:
+    validate_project_name(project)
+    if not owners:
+        raise FederationError(f"project {project}: give at least one platform owner")
+
+
+def finish_platform_repo(repo_dir: Path) -> None:
+    """Give a freshly baked platform repo's pipeline the variables its stores read."""
+    wire_ci_secrets(Path(repo_dir))
+
+
+def finish_team_repo(
+    platform_dir: Path,
+    *,
+    team: str,
+    owners: Sequence[str],
+    repo_dir: Path,
+    registry_server: str = "",
+    offline_schema: str = "",
+) -> None:
+    """Give a freshly baked team repo the platform's shared settings and register the team.
+
+    Where the offline store has schemas, the policy records the team's (its name unless
+    given), and the repo's feature_store.yaml points there.
+    """
+    platform_dir = _platform(platform_dir)
+    shared = (platform_dir / STORE_FILE).read_text(encoding="utf-8")
+    scoped = Backends.of_store_yaml(shared).offline_store in SCHEMA_SCOPED_OFFLINE_STORES
+    schema = offline_schema_of(team, offline_schema)
+    store_yaml = team_store_yaml(shared, registry_server=registry_server, offline_schema=schema)
+    (Path(repo_dir) / STORE_FILE).write_text(store_yaml, encoding="utf-8")
+    wire_ci_secrets(Path(repo_dir))
+    inherit_feast_requirement(platform_dir, Path(repo_dir))
+    # The policy names the schema where the store has schemas, or where the team chose one.
+    recorded = schema if scoped or schema != team else ""
+    register_team(platform_dir, team, owners, offline_schema=recorded)
+
+
+def _platform(platform_dir: Path) -> Path:
+    platform_dir = Path(platform_dir).expanduser().resolve()
+    if not (platform_dir / STORE_FILE).is_file():
+        raise FederationError(f"platform_dir {platform_dir}: no {STORE_FILE}; not a platform repo")
+    return platform_dir
+
+
+def _check_starter_view(starter_view: str) -> None:
+    if starter_view not in STARTER_VIEWS:
+        raise FederationError(
+            f"starter view {starter_view}: choose one of {', '.join(STARTER_VIEWS)}"
+        )
+
+
+# --- baking ----------------------------------------------------------------------------
+
+
+def bake_platform(
+    output_dir: Path,
+    *,
+    project: str,
+    owners: Sequence[str],
+    repo_name: str = "platform",
+    backends: Backends = LOCAL_DEFAULT,
+    ci: str = "github",
+    postgres_sslmode: str = "require",
+) -> Path:
+    """Bake ``output_dir/<repo_name>``; every choice is checked before anything is written."""
+    check_new_platform(project=project, owners=owners)
+    backends.check()
+    check_choice("ci", ci, CI_SYSTEMS)
+    check_choice("postgres_sslmode", postgres_sslmode, POSTGRES_SSLMODES)
+    target = Path(output_dir) / repo_name
+    if target.exists():
+        raise FederationError(f"{target}: already exists")
+    context = {
+        "project_name": project,
+        "repo_name": repo_name,
+        "platform_owners": ", ".join(owners),
+        "registry": backends.registry,
+        "online_store": backends.online_store,
+        "offline_store": backends.offline_store,
+        "postgres_sslmode": postgres_sslmode,
+        "registry_server": backends.registry_server,
+        "ci": ci,
+        "feast_federation_version": __version__,
+    }
+    return bake(PLATFORM_TEMPLATE, output_dir, context)
+
+
+def bake_team(
+    platform_dir: Path,
+    *,
+    team: str,
+    owners: Sequence[str],
+    output_dir: Path,
+    starter_view: str = DEFAULT_STARTER_VIEW,
+    registry_server: str = "",
+    ci: str = "github",
+    offline_schema: str = "",
+    registry: str | None = None,
+    online_store: str | None = None,
+    offline_store: str | None = None,
+) -> Path:
+    """Bake ``output_dir/<team>``; the template's hooks check and register the team.
+
+    ``registry``, ``online_store`` and ``offline_store`` are only checked: a team repo takes
+    the platform's.
+    """
+    check_new_team(platform_dir, team=team, owners=owners, offline_schema=offline_schema)
+    check_inherited_choices(
+        platform_dir, team=team,
+        registry=registry, online_store=online_store, offline_store=offline_store,
+    )  # fmt: skip
+    _check_starter_view(starter_view)
+    check_choice("ci", ci, CI_SYSTEMS)
+    check_registry_server_address(registry_server)
+    target = Path(output_dir) / team
+    if target.exists():
+        raise FederationError(f"{target}: already exists")
+    context = {
+        "team_name": team,
+        "owners": ", ".join(owners),
+        "project_name": load_policy(_platform(platform_dir)).project,
+        "platform_dir": str(Path(platform_dir).resolve()),
+        "starter_view": starter_view,
+        "registry_server": registry_server,
+        "ci": ci,
+        "offline_schema": offline_schema_of(team, offline_schema),
+        "feast_federation_version": __version__,
+    }
+    return bake(TEAM_TEMPLATE, output_dir, context)
+
+
+def bootstrap_org(
+    org_dir: Path,
+    *,
+    project: str,
+    owners: Sequence[str],
+    teams: Sequence[str | tuple[str, str]],
+    backends: Backends = LOCAL_DEFAULT,
+    ci: str = "github",
+    postgres_sslmode: str = "require",
+) -> tuple[Path, list[Path]]:
+    """Bake ``org_dir/platform`` and ``org_dir/teams/<team>``; every input is checked first.
+
+    A team is a name, or a (name, starter view) pair; team repos share the platform's ``ci``.
+    """
+    org_dir = Path(org_dir)
+    if org_dir.exists() and any(org_dir.iterdir()):
+        raise FederationError(f"{org_dir}: exists and is not empty")
+    pairs = [(team, DEFAULT_STARTER_VIEW) if isinstance(team, str) else team for team in teams]
+    owners = list(owners) or ["platform-team@example.com"]
+    check_new_platform(project=project, owners=owners)
+    registered: list[str] = []
+    for name, starter_view in pairs:
+        validate_team_name(name, registered)
+        _check_starter_view(starter_view)
+        registered.append(name)
+    # bake_platform checks the choices before it writes anything.
+    platform_dir = bake_platform(
+        org_dir, project=project, owners=owners, backends=backends, ci=ci,
+        postgres_sslmode=postgres_sslmode,
+    )  # fmt: skip
+    team_dirs = [
+        bake_team(
+            platform_dir,
+            team=name,
+            owners=[f"{name}-leads@example.com"],
+            output_dir=org_dir / "teams",
+            starter_view=view,
+            ci=ci,
+        )  # fmt: skip
+        for name, view in pairs
+    ]
+    return platform_dir, team_dirs

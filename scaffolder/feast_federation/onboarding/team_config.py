@@ -1,0 +1,86 @@
+"""A team repo's configuration, derived from the platform's: its feature_store.yaml and the
+Feast requirement with the platform's extras. Never imports Feast."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from feast_federation.errors import FederationError
+from feast_federation.rules.choices import TEAM_SCOPED_OFFLINE_SETTINGS
+
+TOKEN_VARIABLE = "FEAST_REGISTRY_TOKEN"
+_SERVER_NOTE = (
+    "# The registry is reached through the platform's registry server, which enforces the\n"
+    f"# federation policy; the access token comes from ${TOKEN_VARIABLE}.\n"
+)
+_TEAM_STORE_HEADER = (
+    "# Shared settings, copied from the platform repo's feature_store.yaml when this repo was\n"
+    "# created: the registry and online store are the platform's. Keep them in step with it.\n"
+)
+_FEAST_REQUIREMENT = re.compile(r"feast[\[>=<]")
+
+
+def check_registry_server_address(address: str) -> None:
+    if address and not re.fullmatch(r"[A-Za-z0-9.\-]+:\d{1,5}", address):
+        raise FederationError(f"registry server {address!r}: expected HOST:PORT")
+
+
+def team_store_yaml(
+    platform_yaml: str, *, registry_server: str = "", offline_schema: str = ""
+) -> str:
+    """A team's feature_store.yaml: the platform's, with only team-specific settings changed.
+
+    Through a registry server, the registry is remote with a token from $FEAST_REGISTRY_TOKEN;
+    where the offline store has schemas, the team's work lands in its own schema.
+    """
+    check_registry_server_address(registry_server)
+    config = yaml.safe_load(platform_yaml)
+    offline = config.get("offline_store") or {}
+    offline_choice = str(offline.get("type", "")).removesuffix(".offline")
+    scope = TEAM_SCOPED_OFFLINE_SETTINGS.get(offline_choice) if offline_schema else None
+    if not registry_server and not scope:
+        return _TEAM_STORE_HEADER + platform_yaml
+    notes = ""
+    if registry_server:
+        config["registry"] = {"registry_type": "remote", "path": registry_server}
+        config["auth"] = {"type": "oidc", "token_env_var": TOKEN_VARIABLE}
+        notes += _SERVER_NOTE
+    if scope:
+        setting, team_value = scope
+        offline[setting] = team_value(str(offline.get(setting, "")), offline_schema)
+        notes += f"# Offline work lands in this team's own schema, {offline_schema}.\n"
+    return _TEAM_STORE_HEADER + notes + yaml.dump(config, Dumper=_EnvQuotingDumper, sort_keys=False)
+
+
+class _EnvQuotingDumper(yaml.SafeDumper):
+    """Keeps "${VAR}" quoted: unquoted, an empty variable expands to YAML null."""
+
+
+_EnvQuotingDumper.add_representer(
+    str,
+    lambda dumper, value: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style='"' if "${" in value else None
+    ),
+)
+
+
+def inherit_feast_requirement(platform_dir: Path, repo_dir: Path) -> None:
+    """The team pins Feast with the platform's extras (its stores' drivers), plus its own."""
+    platform_lines = (platform_dir / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    shared = next((line for line in platform_lines if _FEAST_REQUIREMENT.match(line)), None)
+    team_file = repo_dir / "requirements.txt"
+    if shared is None or not team_file.exists():
+        return
+    lines = team_file.read_text(encoding="utf-8").splitlines()
+    own = next(line for line in lines if _FEAST_REQUIREMENT.match(line))
+    extras = set(_extras(shared)) | set(_extras(own))
+    merged = "feast" + (f"[{','.join(sorted(extras))}]" if extras else "") + ">=0.67,<0.68"
+    team_file.write_text("\n".join(merged if line == own else line for line in lines) + "\n")
+
+
+def _extras(requirement: str) -> list[str]:
+    found = re.match(r"feast\[([^\]]*)\]", requirement)
+    return [extra.strip() for extra in found.group(1).split(",")] if found else []

@@ -1,0 +1,148 @@
+"""Registry backups: a snapshot before every platform sync, and exact restores.
+
+A backup is the project's part of the registry as one serialized RegistryProto. Restoring
+writes back every object it holds and deletes every object it does not; views it re-creates
+or changes lost their online rows and need re-materializing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
+
+from feast_federation import registry
+from feast_federation.errors import FederationError
+from feast_federation.registry.kinds import from_proto
+from feast_federation.registry.protos import changed_fields, fingerprint, spec_of
+from feast_federation.rules.kinds import (
+    BY_NAME,
+    COLLECTIONS,
+    FEATURE_VIEW,
+    KINDS,
+    STREAM_FEATURE_VIEW,
+)
+from feast_federation.rules.ownership import INTERNAL_NAMES, PLATFORM
+from feast_federation.sync.plans import ADD, DELETE, UNCHANGED, UPDATE, Change, Plan
+
+DEFAULT_DIRECTORY = ".federation/backups"
+DEFAULT_KEEP = 20
+# The registry collections a backup holds, each with the kind its objects are read back as
+# (a RequestSource reads back through DataSource.from_proto as a RequestSource).
+_KIND_OF_COLLECTION = {
+    collection: next(kind.name for kind in reversed(KINDS) if kind.collection == collection)
+    for collection in COLLECTIONS
+}
+_VIEWS = {BY_NAME[FEATURE_VIEW].collection, BY_NAME[STREAM_FEATURE_VIEW].collection}
+
+
+def snapshot(store) -> bytes:
+    """The project's objects in the registry, as one serialized RegistryProto."""
+    source, project = registry.registry_proto(store), store.project
+    result = RegistryProto()
+    for collection in COLLECTIONS:
+        getattr(result, collection).extend(
+            item for item in getattr(source, collection) if _project(item) == project
+        )
+    return result.SerializeToString(deterministic=True)
+
+
+def backup_before_sync(store, platform_dir: Path, settings: dict) -> Path:
+    """Write a timestamped snapshot and keep only the newest ``keep``."""
+    directory = Path(platform_dir) / settings.get("path", DEFAULT_DIRECTORY)
+    keep = int(settings.get("keep", DEFAULT_KEEP))
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    target = directory / f"registry-{stamp}.pb"
+    target.write_bytes(snapshot(store))
+    for old in sorted(directory.glob("registry-*.pb"))[:-keep]:
+        old.unlink()
+    return target
+
+
+@dataclass
+class Restore(Plan):
+    """A plan back to a snapshot; the views it re-creates or changes lost their online rows."""
+
+    rematerialize: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "rematerialize": self.rematerialize}
+
+
+def plan_restore(store, backup: bytes) -> Restore:
+    wanted = _objects(_parse(backup), store.project)
+    current = _objects(registry.registry_proto(store), store.project)
+    restore = Restore(owner=PLATFORM)
+    for key in sorted(wanted.keys() | current.keys()):
+        collection, name = key
+        if key not in current:
+            action, fields = ADD, ()
+        elif key not in wanted:
+            action, fields = DELETE, ()
+        elif fingerprint(wanted[key]) != fingerprint(current[key]):
+            action, fields = UPDATE, changed_fields(wanted[key], current[key])
+        else:
+            action, fields = UNCHANGED, ()
+        restore.changes.append(Change(_KIND_OF_COLLECTION[collection], name, action, fields))
+        if action in (ADD, UPDATE):
+            restore.to_apply.append(_feast_object(collection, wanted[key]))
+            if collection in _VIEWS:
+                restore.rematerialize.append(name)
+        elif action == DELETE:
+            restore.to_delete.append(_feast_object(collection, current[key], skip_udf=True))
+    return restore
+
+
+def carry_out(store, restore: Restore) -> None:
+    store.apply(restore.to_apply, objects_to_delete=restore.to_delete, partial=False)
+
+
+def _parse(backup: bytes) -> RegistryProto:
+    proto = RegistryProto()
+    try:
+        proto.ParseFromString(backup)
+    except Exception:
+        raise FederationError(
+            "the backup is not a registry snapshot written by feast-federation"
+        ) from None
+    return proto
+
+
+def _objects(proto: RegistryProto, project: str) -> dict[tuple[str, str], object]:
+    return {
+        (collection, spec_of(item).name): item
+        for collection in COLLECTIONS
+        for item in getattr(proto, collection)
+        if _project(item) == project and spec_of(item).name not in INTERNAL_NAMES
+    }
+
+
+def _project(item) -> str:
+    return item.spec.project if "spec" in item.DESCRIPTOR.fields_by_name else item.project
+
+
+def _feast_object(collection: str, proto, skip_udf: bool = False):
+    return from_proto(_KIND_OF_COLLECTION[collection], proto, skip_udf=skip_udf)
+
+
+def restore_registry(repo, backup: bytes, *, confirm: bool) -> Restore:
+    """Plan the restore of ``backup`` into the platform's registry; carry it out if confirmed."""
+    from feast_federation.ops import applylog
+    from feast_federation.registry.location import exclusive
+
+    if not repo.is_platform:
+        raise FederationError(f"{repo.path}: restore runs from the platform repo")
+    store = registry.open_store(repo.path)
+    with exclusive(store):
+        restore = plan_restore(store, backup)
+        if confirm and restore.has_changes:
+            carry_out(store, restore)
+            applylog.record(
+                store, repo.path, PLATFORM, "restore",
+                [change.to_json() for change in restore.changes],
+                rematerialize=restore.rematerialize,
+            )  # fmt: skip
+    return restore

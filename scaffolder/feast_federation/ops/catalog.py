@@ -1,0 +1,257 @@
+"""The feature catalog: what the shared registry offers, who owns it, and who depends on it.
+
+One read of the registry as protos (no ODFV is rebuilt), one model, three renderings:
+JSON for tools, markdown for repos and wikis, and a self-contained HTML page with search.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import timedelta
+
+from feast.data_source import DataSource
+from feast.protos.feast.types.Value_pb2 import ValueType
+
+from feast_federation import registry
+from feast_federation.rules.ownership import (
+    FEATURE_SERVICE,
+    INTERNAL_NAMES,
+    ON_DEMAND_FEATURE_VIEW,
+    PLATFORM,
+    Policy,
+)
+from feast_federation.rules.policy import load_policy
+from feast_federation.rules.repo import Repo
+
+
+def build(repo: Repo) -> dict:
+    """The catalog of the platform repo's project, as plain data."""
+    store = registry.open_store(repo.path)
+    policy = load_policy(repo.path)
+    proto = registry.registry_proto(store)
+    project = store.project
+    usages = registry.team_usages(proto, project, policy)
+    views = [_view(item, policy) for item in _in(proto.feature_views, project)]
+    for view in views:
+        view["used_by"] = sorted(
+            {(str(u.user.kind), u.user.name, u.owner) for u in usages if u.view == view["name"]}
+        )
+        view["used_by"] = [{"kind": k, "name": n, "team": t} for k, n, t in view["used_by"]]
+    return {
+        "project": project,
+        "entities": [_entity(item, policy) for item in _in(proto.entities, project)
+                     if item.spec.name not in INTERNAL_NAMES],
+        "sources": [_source(item, policy) for item in proto.data_sources if item.project == project
+                    and policy.owner_of(item.name) == PLATFORM],
+        "views": views,
+        "teams": _teams(proto, project, policy, usages),
+    }  # fmt: skip
+
+
+def _in(items, project: str) -> list:
+    return sorted((item for item in items if item.spec.project == project), key=_name)
+
+
+def _name(item) -> str:
+    return item.spec.name
+
+
+def _owner(name: str, explicit: str, policy: Policy) -> str:
+    owner = policy.owner_of(name)
+    if owner == PLATFORM:
+        return explicit or ", ".join(policy.platform_owners) or "platform"
+    return ", ".join(policy.teams[owner].owners) or owner
+
+
+def _entity(item, policy: Policy) -> dict:
+    spec = item.spec
+    return {
+        "name": spec.name,
+        "join_keys": [spec.join_key],
+        "value_type": ValueType.Enum.Name(spec.value_type),
+        "description": spec.description,
+        "owner": _owner(spec.name, spec.owner, policy),
+    }
+
+
+def _source(item, policy: Policy) -> dict:
+    return {
+        "name": item.name,
+        "kind": type(DataSource.from_proto(item)).__name__,
+        "description": item.description,
+        "owner": _owner(item.name, item.owner, policy),
+    }
+
+
+def _view(item, policy: Policy) -> dict:
+    spec = item.spec
+    ttl = timedelta(seconds=spec.ttl.seconds) if spec.ttl.seconds else None
+    return {
+        "name": spec.name,
+        "entities": [entity for entity in spec.entities if entity not in INTERNAL_NAMES],
+        "features": [
+            {
+                "name": f.name,
+                "type": ValueType.Enum.Name(f.value_type),
+                "description": f.description,
+            }
+            for f in spec.features
+        ],
+        "ttl": str(ttl) if ttl else "none",
+        "source": spec.batch_source.name,
+        "description": spec.description,
+        "owner": _owner(spec.name, spec.owner, policy),
+    }
+
+
+def _teams(proto, project: str, policy: Policy, usages: list) -> list[dict]:
+    reads: dict[str, list[str]] = {}
+    for usage in usages:
+        reads.setdefault(usage.user.name, []).extend(
+            f"{usage.view}:{feature}" for feature in sorted(usage.features)
+        )
+    teams = []
+    for team in sorted(policy.teams.values(), key=lambda t: t.name):
+        services = [
+            {"name": s.spec.name, "description": s.spec.description,
+             "reads": sorted(reads.get(s.spec.name, []))}
+            for s in _in(proto.feature_services, project)
+            if policy.owner_of(s.spec.name) == team.name
+        ]  # fmt: skip
+        odfvs = [
+            {"name": v.spec.name, "description": v.spec.description,
+             "reads": sorted(reads.get(v.spec.name, [])),
+             "outputs": [f.name for f in v.spec.features]}
+            for v in _in(proto.on_demand_feature_views, project)
+            if policy.owner_of(v.spec.name) == team.name
+        ]  # fmt: skip
+        teams.append(
+            {"name": team.name, "prefix": team.prefix, "owners": list(team.owners),
+             "services": services, "on_demand_views": odfvs}
+        )  # fmt: skip
+    return teams
+
+
+# --- renderings ----------------------------------------------------------------------------
+
+
+def to_json(catalog: dict) -> str:
+    return json.dumps(catalog, indent=2)
+
+
+def to_markdown(catalog: dict) -> str:
+    lines = [
+        f"# Feature catalog: project {catalog['project']}",
+        "",
+        "## Platform feature views",
+        "",
+    ]
+    for view in catalog["views"]:
+        users = (
+            ", ".join(f"{u['name']} (team {u['team']})" for u in view["used_by"]) or "nobody yet"
+        )
+        lines += [
+            f"### `{view['name']}`",
+            "",
+            f"{view['description']}  ",
+            f"Entities: {', '.join(view['entities'])}; TTL {view['ttl']}; source "
+            f"`{view['source']}`; owner {view['owner']}.  ",
+            f"Used by: {users}.",
+            "",
+            "| feature | type | description |",
+            "| --- | --- | --- |",
+            *(f"| `{f['name']}` | {f['type']} | {f['description']} |" for f in view["features"]),
+            "",
+        ]
+    lines += ["## Entities", "", "| entity | join keys | type | owner | description |",
+              "| --- | --- | --- | --- | --- |"]  # fmt: skip
+    lines += [
+        f"| `{e['name']}` | {', '.join(e['join_keys'])} | {e['value_type']} | {e['owner']} | "
+        f"{e['description']} |"
+        for e in catalog["entities"]
+    ]
+    lines += ["", "## Data sources", "", "| source | kind | owner |", "| --- | --- | --- |"]
+    lines += [f"| `{s['name']}` | {s['kind']} | {s['owner']} |" for s in catalog["sources"]]
+    lines += ["", "## Teams", ""]
+    for team in catalog["teams"]:
+        lines += [f"### Team {team['name']} (`{team['prefix']}*`, owners "
+                  f"{', '.join(team['owners']) or 'none listed'})", ""]  # fmt: skip
+        for kind, key in (
+            (FEATURE_SERVICE, "services"),
+            (ON_DEMAND_FEATURE_VIEW, "on_demand_views"),
+        ):
+            for item in team[key]:
+                description = (item["description"] or "No description").rstrip(".")
+                reads = ", ".join(item["reads"]) or "nothing"
+                lines.append(f"- {kind} `{item['name']}`: {description}. Reads {reads}.")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def to_html(catalog: dict) -> str:
+    """One self-contained page: inline style and script, no CDN; filter with the search box
+    or a #search=term link."""
+    rows = []
+    for view in catalog["views"]:
+        users = ", ".join(f"{u['name']} ({u['team']})" for u in view["used_by"]) or "-"
+        for feature in view["features"]:
+            description = feature["description"] or view["description"]
+            reference = f"{view['name']}:{feature['name']}"
+            rows.append(("feature", reference, feature["type"], description, view["owner"], users))
+    for team in catalog["teams"]:
+        for service in team["services"]:
+            rows.append(("service", service["name"], f"team {team['name']}",
+                         service["description"], ", ".join(team["owners"]),
+                         ", ".join(service["reads"])))  # fmt: skip
+        for odfv in team["on_demand_views"]:
+            rows.append(("on-demand view", odfv["name"], f"team {team['name']}",
+                         odfv["description"], ", ".join(team["owners"]),
+                         ", ".join(odfv["reads"])))  # fmt: skip
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
+        for row in rows
+    )
+    title = f"Feature catalog: {html.escape(catalog['project'])}"
+    return _PAGE.format(title=title, body=body, count=len(rows))
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #1d2330; }}
+h1 {{ font-size: 1.5rem; }}
+input {{ font-size: 1rem; padding: .4rem .6rem; width: 28rem; margin-bottom: 1rem; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #dde2ea; }}
+th {{ background: #24476b; color: white; }}
+tr.hidden {{ display: none; }}
+td:first-child {{ color: #24476b; font-weight: 600; }}
+</style></head>
+<body>
+<h1>{title}</h1>
+<input id="search" type="search" placeholder="Search features, services, teams..." autofocus>
+<p id="shown">{count} entries</p>
+<table id="catalog"><thead><tr><th>what</th><th>name</th><th>type / team</th>
+<th>description</th><th>owners</th><th>used by / reads</th></tr></thead>
+<tbody>
+{body}
+</tbody></table>
+<script>
+const box = document.getElementById("search");
+function filter() {{
+  const term = box.value.toLowerCase();
+  let shown = 0;
+  for (const row of document.querySelectorAll("#catalog tbody tr")) {{
+    const match = row.textContent.toLowerCase().includes(term);
+    row.classList.toggle("hidden", !match);
+    if (match) shown++;
+  }}
+  document.getElementById("shown").textContent = shown + " entries";
+}}
+box.addEventListener("input", filter);
+const fromLink = new URLSearchParams(location.hash.slice(1)).get("search");
+if (fromLink) {{ box.value = fromLink; filter(); }}
+</script>
+</body></html>
+"""

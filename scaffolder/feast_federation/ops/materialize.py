@@ -1,0 +1,21 @@
+"""Loading the platform's views into the online store."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from datetime import datetime, timezone
+from pathlib import Path
+
+from feast_federation.registry import open_store
+from feast_federation.rules.repo import find_repo
+
+
+def materialize_repo(repo_path: Path, *, quiet: bool = False) -> int:
+    """Materialize every feature view up to now; returns how many views were loaded."""
+    store = open_store(find_repo(repo_path).path)
+    views = store.list_feature_views()
+    # Feast prints progress bars to stdout; a caller with its own output can silence them.
+    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+        store.materialize_incremental(end_date=datetime.now(timezone.utc))
+    return len(views)

@@ -1,0 +1,122 @@
+"""The kind table (``rules.kinds``) bound to Feast: classes, registry calls, protos."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+
+from feast import FeatureView, OnDemandFeatureView
+from feast.errors import FeastObjectNotFoundException, PermissionNotFoundException
+
+from feast_federation.rules.kinds import BY_NAME, KINDS, Kind
+from feast_federation.rules.ownership import (
+    DATA_SOURCE,
+    ENTITY,
+    FEATURE_SERVICE,
+    FEATURE_VIEW,
+    INTERNAL_NAMES,
+    ON_DEMAND_FEATURE_VIEW,
+    STREAM_FEATURE_VIEW,
+    Definition,
+    PlatformState,
+    Usage,
+    ViewShape,
+)
+
+# What a registry getter raises for a name it does not hold.
+FEAST_NOT_FOUND = (FeastObjectNotFoundException, PermissionNotFoundException)
+
+
+@functools.cache
+def feast_class(kind: Kind) -> type:
+    module, name = kind.feast_class.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def kind_of(obj: object) -> str:
+    for kind in KINDS:
+        if isinstance(obj, feast_class(kind)):
+            return kind.name
+    return type(obj).__name__
+
+
+def from_proto(kind_name: str, proto, *, skip_udf: bool = False):
+    """The Feast object of ``kind_name`` stored as ``proto``; ODFV UDFs rebuilt unless skipped."""
+    cls = feast_class(BY_NAME[kind_name])
+    if kind_name == ON_DEMAND_FEATURE_VIEW:
+        return cls.from_proto(proto, skip_udf=skip_udf)
+    return cls.from_proto(proto)
+
+
+def write(store, obj, *, commit: bool = False) -> None:
+    """Write one object to the registry, as the registry method for its kind does."""
+    writer = getattr(store.registry, BY_NAME[kind_of(obj)].writer)
+    writer(obj, store.project, commit=commit)
+
+
+def delete(store, obj, *, commit: bool = False) -> None:
+    deleter = getattr(store.registry, BY_NAME[kind_of(obj)].deleter)
+    deleter(obj.name, store.project, commit=commit)
+
+
+def definition(obj: object, via: object | None = None) -> Definition:
+    return Definition(kind_of(obj), obj.name, str(definition(via)) if via is not None else "")  # type: ignore[attr-defined]
+
+
+def implicit_writes(obj: object) -> list:
+    """The objects Feast's apply also writes when it applies ``obj`` (feature_store.apply)."""
+    written = []
+    if isinstance(obj, FeatureView):
+        written += [obj.batch_source, getattr(obj, "stream_source", None)]
+    if isinstance(obj, OnDemandFeatureView):
+        written += list(obj.source_request_sources.values())
+        if obj.write_to_online_store:
+            written += [p.batch_source for p in obj.source_feature_view_projections.values()]
+    written += [getattr(source, "batch_source", None) for source in written]
+    return [source for source in written if source is not None]
+
+
+def with_implicit_writes(objects: list) -> list:
+    """``objects`` and everything Feast's apply writes along with them."""
+    return [*objects, *(written for obj in objects for written in implicit_writes(obj))]
+
+
+def platform_state(objects: list) -> PlatformState:
+    """The views, entities and sources among ``objects``, as the dependency rules see them."""
+    views = {
+        obj.name: ViewShape(
+            name=obj.name,
+            features=frozenset(feature.name for feature in obj.features),
+            entities=frozenset(name for name in obj.entities if name not in INTERNAL_NAMES),
+            sources=frozenset(source.name for source in implicit_writes(obj)),
+        )
+        for obj in objects
+        if kind_of(obj) in (FEATURE_VIEW, STREAM_FEATURE_VIEW)
+    }
+    return PlatformState(
+        views=views,
+        entities=frozenset(obj.name for obj in objects if kind_of(obj) == ENTITY),
+        sources=frozenset(obj.name for obj in objects if kind_of(obj) == DATA_SOURCE),
+    )
+
+
+def usages(objects: list, owner: str) -> list[Usage]:
+    """What the services and ODFVs among ``objects`` read from other views."""
+    found = []
+    for obj in objects:
+        kind = kind_of(obj)
+        if kind == FEATURE_SERVICE:
+            projections = obj.feature_view_projections
+        elif kind == ON_DEMAND_FEATURE_VIEW:
+            projections = obj.source_feature_view_projections.values()
+        else:
+            continue
+        found += [
+            Usage(definition(obj), owner, p.name, frozenset(f.name for f in p.features))
+            for p in projections
+        ]
+    return found
+
+
+def view_shape(view) -> ViewShape:
+    return ViewShape(view.name, frozenset(feature.name for feature in view.features))

@@ -1,0 +1,154 @@
+"""Reads the shared registry by name, the way a write path can afford at org scale.
+
+Listing every ODFV rebuilds every UDF from source (about 1 s at 1,000 teams), so the team
+path looks objects up one by one; only the platform sync and pruning list anything.
+"""
+
+from __future__ import annotations
+
+from feast import FeatureStore
+
+from feast_federation.registry.kinds import FEAST_NOT_FOUND, kind_of
+from feast_federation.registry.location import RegistryLocation
+from feast_federation.rules.kinds import BY_NAME
+from feast_federation.rules.ownership import (
+    DATA_SOURCE,
+    FEATURE_SERVICE,
+    ON_DEMAND_FEATURE_VIEW,
+    REQUEST_SOURCE,
+)
+
+
+def get(store: FeatureStore, kind: str, name: str):
+    """The registry object of ``kind`` named ``name``, or None."""
+    getter = getattr(store.registry, BY_NAME[kind].getter)
+    try:
+        found = getter(name, store.project, allow_cache=False)
+    except FEAST_NOT_FOUND:
+        return None
+    return found if kind_of(found) == kind else None
+
+
+# Feature views of every kind share one name space, read with one call.
+_TABLE_GETTERS = {"feature view": "get_any_feature_view"}
+
+
+def occupant(store: FeatureStore, kind: str, name: str):
+    """Whatever object holds ``name`` in ``kind``'s registry table (of any kind), or None."""
+    if kind == ON_DEMAND_FEATURE_VIEW:  # usually the ODFV itself: one query, not three
+        found = get(store, kind, name)
+        if found is not None:
+            return found
+    spec = BY_NAME[kind]
+    getter = getattr(store.registry, _TABLE_GETTERS.get(spec.table, spec.getter))
+    try:
+        return getter(name, store.project, allow_cache=False)
+    except FEAST_NOT_FOUND:
+        return None
+
+
+def list_platform_kinds(store: FeatureStore) -> list:
+    """Every entity, batch/stream source, feature view and stream view in the project."""
+    registry, project = store.registry, store.project
+    sources = [
+        source
+        for source in registry.list_data_sources(project, allow_cache=False)
+        if kind_of(source) == DATA_SOURCE
+    ]
+    return [
+        *registry.list_entities(project, allow_cache=False),
+        *sources,
+        *registry.list_feature_views(project, allow_cache=False),
+        *registry.list_stream_feature_views(project, allow_cache=False),
+    ]
+
+
+def list_team_kinds(store: FeatureStore, prefix: str) -> list:
+    """The services, ODFVs and request sources in the project named with ``prefix``."""
+    registry, project = store.registry, store.project
+    candidates = [
+        *registry.list_feature_services(project, allow_cache=False),
+        *registry.list_on_demand_feature_views(project, allow_cache=False),
+        *(
+            source
+            for source in registry.list_data_sources(project, allow_cache=False)
+            if kind_of(source) == REQUEST_SOURCE
+        ),
+    ]
+    return [obj for obj in candidates if obj.name.startswith(prefix)]
+
+
+def registry_proto(store: FeatureStore):
+    """The whole registry as protos, read once; ODFV UDFs are not rebuilt."""
+    if RegistryLocation.of(store).is_remote:
+        return store.registry.proto()  # one RPC; the server reads its registry
+    store.registry.refresh(store.project)
+    return store.registry.cached_registry_proto
+
+
+def marked_for_removal(store: FeatureStore, proto, tag: str) -> list:
+    """Team services, ODFVs and request sources their team tagged for removal."""
+    from feast.on_demand_feature_view import OnDemandFeatureView
+
+    reg, project = store.registry, store.project
+    marked = [
+        *(s for s in reg.list_feature_services(project, allow_cache=False) if s.tags.get(tag)),
+        *(
+            source
+            for source in reg.list_data_sources(project, allow_cache=False)
+            if kind_of(source) == REQUEST_SOURCE and source.tags.get(tag)
+        ),
+        *(
+            OnDemandFeatureView.from_proto(item, skip_udf=True)
+            for item in proto.on_demand_feature_views
+            if item.spec.project == project and item.spec.tags.get(tag)
+        ),
+    ]
+    return marked
+
+
+def team_usages(proto, project: str, policy) -> list:
+    """What every team FeatureService and ODFV in ``proto`` reads from other views."""
+    from feast_federation.rules.ownership import PLATFORM, Definition, Usage
+
+    usages = []
+    for kind, items in (
+        (FEATURE_SERVICE, proto.feature_services),
+        (ON_DEMAND_FEATURE_VIEW, proto.on_demand_feature_views),
+    ):
+        for item in items:
+            owner = policy.owner_of(item.spec.name)
+            if item.spec.project != project or owner == PLATFORM:
+                continue
+            user = Definition(kind, item.spec.name)
+            usages += [Usage(user, owner, view, features) for view, features in _reads(item)]
+    return usages
+
+
+def on_demand_shapes(proto, project: str) -> dict:
+    """Each ODFV's output features, read from its proto (the UDF is not rebuilt)."""
+    from feast_federation.rules.ownership import ViewShape
+
+    return {
+        item.spec.name: ViewShape(item.spec.name, frozenset(f.name for f in item.spec.features))
+        for item in proto.on_demand_feature_views
+        if item.spec.project == project
+    }
+
+
+def _reads(item) -> list[tuple[str, frozenset[str]]]:
+    if hasattr(item.spec, "sources"):  # an ODFV: a map of named sources
+        reads = []
+        for source in item.spec.sources.values():
+            which = source.WhichOneof("source")
+            if which == "feature_view_projection":
+                reads.append(_projection(source.feature_view_projection))
+            elif which == "feature_view":
+                spec = source.feature_view.spec
+                reads.append((spec.name, frozenset(f.name for f in spec.features)))
+        return reads
+    return [_projection(projection) for projection in item.spec.features]
+
+
+def _projection(projection) -> tuple[str, frozenset[str]]:
+    return projection.feature_view_name, frozenset(c.name for c in projection.feature_columns)

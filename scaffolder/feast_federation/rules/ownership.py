@@ -1,0 +1,348 @@
+"""Who owns which name, and which kinds each owner may write.
+
+This is the single place these rules live. The CLI, the generated apply scripts, the
+cookiecutter hooks, the pre-commit hook and the permission generator all call it, so it
+imports nothing but the standard library (the hooks run under plain cookiecutter).
+
+The rules:
+- The owner of a name is the registered team whose prefix (``<team>_``) starts it,
+  otherwise the platform.
+- The platform writes the core: entities, batch/stream data sources, feature views.
+- A team writes only FeatureServices, OnDemandFeatureViews and the RequestSources they
+  need, all named with its prefix.
+- Team names cannot nest (``data`` would own ``data_science_*``), so every name has at
+  most one team owner.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from feast_federation.errors import OwnershipError
+from feast_federation.rules.kinds import (  # noqa: F401 - the kinds are part of the rules
+    DATA_SOURCE,
+    ENTITY,
+    FEATURE_SERVICE,
+    FEATURE_VIEW,
+    ON_DEMAND_FEATURE_VIEW,
+    PERMISSION,
+    PLATFORM_KINDS,
+    REQUEST_SOURCE,
+    STREAM_FEATURE_VIEW,
+    TEAM_KINDS,
+    same_table,
+)
+
+PLATFORM = "platform"
+
+# Names Feast or this project use for themselves.
+INTERNAL_NAMES = frozenset({"__dummy"})
+
+TEAM_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
+TEAM_NAME_MIN, TEAM_NAME_MAX = 2, 30
+RESERVED_TEAM_NAMES = frozenset(
+    {
+        "platform", "feast", "federation", "admin", "root", "default", "project",
+        "registry", "online", "offline", "all", "none", "null", "team", "teams",
+        "test", "tests", "shared", "common", "core", "system", "internal",
+    }
+)  # fmt: skip
+PROJECT_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+# A team's own schema (or dataset) in the offline store; the platform's is "platform".
+OFFLINE_SCHEMA_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,62}")
+PLATFORM_OFFLINE_SCHEMA = "platform"
+
+
+def team_prefix(team: str) -> str:
+    return f"{team}_"
+
+
+def team_role(team: str) -> str:
+    """The identity-provider role a team's credentials carry unless the policy says otherwise."""
+    return f"feast-team-{team}"
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    owners: tuple[str, ...] = ()
+    role: str = ""
+    offline_schema: str = ""
+
+    @property
+    def prefix(self) -> str:
+        return team_prefix(self.name)
+
+    @property
+    def effective_offline_schema(self) -> str:
+        return offline_schema_of(self.name, self.offline_schema)
+
+    @property
+    def effective_role(self) -> str:
+        return self.role or team_role(self.name)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The federation policy: the project, the platform's owners and the registered teams."""
+
+    project: str
+    platform_owners: tuple[str, ...] = ()
+    platform_role: str = "feast-platform"
+    teams: Mapping[str, Team] = field(default_factory=dict)
+
+    def owner_of(self, name: str) -> str:
+        """The team whose prefix starts ``name``, else the platform."""
+        for team in self.teams.values():
+            if name.startswith(team.prefix):
+                return team.name
+        return PLATFORM
+
+    def team(self, name: str) -> Team:
+        try:
+            return self.teams[name]
+        except KeyError:
+            raise OwnershipError(f"team {name} is not registered in the policy") from None
+
+
+@dataclass(frozen=True, order=True)
+class Definition:
+    """A named object one repo defines or the registry holds, reduced to what ownership needs."""
+
+    kind: str
+    name: str
+    # Set when Feast writes this object only because another one is applied with it
+    # (a view's inline source, an ODFV's request source).
+    via: str = field(default="", compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}" + (
+            f" (written along with {self.via})" if self.via else ""
+        )
+
+
+def kinds_allowed(owner: str) -> frozenset[str]:
+    return PLATFORM_KINDS if owner == PLATFORM else TEAM_KINDS
+
+
+def describe_owner(owner: str) -> str:
+    return "the platform" if owner == PLATFORM else f"team {owner}"
+
+
+# --- team names ------------------------------------------------------------------------
+
+
+def validate_team_name(name: str, registered: Iterable[str] = ()) -> None:
+    """Raise OwnershipError unless ``name`` may be registered next to ``registered``."""
+    shown = repr(name) if len(name) <= 40 else repr(name[:37] + "...")
+    if not TEAM_NAME_MIN <= len(name) <= TEAM_NAME_MAX:
+        raise OwnershipError(
+            f"team name {shown}: must be {TEAM_NAME_MIN} to {TEAM_NAME_MAX} characters long"
+        )
+    if not TEAM_NAME_PATTERN.fullmatch(name) or name.endswith("_") or "__" in name:
+        raise OwnershipError(
+            f"team name {shown}: use lowercase ASCII letters, digits and single underscores, "
+            "starting with a letter (pattern [a-z][a-z0-9_]*)"
+        )
+    if name in RESERVED_TEAM_NAMES:
+        raise OwnershipError(f"team name {shown}: {name} is reserved")
+    for other in registered:
+        if other == name:
+            raise OwnershipError(f"team name {shown}: team {name} is already registered")
+        if name.startswith(team_prefix(other)) or other.startswith(team_prefix(name)):
+            raise OwnershipError(
+                f"team name {shown}: prefixes would nest with registered team {other} "
+                f"({team_prefix(min(name, other, key=len))} would own the other's names)"
+            )
+
+
+def validate_project_name(name: str) -> None:
+    if not PROJECT_NAME_PATTERN.fullmatch(name):
+        raise OwnershipError(
+            f"project name {name!r}: use letters, digits and underscores, starting with a letter "
+            "(Feast's SQLite stores reject hyphens)"
+        )
+
+
+def validate_policy(policy: Policy) -> None:
+    """Raise OwnershipError if the registered teams break the naming rules among themselves."""
+    validate_project_name(policy.project)
+    seen: list[str] = []
+    schemas: dict[str, str] = {}
+    for name, team in policy.teams.items():
+        validate_team_name(name, seen)
+        validate_offline_schema(name, team.effective_offline_schema, schemas)
+        seen.append(name)
+        schemas[team.effective_offline_schema] = name
+
+
+def offline_schema_of(team: str, chosen: str = "") -> str:
+    """A team's schema (dataset) in the offline store: the one chosen, else its name."""
+    return chosen or team
+
+
+def validate_offline_schema(team: str, schema: str, taken: Mapping[str, str]) -> None:
+    """Raise OwnershipError unless ``team`` may work in offline ``schema``; ``taken`` maps
+    the schemas other teams hold to those teams."""
+    if not OFFLINE_SCHEMA_PATTERN.fullmatch(schema):
+        raise OwnershipError(
+            f"team {team}: offline_schema {schema!r} must be lowercase letters, digits and "
+            "underscores, starting with a letter, at most 63 characters"
+        )
+    if schema == PLATFORM_OFFLINE_SCHEMA:
+        raise OwnershipError(f"team {team}: offline_schema {schema} is the platform's")
+    if schema in taken and taken[schema] != team:
+        raise OwnershipError(
+            f"team {team}: offline_schema {schema} is already team {taken[schema]}'s"
+        )
+
+
+# --- what a writer may define ----------------------------------------------------------
+
+
+def violations(writer: str, definitions: Iterable[Definition], policy: Policy) -> list[str]:
+    """One line per definition that ``writer`` (the platform or a team) may not write."""
+    problems = []
+    for definition in sorted(definitions):
+        problem = _violation(writer, definition, policy)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _violation(writer: str, definition: Definition, policy: Policy) -> str | None:
+    name, kind = definition.name, definition.kind
+    if name in INTERNAL_NAMES:
+        return f"{definition}: the name {name} is reserved for Feast"
+    owner = policy.owner_of(name)
+    if writer == PLATFORM:
+        if owner != PLATFORM:
+            return (
+                f"{definition}: the name has team {owner}'s prefix {team_prefix(owner)}; "
+                "the platform may not define team objects"
+            )
+        if kind not in PLATFORM_KINDS:
+            return (
+                f"{definition}: the platform repo defines only "
+                f"{_kinds_text(PLATFORM_KINDS)}; {kind}s belong in team repos"
+            )
+        return None
+    if kind not in TEAM_KINDS:
+        return (
+            f"{definition}: team {writer} may define only {_kinds_text(TEAM_KINDS)}; "
+            f"a {kind} belongs to the platform (reference platform views with "
+            "feast_federation.platform_view)"
+        )
+    if owner != writer:
+        if owner == PLATFORM:
+            return f"{definition}: team {writer}'s names must start with {team_prefix(writer)}"
+        return f"{definition}: the name belongs to team {owner} (prefix {team_prefix(owner)})"
+    return None
+
+
+def conflict_with_existing(writer: str, definition: Definition, existing_kind: str) -> str | None:
+    """A violation if writing ``definition`` would replace a registry object of another kind.
+
+    Feast overwrites silently across kinds that share a table (a RequestSource replaces a
+    FileSource of the same name), so a writer may only replace kinds it is allowed to hold.
+    """
+    if existing_kind == definition.kind or not same_table(existing_kind, definition.kind):
+        return None
+    if existing_kind in kinds_allowed(writer):
+        return None
+    holder = PLATFORM if existing_kind in PLATFORM_KINDS else "a team"
+    return (
+        f"{definition}: the registry already holds {existing_kind} {definition.name}, "
+        f"which belongs to {'the platform' if holder == PLATFORM else holder}; "
+        "choose another name"
+    )
+
+
+def _kinds_text(kinds: Iterable[str]) -> str:
+    ordered = sorted(kinds)
+    return ", ".join(ordered[:-1]) + " and " + ordered[-1]
+
+
+# --- dependencies: what the platform may not take away from teams ----------------------
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A team object (FeatureService or ODFV) that reads ``features`` of platform view ``view``."""
+
+    user: Definition
+    owner: str
+    view: str
+    features: frozenset[str]
+
+    def __str__(self) -> str:
+        return f"{self.user} (team {self.owner})"
+
+
+@dataclass(frozen=True)
+class ViewShape:
+    """What a platform view offers (features) and needs (entities, sources) to serve."""
+
+    name: str
+    features: frozenset[str]
+    entities: frozenset[str] = frozenset()
+    sources: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class PlatformState:
+    views: Mapping[str, ViewShape]
+    entities: frozenset[str]
+    sources: frozenset[str]
+
+
+def breakages(usages: Iterable[Usage], before: PlatformState, after: PlatformState) -> list[str]:
+    """One line per platform change from ``before`` to ``after`` that breaks team objects.
+
+    Only what this change breaks counts: a usage already broken before is audit's business.
+    """
+    by_problem: dict[str, list[Usage]] = {}
+    for usage in usages:
+        for problem in _broken_by(usage, before, after):
+            by_problem.setdefault(problem, []).append(usage)
+    return [
+        f"{problem} breaks {', '.join(sorted(str(u) for u in users))}"
+        for problem, users in sorted(by_problem.items())
+    ]
+
+
+def _broken_by(usage: Usage, before: PlatformState, after: PlatformState) -> list[str]:
+    old = before.views.get(usage.view)
+    if old is None:
+        return []
+    new = after.views.get(usage.view)
+    if new is None:
+        return [f"deleting FeatureView {usage.view}"]
+    problems = [
+        f"dropping feature {feature} from FeatureView {usage.view}"
+        for feature in sorted((usage.features & old.features) - new.features)
+    ]
+    problems += [
+        f"deleting Entity {entity}, which FeatureView {usage.view} needs,"
+        for entity in sorted(new.entities & before.entities - after.entities)
+    ]
+    problems += [
+        f"deleting DataSource {source}, which FeatureView {usage.view} needs,"
+        for source in sorted(new.sources & before.sources - after.sources)
+    ]
+    return problems
+
+
+def dangling(usages: Iterable[Usage], views: Mapping[str, ViewShape]) -> list[tuple[Usage, str]]:
+    """Team objects that read views (or features of views) that ``views`` does not hold."""
+    problems = []
+    for usage in sorted(usages, key=lambda u: (u.user, u.view)):
+        view = views.get(usage.view)
+        if view is None:
+            problems.append((usage, f"reads {usage.view}, which does not exist"))
+        elif usage.features - view.features:
+            missing = ", ".join(sorted(usage.features - view.features))
+            problems.append((usage, f"reads {missing} from {usage.view}, which lacks it"))
+    return problems

@@ -1,0 +1,68 @@
+"""What a repo is: platform or team, which team, and where its definitions live."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from feast_federation.errors import FederationError
+from feast_federation.rules.ownership import PLATFORM
+from feast_federation.rules.policy import POLICY_FILE
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+STORE_FILE = "feature_store.yaml"
+# Files at the top of a repo that hold no definitions: the scripts around them.
+NOT_DEFINITIONS = frozenset({"apply.py", "conftest.py", "setup.py", "noxfile.py"})
+
+
+@dataclass(frozen=True)
+class Repo:
+    path: Path
+    owner: str  # "platform" or the team's name
+
+    @property
+    def is_platform(self) -> bool:
+        return self.owner == PLATFORM
+
+    def definition_modules(self) -> list[Path]:
+        """Every top-level module that may define Feast objects, like `feast apply` reads them."""
+        return sorted(
+            path
+            for path in self.path.glob("*.py")
+            if path.name not in NOT_DEFINITIONS and not path.name.startswith(("_", "test"))
+        )
+
+
+def find_repo(path: Path | str) -> Repo:
+    """Detect the repo at ``path`` from its ``[tool.feast-federation]`` table."""
+    root = Path(path).resolve()
+    if not (root / STORE_FILE).is_file():
+        raise FederationError(f"{root}: no {STORE_FILE}; not a feature repo")
+    settings = _settings(root)
+    if settings.get("repo") == PLATFORM:
+        if not (root / POLICY_FILE).is_file():
+            raise FederationError(f"{root}: platform repo without {POLICY_FILE}")
+        return Repo(root, PLATFORM)
+    team = settings.get("team")
+    if settings.get("repo") == "team" and isinstance(team, str) and team:
+        return Repo(root, team)
+    raise FederationError(
+        f'{root}/pyproject.toml: [tool.feast-federation] must say repo = "platform", '
+        'or repo = "team" with team = "<name>"'
+    )
+
+
+def _settings(root: Path) -> dict:
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        raise FederationError(f"{root}: no pyproject.toml with a [tool.feast-federation] table")
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise FederationError(f"{pyproject}: not valid TOML ({exc})") from None
+    return data.get("tool", {}).get("feast-federation", {})

@@ -1,0 +1,97 @@
+"""The steps every plan shares: what Feast writes along with each object, Feast's own
+inference on copies, and the diff between what a repo wants and what the registry holds."""
+
+from __future__ import annotations
+
+import copy
+
+from feast import FeatureStore
+
+from feast_federation.errors import FederationError, RefusedError, first_line
+from feast_federation.registry.kinds import (
+    definition,
+    implicit_writes,
+    kind_of,
+)
+from feast_federation.registry.protos import changed_fields
+from feast_federation.rules.ownership import (
+    DATA_SOURCE,
+    ENTITY,
+    FEATURE_SERVICE,
+    FEATURE_VIEW,
+    ON_DEMAND_FEATURE_VIEW,
+    REQUEST_SOURCE,
+    STREAM_FEATURE_VIEW,
+    Definition,
+)
+from feast_federation.sync.plans import ADD, DELETE, UNCHANGED, UPDATE, Change, Plan
+
+
+def with_implicit_writes(objects: list) -> list[tuple[Definition, object]]:
+    """Each object Feast will write for ``objects``, once, with its Definition."""
+    seen: dict[tuple[str, str], object] = {}
+    result = []
+    for obj in objects:
+        for item, via in [(obj, None), *((written, obj) for written in implicit_writes(obj))]:
+            key = (kind_of(item), item.name)
+            if key in seen:
+                if seen[key] is not item and seen[key] != item:
+                    raise FederationError(f"{key[0]} {key[1]}: defined twice, differently")
+                continue
+            seen[key] = item
+            result.append((definition(item, via), item))
+    return result
+
+
+def refuse(problems: list[str]) -> None:
+    if problems:
+        raise RefusedError(problems)
+
+
+def inferred(store: FeatureStore, objects: list) -> list:
+    """Copies of ``objects`` after Feast's own inference, so they compare like stored ones.
+
+    Copies, because inference mutates and apply will run it again on the originals.
+    """
+    copies = [copy.copy(obj) for obj in objects]
+    by_kind: dict[str, list] = {}
+    for obj in copies:
+        by_kind.setdefault(kind_of(obj), []).append(obj)
+    try:
+        store._make_inferences(
+            by_kind.get(DATA_SOURCE, []) + by_kind.get(REQUEST_SOURCE, []),
+            by_kind.get(ENTITY, []),
+            by_kind.get(FEATURE_VIEW, []),
+            by_kind.get(ON_DEMAND_FEATURE_VIEW, []),
+            by_kind.get(STREAM_FEATURE_VIEW, []),
+            by_kind.get(FEATURE_SERVICE, []),
+            [],
+        )
+    except Exception as exc:  # Feast rejects the definitions themselves: a user error
+        raise FederationError(f"Feast cannot infer the definitions: {first_line(exc)}") from None
+    return copies
+
+
+def diff(owner: str, wanted: list, existing: list) -> Plan:
+    """The changes from ``existing`` to ``wanted``; ``to_apply`` holds what to add or update."""
+    current = {(kind_of(obj), obj.name): obj for obj in existing}
+    changes, to_apply, to_delete = [], [], []
+    for obj in wanted:
+        key = (kind_of(obj), obj.name)
+        if key not in current:
+            changes.append(Change(*key, ADD))
+            to_apply.append(obj)
+            continue
+        changed = _changed_fields(obj, current.pop(key))
+        changes.append(Change(*key, UPDATE, changed) if changed else Change(*key, UNCHANGED))
+        if changed:
+            to_apply.append(obj)
+    for key, obj in current.items():
+        changes.append(Change(*key, DELETE))
+        to_delete.append(obj)
+    changes.sort(key=lambda change: (change.action == UNCHANGED, change.kind, change.name))
+    return Plan(owner=owner, changes=changes, to_apply=to_apply, to_delete=to_delete)
+
+
+def _changed_fields(wanted, stored) -> tuple[str, ...]:
+    return changed_fields(wanted.to_proto(), stored.to_proto())

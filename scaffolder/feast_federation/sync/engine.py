@@ -1,0 +1,117 @@
+"""Plans and applies one repo's objects into the shared registry, restricted to what it owns.
+
+- The platform repo is a full sync: it upserts what it defines, publishes the policy as
+  Permissions, and deletes the platform objects it no longer defines, never a team's. It
+  refuses changes that would break a team's services or ODFVs unless explicitly overridden.
+- A team repo is a validated partial apply: it upserts its own objects and deletes only
+  with ``prune``, and only its own.
+Every rule comes from ``ownership``; nothing is written when any check fails.
+"""
+
+from __future__ import annotations
+
+from feast import FeatureStore
+
+from feast_federation import registry
+from feast_federation.errors import FederationError, RefusedError, first_line
+from feast_federation.ops import applylog
+from feast_federation.ops.backup import backup_before_sync
+from feast_federation.registry.location import RegistryLocation, exclusive, retry_when_locked
+from feast_federation.registry.server_errors import translated
+from feast_federation.rules.ownership import (
+    PLATFORM,
+)
+from feast_federation.rules.policy import load_policy, policy_section
+from feast_federation.rules.repo import Repo
+from feast_federation.sync.collect import collect
+from feast_federation.sync.plans import Plan
+from feast_federation.sync.platform import plan_platform
+from feast_federation.sync.team import (
+    deferred_cache_refresh,
+    delete_team_objects,
+    mark_for_removal,
+    plan_team,
+    published,
+    write_team_objects,
+)
+
+
+def plan(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> Plan:
+    """What an apply of ``repo`` would change; writes nothing."""
+    store = registry.open_store(repo.path)
+    # A file registry read mid-write parses as empty, hence the lock even for reading.
+    with exclusive(store), translated(store, repo.owner):
+        return retry_when_locked(lambda: _plan(repo, store, prune, allow_breaking))
+
+
+def apply(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> Plan:
+    """Apply ``repo`` under the registry's write lock and return the plan carried out."""
+    store = registry.open_store(repo.path)
+
+    def attempt() -> Plan:
+        carried_out = _plan(repo, store, prune, allow_breaking)
+        if carried_out.has_changes:
+            if repo.is_platform:
+                backup_before_sync(store, repo.path, policy_section(repo.path, "backups"))
+            _write(store, lambda: carry_out(store, carried_out))
+            action = "apply --prune" if prune else "apply"
+            changes = [change.to_json() for change in carried_out.changes]
+            extra = (
+                {"overridden_breakages": carried_out.overridden} if carried_out.overridden else {}
+            )
+            applylog.record(store, repo.path, carried_out.owner, action, changes, **extra)
+        return carried_out
+
+    with exclusive(store), translated(store, repo.owner):
+        return retry_when_locked(attempt)
+
+
+def _plan(repo: Repo, store: FeatureStore, prune: bool, allow_breaking: bool) -> Plan:
+    if not repo.is_platform:
+        team = published(store, repo.owner)  # before the team's modules read the registry
+        references: list = []
+        objects = collect(repo, references)
+        return plan_team(store, team, objects, prune=prune, references=references)
+    policy = load_policy(repo.path)
+    if store.project != policy.project:
+        raise FederationError(
+            f"{repo.path}/feature_store.yaml: project {store.project} differs from "
+            f"federation.yaml's project {policy.project}"
+        )
+    return plan_platform(store, policy, collect(repo), allow_breaking=allow_breaking)
+
+
+def check(repo: Repo) -> list[str]:
+    """Every rule the repo's apply would refuse on, one line each; writes nothing."""
+    try:
+        plan(repo)
+    except RefusedError as exc:
+        return exc.problems
+    except FederationError as exc:
+        return [str(exc)]
+    return []
+
+
+def carry_out(store: FeatureStore, plan_: Plan) -> None:
+    if plan_.owner == PLATFORM:
+        store.apply(plan_.to_apply, objects_to_delete=plan_.to_delete, partial=False)
+        return
+    with deferred_cache_refresh(store.registry):
+        write_team_objects(store, plan_.to_apply)
+        if RegistryLocation.of(store).is_remote:
+            mark_for_removal(store, plan_.to_delete)
+        else:
+            delete_team_objects(store, plan_.to_delete)
+
+
+def _write(store: FeatureStore, action) -> None:
+    """Run a registry write; a failure part-way is reported with how to converge."""
+    try:
+        action()
+    except Exception as exc:
+        if "database is locked" in str(exc) or RegistryLocation.of(store).is_remote:
+            raise  # retried by the caller, or explained by server_errors
+        raise FederationError(
+            f"the apply failed part-way ({first_line(exc)}); what was written stays written: run "
+            "--plan to see it, then apply again to converge"
+        ) from exc

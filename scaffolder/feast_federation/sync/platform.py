@@ -1,0 +1,63 @@
+"""The platform's plan: a full sync of platform-owned objects and the policy's Permissions,
+refused when it would break a team's services or ODFVs unless explicitly overridden."""
+
+from __future__ import annotations
+
+from feast import FeatureStore
+
+from feast_federation import registry
+from feast_federation.errors import RefusedError
+from feast_federation.registry.kinds import (
+    platform_state,
+)
+from feast_federation.registry.permissions import (
+    is_managed,
+    policy_permissions,
+)
+from feast_federation.rules.ownership import (
+    INTERNAL_NAMES,
+    PLATFORM,
+    Policy,
+    breakages,
+    violations,
+)
+from feast_federation.sync.diff import diff, inferred, refuse, with_implicit_writes
+from feast_federation.sync.plans import Plan
+from feast_federation.sync.team import REMOVAL_TAG
+
+
+def plan_platform(
+    store: FeatureStore, policy: Policy, objects: list, *, allow_breaking: bool = False
+) -> Plan:
+    desired = with_implicit_writes(objects)
+    refuse(violations(PLATFORM, [item for item, _ in desired], policy))
+    wanted = [obj for _, obj in desired]
+    existing = [
+        obj
+        for obj in registry.list_platform_kinds(store)
+        if policy.owner_of(obj.name) == PLATFORM and obj.name not in INTERNAL_NAMES
+    ]
+    proto = registry.registry_proto(store)
+    broken = breakages(
+        registry.team_usages(proto, store.project, policy),
+        before=platform_state(existing),
+        after=platform_state(wanted),
+    )
+    if broken and not allow_breaking:
+        raise RefusedError(
+            broken,
+            "refused: the sync would break team objects; nothing was written "
+            "(--allow-breaking-teams overrides):",
+        )
+    permissions = policy_permissions(policy)
+    existing += [
+        permission
+        for permission in store.registry.list_permissions(store.project, allow_cache=False)
+        if is_managed(permission)
+    ]
+    # Teams without DELETE rights mark their orphans; the platform sync deletes them.
+    existing += registry.marked_for_removal(store, proto, REMOVAL_TAG)
+    plan_ = diff(PLATFORM, inferred(store, wanted + permissions), existing)
+    plan_.to_apply = objects + permissions
+    plan_.overridden = broken
+    return plan_

@@ -1,0 +1,67 @@
+"""References from a team repo to platform objects, read from the shared registry.
+
+A team module writes ``user_features = platform_view("user_features")`` and uses it as an
+ODFV source or FeatureService feature. The object is marked so that the collector knows the
+team references it rather than defines it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from pathlib import Path
+
+from feast_federation.errors import FederationError
+
+_MARK = "_feast_federation_reference"
+
+
+def platform_view(
+    name: str, features: Sequence[str] | None = None, *, repo: str | Path | None = None
+):
+    """The platform's feature view ``name`` from the shared registry, optionally projected.
+
+    ``repo`` defaults to the feature repo that holds the calling module.
+    """
+    from feast.errors import FeastObjectNotFoundException
+
+    from feast_federation.registry import open_store
+
+    store = open_store(Path(repo) if repo else _caller_repo())
+    try:
+        view = store.registry.get_feature_view(name, store.project, allow_cache=False)
+    except FeastObjectNotFoundException:
+        raise FederationError(
+            f"platform view {name} is not in the registry of project {store.project}: "
+            "run the platform apply first"
+        ) from None
+    if features:
+        missing = sorted(set(features) - {feature.name for feature in view.features})
+        if missing:
+            raise FederationError(
+                f"platform view {name} has no feature {', '.join(missing)} "
+                f"(it has {', '.join(f.name for f in view.features)})"
+            )
+        view = view[list(features)]
+    setattr(view, _MARK, True)
+    return view
+
+
+def is_reference(obj: object) -> bool:
+    return bool(getattr(obj, _MARK, False))
+
+
+def _caller_repo() -> Path:
+    package = Path(__file__).resolve().parents[1]
+    frame = inspect.currentframe()
+    while frame is not None:
+        caller = Path(frame.f_code.co_filename).resolve()
+        if package not in caller.parents and caller.exists():
+            for directory in (caller.parent, *caller.parents):
+                if (directory / "feature_store.yaml").is_file():
+                    return directory
+            break
+        frame = frame.f_back
+    raise FederationError(
+        "platform_view: no feature_store.yaml above the calling module; pass repo="
+    )

@@ -1,0 +1,169 @@
+"""A team's plan and writes: a validated partial apply of its own objects; deletes only with
+``prune``, and only its own (marked for the platform to delete, through a registry server)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from feast import FeatureStore
+
+from feast_federation import registry
+from feast_federation.errors import FederationError
+from feast_federation.registry import kinds
+from feast_federation.registry.kinds import (
+    kind_of,
+    usages,
+    view_shape,
+)
+from feast_federation.registry.permissions import policy_published, published_team
+from feast_federation.rules.kinds import delete_order, write_order
+from feast_federation.rules.ownership import (
+    FEATURE_VIEW,
+    ON_DEMAND_FEATURE_VIEW,
+    Policy,
+    Team,
+    conflict_with_existing,
+    dangling,
+    violations,
+)
+from feast_federation.sync.diff import diff, inferred, refuse, with_implicit_writes
+from feast_federation.sync.plans import DELETE, Plan
+
+
+def plan_team(
+    store: FeatureStore,
+    team: str | Team,
+    objects: list,
+    *,
+    prune: bool = False,
+    references: list | None = None,
+) -> Plan:
+    """The team's changes; ``references`` are the platform views its modules fetched."""
+    team = published(store, team) if isinstance(team, str) else team
+    policy = Policy(project=store.project, teams={team.name: team})
+    desired = with_implicit_writes(objects)
+    definitions = [item for item, _ in desired]
+    refuse(violations(team.name, definitions, policy))
+    wanted = [obj for _, obj in desired]
+    # One lookup per name serves both the conflict check and the diff.
+    occupants = [registry.occupant(store, kind_of(obj), obj.name) for obj in wanted]
+    refuse(
+        [
+            problem
+            for item, held in zip(definitions, occupants, strict=True)
+            if held is not None
+            for problem in [conflict_with_existing(team.name, item, kind_of(held))]
+            if problem
+        ]
+    )
+    refuse(_missing_references(store, team.name, wanted, references or []))
+    existing = [
+        held
+        for obj, held in zip(wanted, occupants, strict=True)
+        if held is not None and kind_of(held) == kind_of(obj)
+    ]
+    if prune:
+        existing += registry.list_team_kinds(store, team.prefix)
+    plan_ = diff(team.name, inferred(store, wanted), existing)
+    if not prune:
+        plan_.to_delete = []
+        plan_.changes = [change for change in plan_.changes if change.action != DELETE]
+    return plan_
+
+
+def published(store: FeatureStore, team_name: str) -> Team:
+    team = published_team(store, team_name)
+    if team is None:
+        raise FederationError(_unknown_team_message(store, team_name))
+    return team
+
+
+def _unknown_team_message(store: FeatureStore, team: str) -> str:
+    if not policy_published(store):
+        return (
+            f"project {store.project} has no published federation policy: the platform has "
+            "not applied yet, or feature_store.yaml points at another project"
+        )
+    return (
+        f"team {team} is not registered in the registry's policy: "
+        "the platform must apply federation.yaml first"
+    )
+
+
+def _missing_references(
+    store: FeatureStore, team: str, objects: list, references: list
+) -> list[str]:
+    """Services and ODFVs that read views or features neither the registry nor the repo has."""
+    reads = usages(objects, team)
+    views = {obj.name: view_shape(obj) for obj in objects if kind_of(obj) == ON_DEMAND_FEATURE_VIEW}
+    # What platform_view fetched during this collection is the registry's current view.
+    views.update({ref.name: view_shape(ref) for ref in references})
+    for name in {usage.view for usage in reads} - set(views):
+        view = registry.occupant(store, FEATURE_VIEW, name)
+        if view is not None:
+            views[name] = view_shape(view)
+    return [
+        f"{usage.user} {detail} in the registry (is the platform applied?)"
+        for usage, detail in dangling(reads, views)
+    ]
+
+
+def write_team_objects(store: FeatureStore, objects: list) -> None:
+    """Write a team's changed objects one by one, as FeatureStore.apply(partial=True) would.
+
+    Team kinds have no online tables, so apply's infrastructure step has nothing to do,
+    and its closing refresh re-reads the whole registry: at org scale that refresh costs
+    more than the write. The objects are already validated and inferred by the plan.
+    """
+    if not objects:
+        return
+    odfvs = [obj for obj in objects if kind_of(obj) == ON_DEMAND_FEATURE_VIEW]
+    store._validate_all_feature_views([], odfvs, [], [])
+    # Request sources before the ODFVs that read them, ODFVs before the services using them.
+    for obj in sorted(objects, key=lambda o: write_order(kind_of(o))):
+        kinds.write(store, obj)
+    store.registry.commit()
+
+
+REMOVAL_TAG = "feast-federation/remove"
+
+
+def mark_for_removal(store: FeatureStore, objects: list) -> None:
+    """Through a registry server teams hold no DELETE: tag orphans for the platform sync.
+
+    Marking is an UPDATE of the team's own objects, which its role may do; the next
+    platform sync, the only deleter, removes them and logs it.
+    """
+    for obj in objects:
+        obj.tags = {**obj.tags, REMOVAL_TAG: "true"}
+    if objects:
+        store.apply(objects, partial=True)
+
+
+def delete_team_objects(store: FeatureStore, objects: list) -> None:
+    # Services before the ODFVs they use, ODFVs before their request sources.
+    for obj in sorted(objects, key=lambda o: delete_order(kind_of(o))):
+        kinds.delete(store, obj)
+    if objects:
+        store.registry.commit()
+
+
+@contextlib.contextmanager
+def deferred_cache_refresh(reg) -> Iterator[None]:
+    """Stop the SQL registry re-reading itself whole after each object it writes.
+
+    In its default "sync" cache mode, every write ends with a full refresh of the
+    registry cache: at 1,000 teams that costs more than the write. Nothing here reads
+    that cache (lookups use allow_cache=False), so the refresh waits: the cache is only
+    marked stale, and the next cached read in this process reloads it.
+    """
+    if getattr(reg, "cache_mode", None) != "sync":
+        yield
+        return
+    reg.cache_mode = "deferred"
+    try:
+        yield
+    finally:
+        reg.cache_mode = "sync"
+        reg.cached_registry_proto_created = None
