@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT
 from feast_federation import sync
 from feast_federation.onboarding import bake_platform, bootstrap_org
 from feast_federation.rules.choices import Backends
 from feast_federation.rules.repo import find_repo
+from support import ROOT
 
 pytestmark = pytest.mark.slow
 

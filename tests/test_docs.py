@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ROOT, build_org, run
 from feast_federation.cli import app
+from support import ROOT, build_org, run
 
 pytestmark = pytest.mark.slow
 

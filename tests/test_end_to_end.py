@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import cli, run
 from feast_federation.cli import app
+from support import cli, run
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import pytest
 from postgres_server import free_port, postgres_on_loopback
 from test_postgres import FETCH, running_org
 
-from conftest import run
+from support import run
 
 pytestmark = pytest.mark.slow
 

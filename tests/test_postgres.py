@@ -15,7 +15,7 @@ import pytest
 from postgres_server import postgres_on_loopback
 from test_concurrency import BARRIER, RUN_APPLY_SCRIPT, run_together
 
-from conftest import run
+from support import run
 
 pytestmark = pytest.mark.slow
 

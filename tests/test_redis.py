@@ -9,7 +9,7 @@ import sys
 import pytest
 from postgres_server import free_port
 
-from conftest import run
+from support import run
 
 pytestmark = pytest.mark.slow
 

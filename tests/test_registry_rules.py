@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import build_org, file_digest, run
 from feast_federation.cli import app
+from support import build_org, file_digest, run
 
 pytestmark = pytest.mark.slow
 

@@ -21,9 +21,9 @@ import yaml
 from oidc_provider import CLIENT_ID, OidcProvider
 from typer.testing import CliRunner
 
-from conftest import run
 from feast_federation.cli import app
 from feast_federation.rules.choices import Backends
+from support import run
 
 pytestmark = pytest.mark.slow
 

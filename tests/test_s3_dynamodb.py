@@ -18,7 +18,7 @@ from postgres_server import postgres_on_loopback
 from test_concurrency import BARRIER, RUN_APPLY_SCRIPT, run_together
 from test_postgres import FETCH, running_org
 
-from conftest import run
+from support import run
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from conftest import ROOT, run
 from feast_federation.cli import app
+from support import ROOT, run
 from test_ownership import HOSTILE_NAMES
 
 PLATFORM_TEMPLATE = str(ROOT / "cookiecutter-platform")
