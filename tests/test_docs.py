@@ -203,10 +203,9 @@ def s3_lock_held(org, monkeypatch):
     import json
     import time
 
-    from aws_server import BUCKET, aws_on_loopback, client
-
     from feast_federation.errors import FederationError
     from feast_federation.registry.s3_lock import s3_lease
+    from support.aws import BUCKET, aws_on_loopback, client
 
     with aws_on_loopback() as env:
         for name, value in {**env, "FEAST_FEDERATION_LOCK_WAIT_SECONDS": "0"}.items():

@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from postgres_server import postgres_on_loopback
 from test_concurrency import BARRIER, RUN_APPLY_SCRIPT, run_together
 
 from support import run
+from support.postgres import postgres_on_loopback
 
 pytestmark = pytest.mark.slow
 

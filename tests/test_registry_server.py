@@ -18,23 +18,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from oidc_provider import CLIENT_ID, OidcProvider
 from typer.testing import CliRunner
 
 from feast_federation.cli import app
 from feast_federation.rules.choices import Backends
-from support import run
+from support import free_port, run
+from support.oidc import CLIENT_ID, OidcProvider
 
 pytestmark = pytest.mark.slow
 
 TEAM_ROLE = "feast-team-marketing"
 PLATFORM_ROLE = "feast-platform"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 90) -> None:

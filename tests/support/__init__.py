@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,13 @@ def run(
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The feast-federation command, in a fresh process."""
     return run([sys.executable, "-m", "feast_federation.cli", *args], cwd=cwd)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on at the moment."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def file_digest(path: Path) -> str:
