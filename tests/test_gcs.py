@@ -10,9 +10,9 @@ import sys
 from unittest import mock
 
 import pytest
-from test_postgres import FETCH, running_org
 
 from support import free_port, run
+from support.orgs import FETCH, running_org
 from support.postgres import postgres_on_loopback
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from feast_federation.cli import app
 from support import ROOT, run
-from test_ownership import HOSTILE_NAMES
+from support.hostile import HOSTILE_NAMES
 
 PLATFORM_TEMPLATE = str(ROOT / "cookiecutter-platform")
 TEAM_TEMPLATE = str(ROOT / "cookiecutter-team")
