@@ -29,6 +29,15 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return run([sys.executable, "-m", "feast_federation.cli", *args], cwd=cwd)
 
 
+def invoke(*args):
+    """The feast-federation command, in this process; every argument is passed as str()."""
+    from typer.testing import CliRunner
+
+    from feast_federation.cli import app
+
+    return CliRunner().invoke(app, [str(arg) for arg in args])
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on at the moment."""
     with socket.socket() as probe:
