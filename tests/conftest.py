@@ -1,52 +1,14 @@
-"""Shared fixtures: the repository's paths and a runner for fresh processes."""
+"""Shared fixtures. Shared helpers live in the support package, not here."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run(
-    args: list[str], cwd: Path | None = None, env: dict | None = None, **kwargs
-) -> subprocess.CompletedProcess:
-    """Run a fresh process with this interpreter's environment; never raises on failure."""
-    env = {**(env or os.environ), "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """The feast-federation command, in a fresh process."""
-    return run([sys.executable, "-m", "feast_federation.cli", *args], cwd=cwd)
+from support import ROOT
 
 
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
-
-
-def build_org(
-    directory: Path, teams=(("marketing", "customer_features"), ("risk", "user_features"))
-):
-    """A bootstrapped org, synced and with every team applied, in this process."""
-    from feast_federation import sync
-    from feast_federation.onboarding import bootstrap_org
-    from feast_federation.rules.repo import find_repo
-
-    platform, team_dirs = bootstrap_org(
-        directory, project="acme", owners=["plat@acme.io"], teams=teams
-    )
-    for repo in (platform, *team_dirs):
-        sync.apply(find_repo(repo))
-    return platform, team_dirs
-
-
-def file_digest(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -15,7 +15,6 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT
 from feast_federation.errors import FederationError
 from feast_federation.onboarding import bake_platform, bake_team
 from feast_federation.rules.choices import (
@@ -27,6 +26,7 @@ from feast_federation.rules.choices import (
     Backends,
 )
 from feast_federation.rules.policy import load_policy
+from support import ROOT, cli
 
 pytestmark = pytest.mark.slow
 
@@ -271,8 +271,6 @@ def test_a_team_cannot_choose_other_stores_than_the_platform(tmp_path):
                      registry="postgres",
                      online_store="redis", offline_store="postgres")  # fmt: skip
     assert team.is_dir()
-    from conftest import cli
-
     policy = (platform / "federation.yaml").read_text()
     refused = cli("add-team", "growth", "--platform", str(platform), "--offline-store", "spark")
     assert refused.returncode == 1 and refused.stderr.strip() == (

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import build_org, run
+from support import build_org, run
 
 pytestmark = pytest.mark.slow
 

@@ -2,61 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT
 from feast_federation import sync
 from feast_federation.onboarding import bake_platform, bootstrap_org
 from feast_federation.rules.choices import Backends
 from feast_federation.rules.repo import find_repo
+from support import ROOT
+from support.orgs import BARRIER, RUN_APPLY_SCRIPT, run_together
 
 pytestmark = pytest.mark.slow
-
-# Each process pays its imports first, says it is ready, and waits for the common start.
-BARRIER = """
-import runpy, sys, time
-from pathlib import Path
-import {preload}
-ready, go = Path(sys.argv[-2]), Path(sys.argv[-1])
-ready.touch()
-while not go.exists():
-    time.sleep(0.002)
-{action}
-"""
-RUN_APPLY_SCRIPT = 'sys.argv = ["apply.py"]\nrunpy.run_path("apply.py", run_name="__main__")'
-
-
-def run_together(commands: list[tuple[list[str], Path]], scratch: Path, timeout: float = 300):
-    """Start every command, release them at once when all are ready, return their results."""
-    go = scratch / "go"
-    processes = []
-    for index, (args, cwd) in enumerate(commands):
-        ready = scratch / f"ready-{index}"
-        processes.append(
-            (
-                ready,
-                subprocess.Popen(
-                    [*args, str(ready), str(go)],
-                    cwd=cwd,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                ),
-            )
-        )
-    deadline = time.monotonic() + timeout
-    while not all(ready.exists() for ready, _ in processes):
-        assert time.monotonic() < deadline, "processes never got ready"
-        assert all(p.poll() is None for _, p in processes), [p.communicate() for _, p in processes]
-        time.sleep(0.05)
-    go.touch()
-    return [(process.wait(timeout=timeout), *process.communicate()) for _, process in processes]
 
 
 @pytest.mark.parametrize("registry", ["sqlite", "file"])

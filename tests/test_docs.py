@@ -8,10 +8,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import ROOT, build_org, run
-from feast_federation.cli import app
+from support import ROOT, build_org, invoke, run
 
 pytestmark = pytest.mark.slow
 
@@ -30,8 +28,8 @@ def org(tmp_path_factory):
     return SimpleNamespace(platform=platform, marketing=marketing, risk=risk)
 
 
-def cli(*args) -> str:
-    result = CliRunner().invoke(app, [str(arg) for arg in args])
+def refusal(*args) -> str:
+    result = invoke(*args)
     assert result.exit_code != 0, result.output
     return result.output
 
@@ -40,7 +38,7 @@ def planted(repo: Path, code: str, *args) -> str:
     path = repo / "planted.py"
     path.write_text(code)
     try:
-        return cli(*args, repo) if args else cli("check", repo)
+        return refusal(*args, repo) if args else refusal("check", repo)
     finally:
         path.unlink()
 
@@ -96,7 +94,7 @@ def unregistered(org):
     baked = cli_ok(
         "add-team", "ghost", "--platform", org.platform, "--output-dir", org.marketing.parent
     )
-    return cli("apply", org.marketing.parent / "ghost") if baked else ""
+    return refusal("apply", org.marketing.parent / "ghost") if baked else ""
 
 
 def no_policy(org):
@@ -104,7 +102,7 @@ def no_policy(org):
     original = store.read_text()
     store.write_text(original.replace("project: acme", "project: elsewhere"))
     try:
-        return cli("apply", org.risk)
+        return refusal("apply", org.risk)
     finally:
         store.write_text(original)
 
@@ -125,7 +123,7 @@ def breaks_team(org):
     original = views.read_text()
     views.write_text(original[: original.index("customer_features = FeatureView(")])
     try:
-        return cli("plan", org.platform)
+        return refusal("plan", org.platform)
     finally:
         views.write_text(original)
 
@@ -151,7 +149,9 @@ def odfv_source(org):
 
 
 def project_hyphen(org):
-    return cli("bootstrap", org.platform.parent / "hyphen", "--project", "my-org", "--team", "ab")
+    return refusal(
+        "bootstrap", org.platform.parent / "hyphen", "--project", "my-org", "--team", "ab"
+    )
 
 
 def locked(org, monkeypatch):
@@ -203,10 +203,9 @@ def s3_lock_held(org, monkeypatch):
     import json
     import time
 
-    from aws_server import BUCKET, aws_on_loopback, client
-
     from feast_federation.errors import FederationError
     from feast_federation.registry.s3_lock import s3_lease
+    from support.aws import BUCKET, aws_on_loopback, client
 
     with aws_on_loopback() as env:
         for name, value in {**env, "FEAST_FEDERATION_LOCK_WAIT_SECONDS": "0"}.items():
@@ -221,7 +220,7 @@ def s3_lock_held(org, monkeypatch):
 
 
 def cli_ok(*args) -> bool:
-    return CliRunner().invoke(app, [str(arg) for arg in args]).exit_code == 0
+    return invoke(*args).exit_code == 0
 
 
 def _drop_driver_stats(org) -> bool:

@@ -8,7 +8,8 @@ import os
 import sys
 
 import pytest
-from test_postgres import FETCH, running_org
+
+from support.orgs import FETCH, running_org
 
 pytestmark = pytest.mark.slow
 

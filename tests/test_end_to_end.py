@@ -12,10 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import cli, run
-from feast_federation.cli import app
+from support import cli, invoke, run
 
 pytestmark = pytest.mark.slow
 
@@ -191,7 +189,7 @@ def test_refused_apply_writes_nothing(org, mistake):
     planted.write_text(code)
     before = registry_digest(org)
     try:
-        result = CliRunner().invoke(app, ["apply", str(repo)])
+        result = invoke("apply", repo)
     finally:
         planted.unlink()
     assert result.exit_code == 1, result.output
@@ -222,7 +220,7 @@ def test_a_team_the_registry_does_not_know_is_refused(org):
     )
     assert baked.returncode == 0, baked.stderr
     before = registry_digest(org)
-    result = CliRunner().invoke(app, ["apply", str(org / "teams" / "ghost")])
+    result = invoke("apply", org / "teams" / "ghost")
     assert result.exit_code == 1
     assert result.output.strip() == (
         "error: team ghost is not registered in the registry's policy: "
@@ -246,7 +244,7 @@ def test_a_request_source_may_not_replace_a_platform_source(org):
     )
     before = registry_digest(org)
     try:
-        result = CliRunner().invoke(app, ["apply", str(org / "teams" / "marketing")])
+        result = invoke("apply", org / "teams" / "marketing")
     finally:
         planted.unlink()
     assert result.exit_code == 1

@@ -10,10 +10,10 @@ import sys
 from unittest import mock
 
 import pytest
-from postgres_server import free_port, postgres_on_loopback
-from test_postgres import FETCH, running_org
 
-from conftest import run
+from support import free_port, run
+from support.orgs import FETCH, running_org
+from support.postgres import postgres_on_loopback
 
 pytestmark = pytest.mark.slow
 

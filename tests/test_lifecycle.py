@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run
 from feast_federation.onboarding import bake_platform, bake_team
 from feast_federation.rules.choices import Backends
+from support import ROOT, run
 
 BIN = Path(sys.executable).parent
 

@@ -18,31 +18,12 @@ from feast_federation.rules.ownership import (
     validate_team_name,
     violations,
 )
+from support.hostile import HOSTILE_NAMES
 
 POLICY = Policy(
     project="acme",
     teams={"marketing": Team("marketing", ("m@x",)), "risk": Team("risk", ("r@x",))},
 )
-
-HOSTILE_NAMES = [
-    "Bad",
-    "a-b",
-    "../x",
-    "{{7*7}}",
-    "49",
-    "x;rm -rf ~",
-    "",
-    "a" * 80,
-    "a" * 31,
-    "1team",
-    "x",
-    "team_",
-    "a__b",
-    "platform",
-    "feast",
-    "mark eting",
-    "märketing",
-]
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)

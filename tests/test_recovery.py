@@ -8,16 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from conftest import build_org, file_digest, run
-from feast_federation.cli import app
+from support import build_org, file_digest, invoke, run
 
 pytestmark = pytest.mark.slow
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(arg) for arg in args])
 
 
 @pytest.fixture()

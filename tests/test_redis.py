@@ -7,9 +7,8 @@ import os
 import sys
 
 import pytest
-from postgres_server import free_port
 
-from conftest import run
+from support import free_port, run
 
 pytestmark = pytest.mark.slow
 

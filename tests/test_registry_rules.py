@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import build_org, file_digest, run
-from feast_federation.cli import app
+from support import build_org, file_digest, invoke, run
 
 pytestmark = pytest.mark.slow
 
@@ -19,10 +17,6 @@ pytestmark = pytest.mark.slow
 def org(tmp_path):
     platform, (marketing, risk) = build_org(tmp_path / "org")
     return platform, marketing, risk
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(app, [str(arg) for arg in args])
 
 
 def registry_file(platform: Path) -> Path:

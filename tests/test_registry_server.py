@@ -18,23 +18,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from oidc_provider import CLIENT_ID, OidcProvider
-from typer.testing import CliRunner
 
-from conftest import run
-from feast_federation.cli import app
 from feast_federation.rules.choices import Backends
+from support import free_port, invoke, run
+from support.oidc import CLIENT_ID, OidcProvider
 
 pytestmark = pytest.mark.slow
 
 TEAM_ROLE = "feast-team-marketing"
 PLATFORM_ROLE = "feast-platform"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 90) -> None:
@@ -216,7 +208,7 @@ def test_a_denied_feature_view_can_leave_its_prefixed_source_behind(org, monkeyp
     after = org.fingerprints()
     assert set(after) - set(before) == {("data_sources", "marketing_src")}
     assert {k: v for k, v in after.items() if k in before} == before
-    audit = CliRunner().invoke(app, ["audit", str(org.platform), "--json"])
+    audit = invoke("audit", org.platform, "--json")
     findings = {(f["rule"], f["subject"]) for f in json.loads(audit.stdout)["findings"]}
     assert ("wrong-kind", "DataSource marketing_src") in findings
     from feast_federation.registry import open_store
@@ -234,7 +226,7 @@ def test_another_teams_token_gets_a_clear_denial(org, monkeypatch):
         " features=[platform_view('customer_features')])\n"
     )
     try:
-        result = CliRunner().invoke(app, ["apply", str(org.marketing)])
+        result = invoke("apply", org.marketing)
     finally:
         (org.marketing / "extra.py").unlink()
     assert result.exit_code == 1
@@ -301,7 +293,7 @@ def test_team_prune_marks_and_the_platform_sync_deletes(org):
     store = open_store(org.platform)
     marked = store.get_feature_service("risk_model")
     assert marked.tags["feast-federation/remove"] == "true"  # marked, not deleted
-    synced = CliRunner().invoke(app, ["apply", str(org.platform)])
+    synced = invoke("apply", org.platform)
     assert synced.exit_code == 0, synced.output
     assert "risk_model" in synced.output
     names = {service.name for service in store.list_feature_services()}

@@ -13,12 +13,11 @@ import sys
 import time
 
 import pytest
-from aws_server import BUCKET, aws_on_loopback, client
-from postgres_server import postgres_on_loopback
-from test_concurrency import BARRIER, RUN_APPLY_SCRIPT, run_together
-from test_postgres import FETCH, running_org
 
-from conftest import run
+from support import run
+from support.aws import BUCKET, aws_on_loopback, client
+from support.orgs import BARRIER, FETCH, RUN_APPLY_SCRIPT, run_together, running_org
+from support.postgres import postgres_on_loopback
 
 pytestmark = pytest.mark.slow
 

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from conftest import ROOT, run
-from feast_federation.cli import app
-from test_ownership import HOSTILE_NAMES
+from support import ROOT, invoke, run
+from support.hostile import HOSTILE_NAMES
 
 PLATFORM_TEMPLATE = str(ROOT / "cookiecutter-platform")
 TEAM_TEMPLATE = str(ROOT / "cookiecutter-team")
@@ -186,10 +184,7 @@ def cli_platform(tmp_path):
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_cli_refuses_bad_names_leaving_nothing(cli_platform, tmp_path, name):
     before = _snapshot(tmp_path)
-    result = CliRunner().invoke(
-        app,
-        ["add-team", name, "--platform", str(cli_platform), "--output-dir", str(tmp_path / "t")],
-    )
+    result = invoke("add-team", name, "--platform", cli_platform, "--output-dir", tmp_path / "t")
     assert result.exit_code == 1
     assert result.output.startswith("error: team name")
     assert len(result.output.strip().splitlines()) == 1
@@ -198,12 +193,11 @@ def test_cli_refuses_bad_names_leaving_nothing(cli_platform, tmp_path, name):
 
 
 def test_cli_refuses_duplicates_and_nesting(cli_platform, tmp_path):
-    runner = CliRunner()
-    args = ["--platform", str(cli_platform), "--output-dir", str(tmp_path / "teams")]
-    assert runner.invoke(app, ["add-team", "data", *args]).exit_code == 0
+    args = ["--platform", cli_platform, "--output-dir", tmp_path / "teams"]
+    assert invoke("add-team", "data", *args).exit_code == 0
     before = _snapshot(tmp_path)
     for name, rule in [("data", "already registered"), ("data_science", "would nest")]:
-        result = runner.invoke(app, ["add-team", name, *args])
+        result = invoke("add-team", name, *args)
         assert result.exit_code == 1 and rule in result.output, result.output
     assert _snapshot(tmp_path) == before
 
@@ -224,9 +218,7 @@ def test_add_team_registers_and_bakes_without_importing_feast(cli_platform, tmp_
 
 
 def test_bootstrap_refuses_a_bad_team_before_writing(tmp_path):
-    result = CliRunner().invoke(
-        app, ["bootstrap", str(tmp_path / "org"), "--team", "marketing", "--team", "Bad"]
-    )
+    result = invoke("bootstrap", tmp_path / "org", "--team", "marketing", "--team", "Bad")
     assert result.exit_code == 1 and "team name 'Bad'" in result.output
     assert not (tmp_path / "org").exists()
 

@@ -1,0 +1,65 @@
+"""Helpers shared by the test modules: the repository's paths, fresh processes, the CLI.
+
+Test modules import from here (and from the modules next to this one), never from each
+other or from conftest.py, which holds only fixtures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(
+    args: list[str], cwd: Path | None = None, env: dict | None = None, **kwargs
+) -> subprocess.CompletedProcess:
+    """Run a fresh process with this interpreter's environment; never raises on failure."""
+    env = {**(env or os.environ), "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The feast-federation command, in a fresh process."""
+    return run([sys.executable, "-m", "feast_federation.cli", *args], cwd=cwd)
+
+
+def invoke(*args):
+    """The feast-federation command, in this process; every argument is passed as str()."""
+    from typer.testing import CliRunner
+
+    from feast_federation.cli import app
+
+    return CliRunner().invoke(app, [str(arg) for arg in args])
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on at the moment."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_org(
+    directory: Path, teams=(("marketing", "customer_features"), ("risk", "user_features"))
+):
+    """A bootstrapped org, synced and with every team applied, in this process."""
+    from feast_federation import sync
+    from feast_federation.onboarding import bootstrap_org
+    from feast_federation.rules.repo import find_repo
+
+    platform, team_dirs = bootstrap_org(
+        directory, project="acme", owners=["plat@acme.io"], teams=teams
+    )
+    for repo in (platform, *team_dirs):
+        sync.apply(find_repo(repo))
+    return platform, team_dirs
