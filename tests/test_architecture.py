@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT
+
 PACKAGE = ROOT / "scaffolder" / "feast_federation"
 FEAST_FREE = ("errors", "files", "rules", "onboarding", "cli.output", "cli.commands", "cli")
 

@@ -29,11 +29,12 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_bundles_templates_and_shared_hooks(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in (
-        "feast_federation/ownership.py",
+        "feast_federation/rules/ownership.py",
         "feast_federation/templates/hooks/cookiecutter_hooks.py",
         "feast_federation/templates/cookiecutter-team/cookiecutter.json",
         "feast_federation/templates/cookiecutter-team/hooks/pre_gen_project.py",
         "feast_federation/templates/cookiecutter-team/{{cookiecutter.__repo_dir}}/apply.py",
+        "feast_federation/templates/cookiecutter-team/templates/starters/user_features/on_demand_views.py",
         "feast_federation/templates/cookiecutter-platform/{{cookiecutter.repo_name}}/apply.py",
     ):
         assert expected in names, expected
