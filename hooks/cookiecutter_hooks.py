@@ -1,8 +1,11 @@
-"""Code both templates' cookiecutter hooks share. Standard library only.
+"""What both templates' cookiecutter hooks do. Standard library only.
 
-The rules themselves live in ``feast_federation`` (one place). A template baked from a
-checkout of this repository finds the package beside this folder (``../scaffolder``); one
-baked by the installed CLI finds it installed, with this folder bundled inside it.
+The hooks run inside cookiecutter's own process, while their scripts are rendered (the
+``federation_hook`` global of ``template_guard``), so a refusal reaches the user as one
+line and nothing is left behind. The rules themselves live in ``feast_federation`` (one
+place): a template baked from a checkout of this repository finds the package beside this
+folder (``../scaffolder``); one baked by the installed CLI finds it installed, with this
+folder bundled inside it.
 """
 
 from __future__ import annotations
@@ -17,77 +20,61 @@ if (_SOURCE / "feast_federation").is_dir():
     sys.path.insert(0, str(_SOURCE))
 
 from feast_federation import onboarding  # noqa: E402
-from feast_federation.errors import FederationError  # noqa: E402
 from feast_federation.rules import choices  # noqa: E402
 from feast_federation.rules.policy import split_owners  # noqa: E402
 
 
-def _run(step, *args, **kwargs) -> None:
-    try:
-        step(*args, **kwargs)
-    except FederationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
-
-
-def _platform_dir(platform_dir: str, output_dir: str) -> Path:
+def _platform_dir(values: dict) -> Path:
     # Relative paths are taken from the output directory, where the new repo lands.
-    return Path(output_dir, Path(platform_dir).expanduser())
+    return Path(values.get("_output_dir", "."), Path(values["platform_dir"]).expanduser())
 
 
-def team_pre_gen(
-    *,
-    team: str,
-    owners: str,
-    platform_dir: str,
-    output_dir: str,
-    project: str = "",
-    offline_schema: str = "",
-) -> None:
-    _run(
-        onboarding.check_new_team,
-        _platform_dir(platform_dir, output_dir),
-        team=team,
-        owners=split_owners(owners),
-        project=project,
-        offline_schema=offline_schema,
+def team_pre_gen(values: dict, project_dir: Path) -> None:
+    onboarding.check_new_team(
+        _platform_dir(values),
+        team=values["team_name"],
+        owners=split_owners(values["owners"]),
+        project=values["project_name"],
+        offline_schema=values["offline_schema"],
+        federation_repo_url=values["federation_repo_url"],
+        feast_federation_version=values["feast_federation_version"],
+    )
+    onboarding.check_outside_feature_repos(project_dir.parent)
+
+
+def team_post_gen(values: dict, project_dir: Path) -> None:
+    onboarding.finish_team_repo(
+        _platform_dir(values),
+        team=values["team_name"],
+        owners=split_owners(values["owners"]),
+        repo_dir=project_dir,
+        registry_server=values["registry_server"],
+        offline_schema=values["offline_schema"],
     )
 
 
-def team_post_gen(
-    *,
-    team: str,
-    owners: str,
-    platform_dir: str,
-    output_dir: str,
-    registry_server: str = "",
-    offline_schema: str = "",
-) -> None:
-    _run(
-        onboarding.finish_team_repo,
-        _platform_dir(platform_dir, output_dir),
-        team=team,
-        owners=split_owners(owners),
-        repo_dir=Path.cwd(),
-        registry_server=registry_server,
-        offline_schema=offline_schema,
+def platform_pre_gen(values: dict, project_dir: Path) -> None:
+    onboarding.check_new_platform(
+        project=values["project_name"],
+        owners=split_owners(values["platform_owners"]),
+        repo_name=values["repo_name"],
+        federation_repo_url=values["federation_repo_url"],
+        feast_federation_version=values["feast_federation_version"],
     )
+    choices.Backends(
+        values["registry"], values["online_store"], values["offline_store"],
+        values["registry_server"],
+    ).check()  # fmt: skip
 
 
-def platform_pre_gen(
-    *, project: str, owners: str, registry: str, online: str, offline: str, server: str
-) -> None:
-    _run(onboarding.check_new_platform, project=project, owners=split_owners(owners))
-    _run(choices.Backends(registry, online, offline, server).check)
-
-
-def platform_post_gen(*, offline_store: str = "file") -> None:
+def platform_post_gen(values: dict, project_dir: Path) -> None:
     """Wire the pipeline's variables; write the sample parquet files when the sources read
     them and the baking Python can write them, otherwise say how."""
-    _run(onboarding.finish_platform_repo, Path.cwd())
-    if offline_store not in choices.LOCAL_OFFLINE_STORES:
+    onboarding.finish_platform_repo(project_dir)
+    if values["offline_store"] not in choices.LOCAL_OFFLINE_STORES:
         return
     if all(importlib.util.find_spec(module) for module in ("pandas", "pyarrow")):
-        subprocess.run([sys.executable, "scripts/generate_sample_data.py"], check=True)
+        script = [sys.executable, "scripts/generate_sample_data.py"]
+        subprocess.run(script, check=True, cwd=project_dir, stdout=subprocess.DEVNULL)
     else:
         print("note: install requirements.txt, then run python scripts/generate_sample_data.py")

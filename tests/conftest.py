@@ -12,3 +12,16 @@ from support import ROOT
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def template_extensions_importable():
+    """pytest-cookies renders a template's context outside cookiecutter's import patch, so
+    the templates' Jinja extension (``_extensions``) must be importable on its own."""
+    import sys
+
+    folders = [str(ROOT / "cookiecutter-platform"), str(ROOT / "cookiecutter-team")]
+    sys.path.extend(folders)
+    yield
+    for folder in folders:
+        sys.path.remove(folder)

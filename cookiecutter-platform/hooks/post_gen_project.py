@@ -1,15 +1,6 @@
-"""Generate the sample data the local default serves.
+"""Wire the pipeline's variables and generate the sample data the local default serves.
 
-cruft re-renders an existing repo without `_repo_dir`: its data is there already.
+It runs in cookiecutter's own process while this script is rendered (federation_hook, from
+the template's Jinja extension), so a refusal is one line; the script has nothing left to do.
 """
-
-import sys
-from pathlib import Path
-
-TEMPLATE_DIR = {{ cookiecutter._repo_dir | default("") | tojson }}
-
-if TEMPLATE_DIR:
-    sys.path.insert(0, str(Path(TEMPLATE_DIR).parent / "hooks"))
-    from cookiecutter_hooks import platform_post_gen
-
-    platform_post_gen(offline_store={{ cookiecutter.offline_store | tojson }})
+{{ federation_hook("platform_post_gen", cookiecutter, cookiecutter.repo_name) }}

@@ -1,22 +1,6 @@
-"""Refuse a bad project name or owner list before anything is written.
+"""Refuse a bad value before anything is written; the rules are feast_federation's.
 
-cruft re-renders an existing repo without `_repo_dir`: nothing to check then.
+It runs in cookiecutter's own process while this script is rendered (federation_hook, from
+the template's Jinja extension), so a refusal is one line; the script has nothing left to do.
 """
-
-import sys
-from pathlib import Path
-
-TEMPLATE_DIR = {{ cookiecutter._repo_dir | default("") | tojson }}
-
-if TEMPLATE_DIR:
-    sys.path.insert(0, str(Path(TEMPLATE_DIR).parent / "hooks"))
-    from cookiecutter_hooks import platform_pre_gen
-
-    platform_pre_gen(
-        project={{ cookiecutter.project_name | tojson }},
-        owners={{ cookiecutter.platform_owners | tojson }},
-        registry={{ cookiecutter.registry | tojson }},
-        online={{ cookiecutter.online_store | tojson }},
-        offline={{ cookiecutter.offline_store | tojson }},
-        server={{ cookiecutter.registry_server | tojson }},
-    )
+{{ federation_hook("platform_pre_gen", cookiecutter, cookiecutter.repo_name) }}

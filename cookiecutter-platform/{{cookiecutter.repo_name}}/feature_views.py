@@ -8,7 +8,7 @@ from feast.types import Float32, Float64, Int64
 from data_sources import customer_features_source, driver_stats_source, user_features_source
 from entities import customer, driver, user
 
-OWNER = "{{ cookiecutter.platform_owners.replace(',', ' ').split()[0] }}"
+OWNER = {{ cookiecutter.platform_owners.replace(",", " ").split()[0] | tojson }}
 
 user_features = FeatureView(
     name="user_features",

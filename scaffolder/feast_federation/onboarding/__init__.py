@@ -11,6 +11,7 @@ from feast_federation.onboarding.bake import (
     bootstrap_org,
     check_new_platform,
     check_new_team,
+    check_outside_feature_repos,
     finish_platform_repo,
     finish_team_repo,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "bake_platform",
     "bake_team",
     "bootstrap_org",
+    "check_outside_feature_repos",
     "check_new_platform",
     "check_new_team",
     "finish_platform_repo",

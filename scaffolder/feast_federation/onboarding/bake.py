@@ -34,8 +34,16 @@ from feast_federation.rules.ownership import (
     validate_team_name,
 )
 from feast_federation.rules.policy import load_policy, register_team
-from feast_federation.rules.repo import STORE_FILE
+from feast_federation.rules.repo import STORE_FILE, declared_names
+from feast_federation.rules.values import (
+    check_owners,
+    check_plain_text,
+    check_repo_dir_name,
+    check_url,
+    check_version,
+)
 
+DEFAULT_FEDERATION_REPO_URL = "https://github.com/your-org/feast-federation"
 STARTER_VIEWS = ("user_features", "customer_features", "driver_stats")
 DEFAULT_STARTER_VIEW = STARTER_VIEWS[0]
 
@@ -44,22 +52,55 @@ DEFAULT_STARTER_VIEW = STARTER_VIEWS[0]
 
 
 def check_new_team(
-    platform_dir: Path,
+    platform_dir: Path | str,
     *,
     team: str,
     owners: Sequence[str],
     project: str = "",
     offline_schema: str = "",
+    federation_repo_url: str = DEFAULT_FEDERATION_REPO_URL,
+    feast_federation_version: str = __version__,
 ) -> None:
-    """Raise FederationError unless ``team`` may be registered in ``platform_dir``'s policy."""
-    policy = load_policy(_platform(platform_dir))
+    """Raise FederationError unless ``team`` may be registered in ``platform_dir``'s policy.
+
+    Every value is checked here, before anything is written: the CLI calls this before it
+    bakes, and the template's pre-generation hook calls it under plain cookiecutter.
+    """
+    check_plain_text("platform_dir", str(platform_dir))
+    platform = _platform(platform_dir)
+    policy = load_policy(platform)
+    validate_team_name(team, policy.teams, declared_names(platform))
+    if not owners:
+        raise FederationError(f"team {team}: give at least one owner")
+    check_owners(f"team {team}", list(owners))
+    check_url("federation_repo_url", federation_repo_url)
+    check_version("feast_federation_version", feast_federation_version)
     if project and project != policy.project:
         raise FederationError(f"project_name {project}: the platform's project is {policy.project}")
     schemas = {other.effective_offline_schema: name for name, other in policy.teams.items()}
-    validate_team_name(team, policy.teams)
     validate_offline_schema(team, offline_schema_of(team, offline_schema), schemas)
-    if not owners:
-        raise FederationError(f"team {team}: give at least one owner")
+
+
+def check_team_location(target: Path) -> None:
+    """A new team repo goes where nothing is, outside every other feature repo."""
+    target = Path(target).expanduser().absolute()
+    if target.exists():
+        raise FederationError(f"{target}: already exists")
+    check_outside_feature_repos(target.parent)
+
+
+def check_outside_feature_repos(directory: Path) -> None:
+    """``directory`` can hold a new repo: a directory (or none yet), in no feature repo."""
+    directory = Path(directory).expanduser().absolute()
+    check_plain_text("output directory", str(directory))
+    for parent in (directory, *directory.parents):
+        if parent.exists() and not parent.is_dir():
+            raise FederationError(f"output directory {parent}: is a file, not a directory")
+        if (parent / STORE_FILE).is_file():
+            raise FederationError(
+                f"output directory {directory}: inside the feature repo {parent}; a team "
+                "repo is a repo of its own (choose a directory outside it)"
+            )
 
 
 def check_inherited_choices(
@@ -83,10 +124,22 @@ def check_inherited_choices(
             )
 
 
-def check_new_platform(*, project: str, owners: Sequence[str]) -> None:
+def check_new_platform(
+    *,
+    project: str,
+    owners: Sequence[str],
+    repo_name: str = "platform",
+    federation_repo_url: str = DEFAULT_FEDERATION_REPO_URL,
+    feast_federation_version: str = __version__,
+) -> None:
+    """Every value of a new platform repo, checked before anything is written."""
     validate_project_name(project)
     if not owners:
         raise FederationError(f"project {project}: give at least one platform owner")
+    check_owners("platform", list(owners))
+    check_repo_dir_name("repo_name", repo_name)
+    check_url("federation_repo_url", federation_repo_url)
+    check_version("feast_federation_version", feast_federation_version)
 
 
 def finish_platform_repo(repo_dir: Path) -> None:
@@ -149,10 +202,11 @@ def bake_platform(
     postgres_sslmode: str = "require",
 ) -> Path:
     """Bake ``output_dir/<repo_name>``; every choice is checked before anything is written."""
-    check_new_platform(project=project, owners=owners)
+    check_new_platform(project=project, owners=owners, repo_name=repo_name)
     backends.check()
     check_choice("ci", ci, CI_SYSTEMS)
     check_choice("postgres_sslmode", postgres_sslmode, POSTGRES_SSLMODES)
+    check_plain_text("output directory", str(output_dir))
     target = Path(output_dir) / repo_name
     if target.exists():
         raise FederationError(f"{target}: already exists")
@@ -198,9 +252,7 @@ def bake_team(
     _check_starter_view(starter_view)
     check_choice("ci", ci, CI_SYSTEMS)
     check_registry_server_address(registry_server)
-    target = Path(output_dir) / team
-    if target.exists():
-        raise FederationError(f"{target}: already exists")
+    check_team_location(Path(output_dir) / team)
     context = {
         "team_name": team,
         "owners": ", ".join(owners),
@@ -230,11 +282,15 @@ def bootstrap_org(
     A team is a name, or a (name, starter view) pair; team repos share the platform's ``ci``.
     """
     org_dir = Path(org_dir)
-    if org_dir.exists() and any(org_dir.iterdir()):
-        raise FederationError(f"{org_dir}: exists and is not empty")
+    check_plain_text("org directory", str(org_dir))
+    if org_dir.exists() and (not org_dir.is_dir() or any(org_dir.iterdir())):
+        raise FederationError(f"{org_dir}: exists and is not an empty directory")
     pairs = [(team, DEFAULT_STARTER_VIEW) if isinstance(team, str) else team for team in teams]
     owners = list(owners) or ["platform-team@example.com"]
     check_new_platform(project=project, owners=owners)
+    backends.check()
+    check_choice("ci", ci, CI_SYSTEMS)
+    check_choice("postgres_sslmode", postgres_sslmode, POSTGRES_SSLMODES)
     registered: list[str] = []
     for name, starter_view in pairs:
         validate_team_name(name, registered)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 from feast_federation import __version__
@@ -60,7 +61,12 @@ def link_to_template(repo: Path, template: str, extra_context: dict) -> None:
     context = generate_context(
         context_file=str(template_dir / "cookiecutter.json"), extra_context=extra_context
     )
-    rendered = prompt_for_config(context, no_input=True)
+    # The template's Jinja extension is imported from its folder, as cookiecutter does.
+    sys.path.insert(0, str(template_dir))
+    try:
+        rendered = prompt_for_config(context, no_input=True)
+    finally:
+        sys.path.remove(str(template_dir))
     url = os.environ.get(TEMPLATE_URL_VARIABLE) or rendered["federation_repo_url"]
     commit = _git_head(templates_root()) or f"v{__version__}"
     rendered.update({"_template": url, "_commit": commit})

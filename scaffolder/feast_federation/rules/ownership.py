@@ -34,6 +34,7 @@ from feast_federation.rules.kinds import (  # noqa: F401 - the kinds are part of
     TEAM_KINDS,
     same_table,
 )
+from feast_federation.rules.values import check_owners, check_role, shown
 
 PLATFORM = "platform"
 
@@ -49,6 +50,8 @@ RESERVED_TEAM_NAMES = frozenset(
         "test", "tests", "shared", "common", "core", "system", "internal",
     }
 )  # fmt: skip
+# YAML 1.1 reads these as booleans or null: a team named so could not be written back.
+YAML_SPECIAL_WORDS = frozenset({"yes", "no", "on", "off", "true", "false", "null"})
 PROJECT_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # A team's own schema (or dataset) in the offline store; the platform's is "platform".
 OFFLINE_SCHEMA_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,62}")
@@ -134,32 +137,46 @@ def describe_owner(owner: str) -> str:
 # --- team names ------------------------------------------------------------------------
 
 
-def validate_team_name(name: str, registered: Iterable[str] = ()) -> None:
-    """Raise OwnershipError unless ``name`` may be registered next to ``registered``."""
-    shown = repr(name) if len(name) <= 40 else repr(name[:37] + "...")
+def validate_team_name(
+    name: str, registered: Iterable[str] = (), platform_names: Iterable[str] = ()
+) -> None:
+    """Raise OwnershipError unless ``name`` may be registered next to ``registered`` teams
+    while the platform holds objects named ``platform_names``."""
+    if not isinstance(name, str):
+        raise OwnershipError(f"team name {shown(name)}: must be a string")
+    shown_name = shown(name)
     if not TEAM_NAME_MIN <= len(name) <= TEAM_NAME_MAX:
         raise OwnershipError(
-            f"team name {shown}: must be {TEAM_NAME_MIN} to {TEAM_NAME_MAX} characters long"
+            f"team name {shown_name}: must be {TEAM_NAME_MIN} to {TEAM_NAME_MAX} characters long"
         )
     if not TEAM_NAME_PATTERN.fullmatch(name) or name.endswith("_") or "__" in name:
         raise OwnershipError(
-            f"team name {shown}: use lowercase ASCII letters, digits and single underscores, "
+            f"team name {shown_name}: use lowercase ASCII letters, digits and single underscores, "
             "starting with a letter (pattern [a-z][a-z0-9_]*)"
         )
     if name in RESERVED_TEAM_NAMES:
-        raise OwnershipError(f"team name {shown}: {name} is reserved")
+        raise OwnershipError(f"team name {shown_name}: {name} is reserved")
+    if name in YAML_SPECIAL_WORDS:
+        raise OwnershipError(f"team name {shown_name}: YAML reads {name} as a boolean or null")
     for other in registered:
         if other == name:
-            raise OwnershipError(f"team name {shown}: team {name} is already registered")
+            raise OwnershipError(f"team name {shown_name}: team {name} is already registered")
         if name.startswith(team_prefix(other)) or other.startswith(team_prefix(name)):
             raise OwnershipError(
-                f"team name {shown}: prefixes would nest with registered team {other} "
+                f"team name {shown_name}: prefixes would nest with registered team {other} "
                 f"({team_prefix(min(name, other, key=len))} would own the other's names)"
             )
+    taken = sorted(n for n in platform_names if n.startswith(team_prefix(name)))
+    if taken:
+        listed = ", ".join(taken[:5]) + (f" and {len(taken) - 5} more" if len(taken) > 5 else "")
+        raise OwnershipError(
+            f"team name {shown_name}: its prefix {team_prefix(name)} would take the platform's "
+            f"{listed}; choose another name"
+        )
 
 
 def validate_project_name(name: str) -> None:
-    if not PROJECT_NAME_PATTERN.fullmatch(name):
+    if not isinstance(name, str) or not PROJECT_NAME_PATTERN.fullmatch(name):
         raise OwnershipError(
             f"project name {name!r}: use letters, digits and underscores, starting with a letter "
             "(Feast's SQLite stores reject hyphens)"
@@ -169,13 +186,24 @@ def validate_project_name(name: str) -> None:
 def validate_policy(policy: Policy) -> None:
     """Raise OwnershipError if the registered teams break the naming rules among themselves."""
     validate_project_name(policy.project)
+    check_owners("platform", list(policy.platform_owners))
+    check_role("platform", policy.platform_role)
     seen: list[str] = []
     schemas: dict[str, str] = {}
+    roles = {policy.platform_role: "the platform"}
     for name, team in policy.teams.items():
         validate_team_name(name, seen)
         validate_offline_schema(name, team.effective_offline_schema, schemas)
+        check_owners(f"team {name}", list(team.owners))
+        check_role(f"team {name}", team.effective_role)
+        if team.effective_role in roles:
+            raise OwnershipError(
+                f"team {name}: role {team.effective_role} is already "
+                f"{roles[team.effective_role]}'s; every owner needs a role of its own"
+            )
         seen.append(name)
         schemas[team.effective_offline_schema] = name
+        roles[team.effective_role] = f"team {name}"
 
 
 def offline_schema_of(team: str, chosen: str = "") -> str:

@@ -1,12 +1,14 @@
 """The policy file, ``federation.yaml`` in the platform repo.
 
-Reading turns it into an ``ownership.Policy``; registering a team appends a block of text
-under ``teams:`` so that the platform team's comments and layout survive, under a lock and
-with an atomic replace so that concurrent registrations all land.
+Reading turns it into an ``ownership.Policy``, validated whole; registering a team edits
+it as a round-trip YAML document (ruamel.yaml) so that the platform team's comments, order
+and layout survive, under a lock and with an atomic replace so that concurrent
+registrations all land.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,16 +33,23 @@ def policy_path(platform_dir: Path) -> Path:
 
 def load_policy(platform_dir: Path) -> Policy:
     path = policy_path(platform_dir)
+    return parse_policy(_read(path), str(path))
+
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FederationError(f"{path}: policy file not found (is this a platform repo?)") from None
-    return parse_policy(text, str(path))
+    except UnicodeDecodeError:
+        raise FederationError(f"{path}: not UTF-8 text; the policy file is YAML") from None
+    except OSError as exc:
+        raise FederationError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
 def policy_section(platform_dir: Path, name: str) -> dict:
     """An optional settings section of the policy file, such as ``backups``."""
-    data = yaml.safe_load(policy_path(platform_dir).read_text(encoding="utf-8")) or {}
+    data = yaml.safe_load(_read(policy_path(platform_dir))) or {}
     section = data.get(name) or {}
     if not isinstance(section, dict):
         raise FederationError(f"{policy_path(platform_dir)}: '{name}' must be a mapping")
@@ -59,7 +68,7 @@ def parse_policy(text: str, source: str = POLICY_FILE) -> Policy:
     try:
         policy = _policy_from_data(data)
         validate_policy(policy)
-    except (OwnershipError, TypeError, ValueError) as exc:
+    except (OwnershipError, TypeError, ValueError, AttributeError) as exc:
         raise FederationError(f"{source}: {exc}") from None
     return policy
 
@@ -119,46 +128,66 @@ def register_team(
     role: str = "",
     offline_schema: str = "",
 ) -> Policy:
-    """Add ``team`` to the policy file; safe against concurrent registrations."""
+    """Add ``team`` to the policy file; safe against concurrent registrations.
+
+    The file is edited as a YAML document, not as lines: comments, key order and layout
+    survive whatever order the sections are in.
+    """
     path = policy_path(platform_dir)
     with file_lock(path.with_name(f".{path.name}.lock")):
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        text = _read(path) if path.exists() else ""
         policy = parse_policy(text, str(path))
         validate_team_name(team, policy.teams)
-        new_text = _with_team_block(text, team, owners, role, offline_schema)
+        new_text = _with_team(text, team, owners, role, offline_schema)
         updated = parse_policy(new_text, str(path))
-        if team not in updated.teams:
-            raise FederationError(
-                f"{path}: could not add team {team}; is 'teams:' the last section?"
-            )
         atomic_write(path, new_text)
         return updated
 
 
-def _with_team_block(
-    text: str, team: str, owners: Sequence[str], role: str, offline_schema: str
-) -> str:
-    lines = text.rstrip("\n").split("\n")
-    for index, line in enumerate(lines):
-        if line.split("#")[0].strip() in ("teams: {}", "teams:{}", "teams:"):
-            lines[index] = "teams:" + (line[line.index("#") - 1 :] if "#" in line else "")
-            break
-    else:
-        lines.append("teams:")
-    block = [f"  {team}:", f"    prefix: {team_prefix(team)}"]
-    block.append("    owners: [" + ", ".join(yaml_scalar(owner) for owner in owners) + "]")
+def _move_trailing_comment(previous, entry) -> None:
+    """Full-line comments after the last team belong to what follows the teams (the next
+    section's heading), but ruamel.yaml keeps them on that team's last value: move them
+    below the new entry, leaving an end-of-line comment where it was."""
+    import copy
+
+    if not previous:
+        return
+    last_key = list(previous)[-1]
+    slots = previous.ca.items.get(last_key)
+    token = slots[2] if slots and len(slots) > 2 else None
+    if token is None or "\n" not in token.value.rstrip("\n"):
+        return
+    end_of_line, _, following = token.value.partition("\n")
+    token.value = end_of_line + "\n"
+    moved = copy.copy(token)
+    moved.value = "\n" + following
+    entry.ca.items[list(entry)[-1]] = [None, None, moved, None]
+
+
+def _with_team(text: str, team: str, owners: Sequence[str], role: str, offline_schema: str) -> str:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    document = YAML()  # round-trip: keeps comments, order and quoting
+    document.preserve_quotes = True
+    data = document.load(text) or CommentedMap()
+    teams = data.get("teams")
+    if not isinstance(teams, CommentedMap):
+        teams = CommentedMap()
+        data["teams"] = teams
+    entry = CommentedMap(prefix=team_prefix(team))
+    owner_list = CommentedSeq(owners)
+    owner_list.fa.set_flow_style()
+    entry["owners"] = owner_list
     if role:
-        block.append(f"    role: {yaml_scalar(role)}")
+        entry["role"] = role
     if offline_schema:
-        block.append(f"    offline_schema: {yaml_scalar(offline_schema)}")
-    return "\n".join(lines + block) + "\n"
-
-
-def yaml_scalar(value: str) -> str:
-    """``value`` as a one-line YAML flow scalar."""
-    return (
-        yaml.safe_dump(value, default_flow_style=True, width=10_000)
-        .strip()
-        .removesuffix("...")
-        .strip()
-    )
+        entry["offline_schema"] = offline_schema
+    previous = list(teams.values())[-1] if teams else None
+    teams[team] = entry
+    teams.fa.set_block_style()
+    if isinstance(previous, CommentedMap):
+        _move_trailing_comment(previous, entry)
+    out = io.StringIO()
+    document.dump(data, out)
+    return out.getvalue()

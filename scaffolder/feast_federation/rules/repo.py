@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,3 +67,28 @@ def _settings(root: Path) -> dict:
     except tomllib.TOMLDecodeError as exc:
         raise FederationError(f"{pyproject}: not valid TOML ({exc})") from None
     return data.get("tool", {}).get("feast-federation", {})
+
+
+def declared_names(repo_dir: Path) -> set[str]:
+    """The names a repo's modules give Feast objects (``name="..."`` arguments), read from
+    the source without running it: onboarding must not import Feast or the repo."""
+    names: set[str] = set()
+    for module in Path(repo_dir).rglob("*.py"):
+        if any(part.startswith(".") or part in _NOT_SCANNED for part in module.parts):
+            continue
+        try:
+            tree = ast.parse(module.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, OSError):
+            continue  # the platform's own plan reports a broken module
+        names.update(
+            keyword.value.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            for keyword in node.keywords
+            if keyword.arg == "name" and isinstance(keyword.value, ast.Constant)
+            and isinstance(keyword.value.value, str)
+        )  # fmt: skip
+    return names
+
+
+_NOT_SCANNED = frozenset({"tests", "scripts", "venv", "__pycache__", "node_modules"})

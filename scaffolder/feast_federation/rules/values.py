@@ -1,0 +1,92 @@
+"""Free-text values a user types (owners, paths, URLs, versions) checked before they reach a
+template, a YAML file or a CODEOWNERS line. Standard library only.
+
+Cookiecutter renders every value it is handed as a Jinja template before baking, so a value
+holding ``{{``, ``{%`` or ``{#`` would run as code: such values are refused, never escaped,
+because no user value here has a reason to hold them. Control characters would split one
+value into several lines of a generated file.
+"""
+
+from __future__ import annotations
+
+import re
+
+from feast_federation.errors import OwnershipError
+
+TEMPLATE_MARKERS = ("{{", "{%", "{#")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+URL_PATTERN = re.compile(r"(?:(?:https?|ssh|git|file)://|git@)[^\s'\"{}<>\\`$;|&]+")
+VERSION_PATTERN = re.compile(r"[0-9][0-9A-Za-z.+!-]*")
+REPO_DIR_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+OWNER_PATTERNS = (
+    re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),  # an email address
+    re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})"),  # a GitHub or GitLab user
+    re.compile(r"@[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9][A-Za-z0-9._-]{0,99}"),  # a team
+)
+ROLE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}")
+
+
+def shown(value: object) -> str:
+    """A value as an error line shows it: quoted, escaped, and cut when long."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_plain_text(what: str, value: str) -> None:
+    """Refuse a value that cookiecutter would run as a template, or that spans lines."""
+    if any(marker in value for marker in TEMPLATE_MARKERS):
+        raise OwnershipError(
+            f"{what} {shown(value)}: {{{{, {{% and {{# are not allowed (cookiecutter would "
+            "run the value as a template)"
+        )
+    if _CONTROL.search(value):
+        raise OwnershipError(f"{what} {shown(value)}: control characters are not allowed")
+
+
+def check_owner(owner: str) -> None:
+    """One owner: an email address, ``@user`` or ``@org/team`` (what CODEOWNERS accepts)."""
+    check_plain_text("owner", owner)
+    if not any(pattern.fullmatch(owner) for pattern in OWNER_PATTERNS):
+        raise OwnershipError(
+            f"owner {shown(owner)}: use an email address, @user or @org/team, one per item"
+        )
+
+
+def check_owners(who: str, owners: object) -> None:
+    if not isinstance(owners, (list, tuple)) or not all(isinstance(o, str) for o in owners):
+        raise OwnershipError(f"{who}: owners must be a list of strings")
+    for owner in owners:
+        try:
+            check_owner(owner)
+        except OwnershipError as exc:
+            raise OwnershipError(f"{who}: {exc}") from None
+
+
+def check_role(who: str, role: object) -> None:
+    if not isinstance(role, str) or not ROLE_PATTERN.fullmatch(role):
+        raise OwnershipError(
+            f"{who}: role {shown(role)} must be one string of letters, digits and . _ : / @ -"
+        )
+
+
+def check_url(what: str, url: str) -> None:
+    check_plain_text(what, url)
+    if not URL_PATTERN.fullmatch(url):
+        raise OwnershipError(
+            f"{what} {shown(url)}: expected a git URL (https://, ssh://, git://, file:// or "
+            "git@host:path) without spaces, quotes or shell characters"
+        )
+
+
+def check_version(what: str, version: str) -> None:
+    if not VERSION_PATTERN.fullmatch(version):
+        raise OwnershipError(f"{what} {shown(version)}: expected a version such as 0.1.0")
+
+
+def check_repo_dir_name(what: str, name: str) -> None:
+    """A directory name for a new repo: one path component, nothing that climbs out."""
+    if not REPO_DIR_PATTERN.fullmatch(name) or name in (".", ".."):
+        raise OwnershipError(
+            f"{what} {shown(name)}: use letters, digits, '.', '_' and '-', starting with a "
+            "letter or digit (one directory name)"
+        )
