@@ -111,10 +111,15 @@ def test_apply_log_records_who_changed_what(org, monkeypatch):
     ]
     last = entries[-1]
     assert last["repo"] == str(marketing) and last["action"] == "apply"
-    assert last["changes"] == [
-        {"kind": "FeatureService", "name": "marketing_campaign_model", "action": "update",
-         "fields": ["description"]}
-    ]  # fmt: skip
+    [change] = last["changes"]
+    digest = change.pop("digest")  # of the object as written, for the audit
+    assert change == {"kind": "FeatureService", "name": "marketing_campaign_model",
+                      "action": "update", "fields": ["description"]}  # fmt: skip
+    from feast_federation.registry import open_store
+    from feast_federation.registry.protos import digest as digest_of
+
+    stored = open_store(platform).get_feature_service("marketing_campaign_model")
+    assert digest == digest_of(stored.to_proto())
     only_risk = json.loads(invoke("log", platform, "--json", "--team", "risk").stdout)
     assert [e["owner"] for e in only_risk] == ["risk"]
     table = invoke("log", platform)

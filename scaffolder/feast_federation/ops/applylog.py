@@ -16,6 +16,7 @@ from pathlib import Path
 
 from feast_federation.errors import FederationError
 from feast_federation.registry.location import RegistryLocation
+from feast_federation.rules.kinds import BY_NAME
 
 TABLE = "feast_federation_apply_log"
 LOG_SUFFIX = ".apply-log.jsonl"
@@ -67,6 +68,47 @@ def record(store, repo_path: Path, owner: str, action: str, changes: list[dict],
         text = _s3_text(path, log) + json.dumps(entry) + "\n"
         s3_call(path, client.put_object, Bucket=bucket, Key=key, Body=text.encode("utf-8"))
     return entry
+
+
+def with_digests(changes: list[dict], written: list) -> list[dict]:
+    """``changes`` with the digest of each object written, so an audit can tell what its
+    owner last applied from what someone changed since (``last_applied``)."""
+    from feast_federation.registry.kinds import kind_of
+    from feast_federation.registry.protos import digest
+
+    digests = {table_key(kind_of(obj), obj.name): digest(obj.to_proto()) for obj in written}
+    return [
+        {**change, "digest": digests[key]} if key in digests else change
+        for change in changes
+        for key in [table_key(change["kind"], change["name"])]
+    ]
+
+
+def table_key(kind: str, name: str) -> tuple[str, str]:
+    """Names are unique per registry table, and a restore logs a RequestSource as a
+    DataSource: the log's objects are told apart by table and name."""
+    return (BY_NAME[kind].table if kind in BY_NAME else kind, name)
+
+
+def last_applied(entries: list[dict]) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """What the logged applies and restores left in the registry, replayed oldest first:
+    ``table_key`` -> ``(kind, digest)``; the digest is None for entries logged before
+    digests were recorded."""
+    state: dict[tuple[str, str], tuple[str, str | None]] = {}
+    for entry in entries:
+        for change in entry.get("changes", []):
+            key = table_key(change["kind"], change["name"])
+            if change["action"] == "delete":
+                state.pop(key, None)
+            elif change["action"] in ("add", "update"):
+                state[key] = (change["kind"], change.get("digest"))
+    return state
+
+
+def kept(store) -> bool:
+    """Whether the registry's location has an apply log (a registry server's has none)."""
+    location = RegistryLocation.of(store)
+    return location.is_sql or location.is_local_file or location.is_s3
 
 
 def read(store, owner: str | None = None) -> list[dict]:

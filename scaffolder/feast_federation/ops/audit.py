@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from feast.protos.feast.core.DataSource_pb2 import DataSource as DataSourceProto
+
 from feast_federation import registry
 from feast_federation.errors import FederationError
-from feast_federation.registry.kinds import (
-    definition,
-    kind_of,
-    platform_state,
-    with_implicit_writes,
-)
+from feast_federation.ops import applylog
+from feast_federation.registry.kinds import definition, platform_state
+from feast_federation.registry.location import exclusive, retry_when_locked
 from feast_federation.registry.permissions import published_teams
+from feast_federation.registry.protos import digest, project_of, spec_of
+from feast_federation.registry.server_errors import translated
+from feast_federation.rules.kinds import PERMISSION, PLATFORM_KINDS
 from feast_federation.rules.ownership import (
+    DATA_SOURCE,
     FEATURE_SERVICE,
     INTERNAL_NAMES,
     ON_DEMAND_FEATURE_VIEW,
@@ -27,12 +30,19 @@ from feast_federation.rules.ownership import (
 )
 from feast_federation.rules.policy import load_policy
 from feast_federation.rules.repo import Repo
-from feast_federation.sync.collect import collect
+from feast_federation.sync.engine import platform_plan
+from feast_federation.sync.plans import ADD, DELETE, UPDATE
 
 UNOWNED = "unowned"
 WRONG_KIND = "wrong-kind"
 DANGLING = "dangling-reference"
 POLICY_DRIFT = "policy-drift"
+MODIFIED = "modified"
+ADDED = "added"
+DELETED = "deleted"
+UNAPPLIED = "unapplied"
+
+PLATFORM_APPLY = "`python apply.py` in the platform repo"
 
 
 @dataclass(frozen=True)
@@ -52,12 +62,30 @@ def audit(repo: Repo) -> list[Finding]:
     if not repo.is_platform:
         raise FederationError(f"{repo.path}: audit reads the platform repo (with federation.yaml)")
     store = registry.open_store(repo.path)
+    # The same consistent view of the registry a plan gets (a file registry read mid-write
+    # parses as empty).
+    with exclusive(store), translated(store, PLATFORM):
+        return retry_when_locked(lambda: _audit(repo, store))
+
+
+def _audit(repo: Repo, store) -> list[Finding]:
     policy = load_policy(repo.path)
     proto = registry.registry_proto(store)
-    defined = {definition(obj) for obj in with_implicit_writes(collect(repo))}
+    # The sync's own plan compares the registry with the platform repo's definitions.
+    sync_plan = platform_plan(repo, store, allow_breaking=True)
+    logged = applylog.last_applied(applylog.read(store)) if applylog.kept(store) else None
+    defined = {
+        Definition(change.kind, change.name)
+        for change in sync_plan.changes
+        if change.action != DELETE
+    }
     platform_objects = registry.list_platform_kinds(store)
-    held = [definition(obj) for obj in platform_objects] + _team_kind_definitions(store, proto)
-    findings = _ownership_findings(policy, defined, held)
+    team_kinds = _team_kind_objects(proto, store.project)
+    held = [definition(obj) for obj in platform_objects] + list(team_kinds)
+    findings = _platform_findings(sync_plan, logged)
+    findings += _ownership_findings(policy, defined, held, repo)
+    if logged is not None:
+        findings += _team_findings(policy, logged, team_kinds)
     usages = registry.team_usages(proto, store.project, policy)
     views = {
         **platform_state(platform_objects).views,
@@ -67,27 +95,93 @@ def audit(repo: Repo) -> list[Finding]:
     return findings + _policy_drift(policy, published_teams(store))
 
 
-def _team_kind_definitions(store, proto) -> list[Definition]:
-    """Services, ODFVs and request sources, named from the protos: no UDF is rebuilt."""
-    in_project = [
+def _platform_findings(sync_plan, logged: dict | None) -> list[Finding]:
+    """Platform objects the registry holds differently from the repo, or not at all.
+
+    Permissions are left to the policy-drift findings, which name the team they concern.
+    """
+    findings = []
+    for change in sync_plan.changes:
+        subject = f"{change.kind} {change.name}"
+        if change.kind == PERMISSION:
+            continue
+        if change.action == UPDATE:
+            detail = (
+                f"the registry's differs from the platform repo's ({', '.join(change.fields)}): "
+                f"{PLATFORM_APPLY} puts the repo's back"
+            )
+            findings.append(Finding(MODIFIED, subject, detail))
+        elif (
+            change.action == ADD
+            and logged is not None
+            and (applylog.table_key(change.kind, change.name) not in logged)
+        ):
+            detail = f"the platform repo defines it and it was never applied: {PLATFORM_APPLY}"
+            findings.append(Finding(UNAPPLIED, subject, detail))
+        elif change.action == ADD:
+            detail = (
+                f"the platform repo defines it; the registry lost it: {PLATFORM_APPLY} restores it"
+            )
+            findings.append(Finding(DELETED, subject, detail))
+    return findings
+
+
+def _team_findings(policy: Policy, logged: dict, held: dict) -> list[Finding]:
+    """Team objects against what each team's logged applies left in the registry."""
+    findings = []
+    current = {applylog.table_key(item.kind, item.name): (item, dig) for item, dig in held.items()}
+    for key in sorted(set(logged) | set(current)):
+        owner = policy.owner_of(key[1])
+        if owner == PLATFORM:
+            continue
+        kind, applied = logged.get(key, (None, None))
+        if kind is not None and kind not in kinds_allowed(owner) | {DATA_SOURCE}:
+            continue  # a wrong kind: reported as such
+        team_apply = f"`python apply.py` in team {owner}'s repo"
+        if key not in current:
+            subject = f"{kind} {key[1]} (team {owner})"
+            detail = (
+                f"team {owner} applied it; the registry lost it: {team_apply} re-creates it, "
+                "or `feast-federation restore` from a backup"
+            )
+            findings.append(Finding(DELETED, subject, detail))
+            continue
+        item, now = current[key]
+        subject = f"{item} (team {owner})"
+        if key not in logged:
+            detail = (
+                f"not applied by team {owner}'s apply.py (the apply log has no record of it): "
+                f"`python apply.py --prune` in team {owner}'s repo removes it unless the repo "
+                "defines it"
+            )
+            findings.append(Finding(ADDED, subject, detail))
+        elif applied is not None and applied != now:
+            detail = f"differs from what team {owner} last applied: {team_apply} puts it back"
+            findings.append(Finding(MODIFIED, subject, detail))
+    return findings
+
+
+def _team_kind_objects(proto, project: str) -> dict[Definition, str]:
+    """Services, ODFVs and request sources with their digests, read from the protos: no UDF
+    is rebuilt."""
+    items = [
         *((FEATURE_SERVICE, item) for item in proto.feature_services),
         *((ON_DEMAND_FEATURE_VIEW, item) for item in proto.on_demand_feature_views),
+        *(
+            (REQUEST_SOURCE, item)
+            for item in proto.data_sources
+            if item.type == DataSourceProto.SourceType.REQUEST_SOURCE
+        ),
     ]
-    definitions = [
-        Definition(kind, item.spec.name)
-        for kind, item in in_project
-        if item.spec.project == store.project
-    ]
-    definitions += [
-        definition(source)
-        for source in store.registry.list_data_sources(store.project, allow_cache=False)
-        if kind_of(source) == REQUEST_SOURCE
-    ]
-    return [item for item in definitions if item.name not in INTERNAL_NAMES]
+    return {
+        Definition(kind, spec_of(item).name): digest(item)
+        for kind, item in items
+        if project_of(item) == project and spec_of(item).name not in INTERNAL_NAMES
+    }
 
 
 def _ownership_findings(
-    policy: Policy, defined: set[Definition], held: list[Definition]
+    policy: Policy, defined: set[Definition], held: list[Definition], repo: Repo
 ) -> list[Finding]:
     findings = []
     for item in held:
@@ -97,15 +191,25 @@ def _ownership_findings(
         if owner == PLATFORM and item not in defined:
             findings.append(
                 Finding(UNOWNED, str(item), "no registered team owns it and the platform repo "
-                        "does not define it")
+                        f"does not define it: {PLATFORM_APPLY} deletes it")
             )  # fmt: skip
         if item.kind not in kinds_allowed(owner):
             findings.append(
                 Finding(
-                    WRONG_KIND, str(item), f"{describe_owner(owner)} may not hold a {item.kind}"
+                    WRONG_KIND,
+                    str(item),
+                    f"{describe_owner(owner)} may not hold a {item.kind}: {_removal(item, repo)}",
                 )
             )
     return findings
+
+
+def _removal(item: Definition, repo: Repo) -> str:
+    """The command that removes a wrong-kind object."""
+    if item.kind in PLATFORM_KINDS:  # the platform sync deletes every platform kind it lacks
+        return f"{PLATFORM_APPLY} deletes it"
+    # A team kind in the platform's name space: no apply owns it, Feast's delete removes it.
+    return f"`feast -c {repo.path} delete {item.name}` removes it"
 
 
 def _policy_drift(policy: Policy, published: dict) -> list[Finding]:

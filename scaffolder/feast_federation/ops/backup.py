@@ -16,7 +16,7 @@ from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 from feast_federation import registry
 from feast_federation.errors import FederationError
 from feast_federation.registry.kinds import from_proto
-from feast_federation.registry.protos import changed_fields, fingerprint, spec_of
+from feast_federation.registry.protos import changed_fields, fingerprint, project_of, spec_of
 from feast_federation.rules.kinds import (
     BY_NAME,
     COLLECTIONS,
@@ -44,7 +44,7 @@ def snapshot(store) -> bytes:
     result = RegistryProto()
     for collection in COLLECTIONS:
         getattr(result, collection).extend(
-            item for item in getattr(source, collection) if _project(item) == project
+            item for item in getattr(source, collection) if project_of(item) == project
         )
     return result.SerializeToString(deterministic=True)
 
@@ -116,12 +116,8 @@ def _objects(proto: RegistryProto, project: str) -> dict[tuple[str, str], object
         (collection, spec_of(item).name): item
         for collection in COLLECTIONS
         for item in getattr(proto, collection)
-        if _project(item) == project and spec_of(item).name not in INTERNAL_NAMES
+        if project_of(item) == project and spec_of(item).name not in INTERNAL_NAMES
     }
-
-
-def _project(item) -> str:
-    return item.spec.project if "spec" in item.DESCRIPTOR.fields_by_name else item.project
 
 
 def _feast_object(collection: str, proto, skip_udf: bool = False):
@@ -142,7 +138,9 @@ def restore_registry(repo, backup: bytes, *, confirm: bool) -> Restore:
             carry_out(store, restore)
             applylog.record(
                 store, repo.path, PLATFORM, "restore",
-                [change.to_json() for change in restore.changes],
+                applylog.with_digests(
+                    [change.to_json() for change in restore.changes], restore.to_apply
+                ),
                 rematerialize=restore.rematerialize,
             )  # fmt: skip
     return restore

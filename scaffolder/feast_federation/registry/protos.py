@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 # Fields that differ between two applies of the same definition: timestamps (``meta``),
 # the project stamp, and a UDF's dill ``body`` (it embeds file paths and line numbers; Feast
 # rehydrates from ``body_text``, which is compared).
@@ -17,8 +19,18 @@ def spec_of(proto):
     return copy
 
 
+def project_of(proto) -> str:
+    """The project an object's proto belongs to (a DataSource proto is flat)."""
+    return proto.spec.project if "spec" in proto.DESCRIPTOR.fields_by_name else proto.project
+
+
 def fingerprint(proto) -> bytes:
     return spec_of(proto).SerializeToString(deterministic=True)
+
+
+def digest(proto) -> str:
+    """A short stable form of ``fingerprint``, for the apply log."""
+    return hashlib.sha256(fingerprint(proto)).hexdigest()[:32]
 
 
 def changed_fields(new_proto, old_proto) -> tuple[str, ...]:

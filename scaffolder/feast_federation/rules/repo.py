@@ -1,4 +1,5 @@
-"""What a repo is: platform or team, which team, and where its definitions live."""
+"""What a repo is: platform or team, and which team. Which of its files hold definitions is
+Feast's own discovery, in ``feast_federation.sync.collect``."""
 
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 STORE_FILE = "feature_store.yaml"
-# Files at the top of a repo that hold no definitions: the scripts around them.
-NOT_DEFINITIONS = frozenset({"apply.py", "conftest.py", "setup.py", "noxfile.py"})
 
 
 @dataclass(frozen=True)
@@ -29,14 +28,6 @@ class Repo:
     @property
     def is_platform(self) -> bool:
         return self.owner == PLATFORM
-
-    def definition_modules(self) -> list[Path]:
-        """Every top-level module that may define Feast objects, like `feast apply` reads them."""
-        return sorted(
-            path
-            for path in self.path.glob("*.py")
-            if path.name not in NOT_DEFINITIONS and not path.name.startswith(("_", "test"))
-        )
 
 
 def find_repo(path: Path | str) -> Repo:

@@ -1,4 +1,11 @@
-"""Collects the Feast objects a repo defines at module level, as `feast apply` would.
+"""Collects the Feast objects a repo defines at module level, found the way `feast apply` finds
+them: every ``**/*.py`` under the repo minus what ``.feastignore`` lists and Feast's own skips
+(``feast.repo_operations.get_repo_files``, called as is), each imported by its package path.
+
+On top of Feast's skips, ``NEVER_DEFINITIONS`` are never imported as definitions. The
+templates' ``.feastignore`` lists the same patterns, so in a generated repo plain ``feast``
+and this collector read the same files; a repo without that ``.feastignore`` differs only in
+that Feast would also import these files.
 
 Objects obtained through ``platform_view`` are references to someone else's objects, not
 definitions, and are skipped.
@@ -17,8 +24,9 @@ from feast.feature_service import FeatureService
 from feast.feature_view import FeatureView
 from feast.on_demand_feature_view import OnDemandFeatureView
 from feast.permissions.permission import Permission
+from feast.repo_operations import get_ignore_files, get_repo_files
 
-from feast_federation.errors import FederationError
+from feast_federation.errors import FederationError, first_line
 from feast_federation.registry.kinds import definition
 from feast_federation.rules.repo import Repo
 from feast_federation.sync.references import is_reference
@@ -32,6 +40,32 @@ FEAST_OBJECT_TYPES = (
     Permission,
 )
 
+# .feastignore patterns (globs relative to the repo) that are never definitions: the script
+# that runs the apply, the repo's tests and helper scripts (scripts/generate_sample_data.py
+# writes data when run), and packaging files. Importing them is at best wasted time.
+NEVER_DEFINITIONS = (
+    "apply.py",
+    "setup.py",
+    "noxfile.py",
+    "tests",
+    "scripts",
+    "**/conftest.py",
+    "**/test_*.py",
+)
+
+
+def definition_modules(repo: Repo) -> list[Path]:
+    """The files Feast's discovery reads in ``repo``, minus ``NEVER_DEFINITIONS``; sorted."""
+    ignored = get_ignore_files(repo.path, list(NEVER_DEFINITIONS))
+    return sorted(set(get_repo_files(repo.path)) - ignored)
+
+
+def module_name(root: Path, path: Path) -> str:
+    """The package path Feast imports ``path`` by (repo_operations.py_path_to_module, which
+    reads it relative to the working directory that `feast` changed into: the repo)."""
+    relative = str(path.relative_to(root))[: -len(".py")]
+    return relative.replace("./", "").replace("/", ".").replace("\\", ".")
+
 
 def collect(repo: Repo, references: list | None = None) -> list:
     """The repo's own objects, each once; a name defined twice differently is an error.
@@ -39,10 +73,11 @@ def collect(repo: Repo, references: list | None = None) -> list:
     Platform objects the repo only references are appended to ``references`` when given.
     """
     found: dict[tuple[str, str], tuple[object, str]] = {}
-    modules = repo.definition_modules()
-    _forget(module.stem for module in modules)
-    for module_path in modules:
-        module = _import(repo.path, module_path)
+    modules = {module_name(repo.path, path): path for path in definition_modules(repo)}
+    _forget(modules)
+    for name, module_path in modules.items():
+        where = str(module_path.relative_to(repo.path))
+        module = _import(repo.path, name, where)
         for value in vars(module).values():
             if not isinstance(value, FEAST_OBJECT_TYPES):
                 continue
@@ -52,18 +87,17 @@ def collect(repo: Repo, references: list | None = None) -> list:
                 continue
             key = (definition(value).kind, value.name)
             if key in found:
-                first, where = found[key]
+                first, first_where = found[key]
                 if first is not value and first != value:
                     raise FederationError(
-                        f"{key[0]} {key[1]}: defined twice ({where} and {module_path.name})"
+                        f"{key[0]} {key[1]}: defined twice ({first_where} and {where})"
                     )
                 continue
-            found[key] = (value, module_path.name)
+            found[key] = (value, where)
     return [obj for obj, _ in found.values()]
 
 
-def _import(root: Path, module_path: Path):
-    name = module_path.stem
+def _import(root: Path, name: str, where: str):
     # This repo's modules must win over same-named ones of repos collected earlier.
     if str(root) in sys.path:
         sys.path.remove(str(root))
@@ -72,18 +106,27 @@ def _import(root: Path, module_path: Path):
         return importlib.import_module(name)
     except FederationError:
         raise
-    except Exception as exc:  # the team's own code failed; say where, in one line
+    except Exception as exc:  # the repo's own code failed; say where, in one line
         raise FederationError(
-            f"{module_path.name}: importing it failed: {type(exc).__name__}: {exc}"
-        ) from exc
+            f"{where}: importing it failed: {type(exc).__name__}: {first_line(exc)}"
+        ) from None
+    except BaseException as exc:
+        # sys.exit() or a KeyboardInterrupt raised by the module: left alone, it would end
+        # the apply quietly, with exit 0 for sys.exit(0), having applied nothing.
+        raise FederationError(
+            f"{where}: importing it ended the run ({exc!r}); a definition module must not exit"
+        ) from None
 
 
 def _forget(names: Iterable[str]) -> None:
-    """Drop earlier imports of these modules, from this repo or a same-named one of another.
+    """Drop earlier imports of these modules and their packages, from this repo or a
+    same-named one of another.
 
     Feast's apply mutates the objects it is given (inference), and another repo may have
-    loaded a module of the same name: either way the next collection must import afresh.
+    loaded a module or package of the same name: either way the next collection must import
+    afresh. The files on disk may also have changed since this process last looked.
     """
-    for name in names:
-        for module_name in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
-            del sys.modules[module_name]
+    tops = {name.split(".")[0] for name in names}
+    for module_name_ in [m for m in sys.modules if m.split(".")[0] in tops]:
+        del sys.modules[module_name_]
+    importlib.invalidate_caches()

@@ -55,7 +55,9 @@ def apply(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> P
                 backup_before_sync(store, repo.path, policy_section(repo.path, "backups"))
             _write(store, lambda: carry_out(store, carried_out))
             action = "apply --prune" if prune else "apply"
-            changes = [change.to_json() for change in carried_out.changes]
+            changes = applylog.with_digests(
+                [change.to_json() for change in carried_out.changes], carried_out.to_apply
+            )
             extra = (
                 {"overridden_breakages": carried_out.overridden} if carried_out.overridden else {}
             )
@@ -72,6 +74,11 @@ def _plan(repo: Repo, store: FeatureStore, prune: bool, allow_breaking: bool) ->
         references: list = []
         objects = collect(repo, references)
         return plan_team(store, team, objects, prune=prune, references=references)
+    return platform_plan(repo, store, allow_breaking=allow_breaking)
+
+
+def platform_plan(repo: Repo, store: FeatureStore, *, allow_breaking: bool = False) -> Plan:
+    """The platform repo's sync plan against ``store``; the caller holds the registry lock."""
     policy = load_policy(repo.path)
     if store.project != policy.project:
         raise FederationError(

@@ -32,10 +32,10 @@ def plan_platform(
     desired = with_implicit_writes(objects)
     refuse(violations(PLATFORM, [item for item, _ in desired], policy))
     wanted = [obj for _, obj in desired]
+    # No team may hold a platform kind: a team-prefixed FileSource or FeatureView that got in
+    # around apply.py (a raw apply, the registry server's DataSource gap) is deleted here too.
     existing = [
-        obj
-        for obj in registry.list_platform_kinds(store)
-        if policy.owner_of(obj.name) == PLATFORM and obj.name not in INTERNAL_NAMES
+        obj for obj in registry.list_platform_kinds(store) if obj.name not in INTERNAL_NAMES
     ]
     proto = registry.registry_proto(store)
     broken = breakages(
