@@ -46,7 +46,10 @@ def bake(template: str, output_dir: Path, context: dict) -> Path:
             )
         )
     except CookiecutterException as exc:
-        # The hook has printed the rule that failed; cookiecutter removed what it wrote.
+        # A hook's refusal is the whole message; cookiecutter removed what it wrote.
+        refusal = str(exc).removeprefix("error: ")
+        if refusal != str(exc):
+            raise FederationError(refusal) from None
         raise FederationError(f"{template}: baking stopped ({exc})") from None
     link_to_template(repo, template, context)
     return repo
