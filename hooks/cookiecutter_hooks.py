@@ -60,6 +60,7 @@ def platform_pre_gen(values: dict, project_dir: Path) -> None:
         repo_name=values["repo_name"],
         federation_repo_url=values["federation_repo_url"],
         feast_federation_version=values["feast_federation_version"],
+        registry_server_address=values["registry_server_address"],
     )
     choices.Backends(
         values["registry"], values["online_store"], values["offline_store"],

@@ -6,6 +6,7 @@ inside the command.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from feast_federation import __version__
 from feast_federation.cli.output import (
     out,
     print_changes,
@@ -20,27 +22,66 @@ from feast_federation.cli.output import (
     print_json,
     print_log,
     print_problems,
+    progress,
     report_error,
     show_plan,
     warn,
 )
 from feast_federation.errors import FederationError
-from feast_federation.onboarding.bake import DEFAULT_STARTER_VIEW
+from feast_federation.onboarding.bake import DEFAULT_REGISTRY_SERVER_ADDRESS, DEFAULT_STARTER_VIEW
 from feast_federation.rules.choices import OFFLINE_STORES, ONLINE_STORES, REGISTRIES, Backends
 
 app = typer.Typer(
     help="Many teams, one Feast feature store: templates, safe applies, and a demo.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"feast-federation {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Many teams, one Feast feature store: templates, safe applies, and a demo."""
+
 
 EXIT_ERROR, EXIT_CHANGES = 1, 2
 _INHERITED_HELP = "Checked against the platform's: team repos share its stores."
 
 
 def main() -> None:
-    app()
+    run_app(app, prog_name="feast-federation")
+
+
+def run_app(command_app: typer.Typer, prog_name: str | None = None) -> None:
+    """Run a command with terraform's exit codes: 0 no changes, 2 changes, 1 any error,
+    usage errors included (click's own 2 would read as "changes" in a pipeline)."""
+    try:
+        code = command_app(standalone_mode=False, prog_name=prog_name)
+    except typer.Abort:
+        code = EXIT_ERROR
+    except Exception as exc:
+        # Typer ships its own copy of click, so its usage errors are known by class name.
+        kinds = {cls.__name__ for cls in type(exc).__mro__}
+        if "UsageError" not in kinds:
+            raise
+        if "NoArgsIsHelpError" not in kinds:  # typer has printed the help for that one
+            hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx else ""
+            report_error(FederationError(exc.format_message() + hint))
+        code = EXIT_ERROR
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def user_errors(command: Callable) -> Callable:
@@ -61,6 +102,13 @@ def user_errors(command: Callable) -> Callable:
 
 RepoArg = Annotated[Path, typer.Argument(help="A platform or team repo.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object.")]
+FindingsJsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print the findings as one JSON object.")
+]
+LogJsonOpt = Annotated[bool, typer.Option("--json", help="Print the entries as a JSON list.")]
+RestoreJsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print the restore plan as one JSON object.")
+]
 MarkdownOpt = Annotated[
     bool, typer.Option("--markdown", help="Print the plan as a markdown table (CI job summaries).")
 ]
@@ -76,30 +124,28 @@ BreakOpt = Annotated[
 ]
 
 
-@app.command()
-@user_errors
-def plan(
-    repo: RepoArg,
-    json_output: JsonOpt = False,
-    markdown: MarkdownOpt = False,
-    prune: PruneOpt = False,
-    allow_breaking: BreakOpt = False,
-) -> None:
-    """Show what an apply would change, limited to what the repo owns. Exit 2 if anything."""
-    _plan_or_apply(repo, True, _format(json_output, markdown), prune, allow_breaking)
+def _repo_command(plan_only: bool) -> Callable:
+    def command(
+        repo: RepoArg,
+        json_output: JsonOpt = False,
+        markdown: MarkdownOpt = False,
+        prune: PruneOpt = False,
+        allow_breaking: BreakOpt = False,
+    ) -> None:
+        _plan_or_apply(repo, plan_only, _format(json_output, markdown), prune, allow_breaking)
+
+    return user_errors(command)
 
 
-@app.command()
-@user_errors
-def apply(
-    repo: RepoArg,
-    json_output: JsonOpt = False,
-    markdown: MarkdownOpt = False,
-    prune: PruneOpt = False,
-    allow_breaking: BreakOpt = False,
-) -> None:
-    """Apply the repo: a full sync for the platform, a validated partial apply for a team."""
-    _plan_or_apply(repo, False, _format(json_output, markdown), prune, allow_breaking)
+app.command(
+    "plan",
+    help="Show what an apply would change, limited to what the repo owns. "
+    "Exit 0 with nothing to change, 2 with changes, 1 on any error.",
+)(_repo_command(plan_only=True))
+app.command(
+    "apply",
+    help="Apply the repo: a full sync for the platform, a validated partial apply for a team.",
+)(_repo_command(plan_only=False))
 
 
 def run_repo_script(script_file: str) -> None:
@@ -118,7 +164,13 @@ def run_repo_script(script_file: str) -> None:
     ) -> None:
         _plan_or_apply(repo_path, plan_only, _format(json_output, markdown), prune, allow_breaking)
 
-    typer.run(script)
+    script_app = typer.Typer(
+        add_completion=False, context_settings={"help_option_names": ["-h", "--help"]}
+    )
+    script_app.command(help="Plan or apply this repo (exit 0 no changes, 2 changes, 1 error).")(
+        script
+    )
+    run_app(script_app)
 
 
 def _format(json_output: bool, markdown: bool) -> str:
@@ -130,16 +182,18 @@ def _format(json_output: bool, markdown: bool) -> str:
 def _plan_or_apply(
     repo_path: Path, plan_only: bool, output: str, prune: bool, allow_breaking: bool
 ) -> None:
-    from feast_federation import sync
     from feast_federation.rules.repo import find_repo
 
+    with progress("Loading Feast..."):
+        from feast_federation import sync
     repo = find_repo(repo_path)
     if prune and repo.is_platform:
         raise FederationError("--prune is for team repos; the platform sync always deletes")
     if allow_breaking and not repo.is_platform:
         raise FederationError("--allow-breaking-teams is for the platform repo")
     run = sync.plan if plan_only else sync.apply
-    result = run(repo, prune=prune, allow_breaking=allow_breaking)
+    with progress(f"{'Planning' if plan_only else 'Applying'} {repo.path.name}..."):
+        result = run(repo, prune=prune, allow_breaking=allow_breaking)
     for breakage in result.overridden:
         warn(f"--allow-breaking-teams: {breakage}")
     show_plan(result, applied=not plan_only, output=output)
@@ -163,7 +217,7 @@ def check(repo: RepoArg) -> None:
 
 @app.command()
 @user_errors
-def audit(repo: RepoArg, json_output: JsonOpt = False) -> None:
+def audit(repo: RepoArg, json_output: FindingsJsonOpt = False) -> None:
     """Report registry drift: unowned objects, wrong kinds, dangling references, policy drift.
 
     Exit 0 when clean, 2 when anything is found, 1 on error.
@@ -238,7 +292,7 @@ def restore(
     repo: RepoArg,
     input_file: Annotated[Path, typer.Option("--input", help="A snapshot from backup.")],
     yes: Annotated[bool, typer.Option("--yes", help="Carry out the restore.")] = False,
-    json_output: JsonOpt = False,
+    json_output: RestoreJsonOpt = False,
 ) -> None:
     """Restore the registry to a snapshot: shows the plan; --yes carries it out."""
     from feast_federation.ops.backup import restore_registry
@@ -250,7 +304,8 @@ def restore(
     if json_output:
         print_json(result.to_json())
     else:
-        print_changes([c.to_json() for c in result.changes], "Restored" if yes else "Restore plan")
+        title = "Restored" if yes else "Restore plan"
+        print_changes([c.to_json() for c in result.changes], title, applied=yes)
         if result.rematerialize:
             out.print(
                 "Re-materialize these views (their online rows are gone): "
@@ -266,7 +321,7 @@ def restore(
 @user_errors
 def show_log(
     repo: RepoArg,
-    json_output: JsonOpt = False,
+    json_output: LogJsonOpt = False,
     team: Annotated[str | None, typer.Option("--team", help="Only this team's entries.")] = None,
 ) -> None:
     """Show who applied what to the shared registry, oldest first."""
@@ -299,7 +354,11 @@ def add_team(
         str, typer.Option(help="Platform view the starter ODFV builds on.")
     ] = DEFAULT_STARTER_VIEW,
     registry_server: Annotated[
-        str, typer.Option(help="HOST:PORT of the registry server (default: direct access).")
+        str,
+        typer.Option(
+            help="HOST:PORT of the registry server [the address federation.yaml records, where "
+            "the platform runs one; else direct access]."
+        ),
     ] = "",
     ci: Annotated[str, typer.Option(help="github, gitlab or none.")] = "github",
     offline_schema: Annotated[
@@ -331,11 +390,11 @@ def add_team(
 def bootstrap(
     org_dir: Annotated[Path, typer.Argument(help="Directory for the new org (created).")],
     team: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--team", help="A team to create, as NAME or NAME:STARTER_VIEW (repeat for more)."
         ),
-    ],
+    ] = None,
     project: Annotated[str, typer.Option(help="Feast project name.")] = "acme",
     owner: OwnerOpt = None,
     registry: Annotated[str, typer.Option(help=", ".join(REGISTRIES) + ".")] = "sqlite",
@@ -347,6 +406,9 @@ def bootstrap(
     registry_server: Annotated[
         str, typer.Option(help="none, oidc or kubernetes: ship a policy-enforcing registry server.")
     ] = "none",
+    registry_server_address: Annotated[
+        str, typer.Option(help="HOST:PORT where team repos reach the registry server.")
+    ] = DEFAULT_REGISTRY_SERVER_ADDRESS,
     ci: Annotated[str, typer.Option(help="github, gitlab or none.")] = "github",
     apply_all: Annotated[
         bool, typer.Option("--apply", help="Also sync the platform, materialize, apply teams.")
@@ -356,12 +418,13 @@ def bootstrap(
     from feast_federation.onboarding import bootstrap_org
 
     teams = [
-        (name, view or DEFAULT_STARTER_VIEW) for name, _, view in (t.partition(":") for t in team)
+        (name, view or DEFAULT_STARTER_VIEW)
+        for name, _, view in (t.partition(":") for t in team or [])
     ]
     backends = Backends(registry, online_store, offline_store, registry_server)
     platform_dir, team_dirs = bootstrap_org(
         org_dir, project=project, owners=owner or [], teams=teams, backends=backends, ci=ci,
-        postgres_sslmode=postgres_sslmode,
+        postgres_sslmode=postgres_sslmode, registry_server_address=registry_server_address,
     )  # fmt: skip
     out.print(f"Platform repo: {platform_dir}")
     for team_dir in team_dirs:

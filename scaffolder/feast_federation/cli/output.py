@@ -3,7 +3,9 @@ log, and error lines. Commands decide what to show; this module decides how it l
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from collections import Counter
 
 from rich.console import Console
@@ -12,10 +14,16 @@ from rich.table import Table
 from feast_federation.errors import FederationError, RefusedError
 from feast_federation.rules.ownership import describe_owner
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Piped output (CI logs, grep) keeps whole names: rich would cut table cells to 80 columns.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 10_000)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 10_000)
 
 _ACTION_STYLES = {"add": "green", "update": "yellow", "delete": "red", "unchanged": "dim"}
+
+
+def progress(message: str):
+    """A spinner on stderr while a slow step runs, at a terminal only: logs stay clean."""
+    return err.status(message) if err.is_terminal else contextlib.nullcontext()
 
 
 def report_error(exc: FederationError) -> None:
@@ -49,7 +57,7 @@ def show_plan(result, *, applied: bool, output: str) -> None:
         print(markdown_plan(result, applied=applied))
     else:
         title = f"{'Applied' if applied else 'Plan'} for {describe_owner(result.owner)}"
-        print_changes([change.to_json() for change in result.changes], title)
+        print_changes([change.to_json() for change in result.changes], title, applied=applied)
 
 
 def markdown_plan(result, *, applied: bool) -> str:
@@ -67,7 +75,7 @@ def markdown_plan(result, *, applied: bool) -> str:
     return "\n".join([title, "", header, *rows])
 
 
-def print_changes(changes: list[dict], title: str) -> None:
+def print_changes(changes: list[dict], title: str, *, applied: bool = False) -> None:
     """A table of the changes, coloured by action, and a count of what stays as it is."""
     changed = [change for change in changes if change["action"] != "unchanged"]
     unchanged = len(changes) - len(changed)
@@ -82,7 +90,8 @@ def print_changes(changes: list[dict], title: str) -> None:
         action = f"[{style}]{change['action']}[/{style}]"
         table.add_row(action, change["kind"], change["name"], ", ".join(change.get("fields", [])))
     out.print(table)
-    out.print(f"{len(changed)} to change, {unchanged} unchanged.")
+    done = "changed" if applied else "to change"
+    out.print(f"{len(changed)} {done}, {unchanged} unchanged.")
 
 
 def summarize(result) -> str:

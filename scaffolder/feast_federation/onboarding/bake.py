@@ -14,6 +14,7 @@ from feast_federation import __version__
 from feast_federation.errors import FederationError
 from feast_federation.onboarding.ci_secrets import wire_ci_secrets
 from feast_federation.onboarding.team_config import (
+    REGISTRY_SERVER_FILE,
     check_registry_server_address,
     inherit_feast_requirement,
     team_store_yaml,
@@ -33,7 +34,7 @@ from feast_federation.rules.ownership import (
     validate_project_name,
     validate_team_name,
 )
-from feast_federation.rules.policy import load_policy, register_team
+from feast_federation.rules.policy import POLICY_FILE, load_policy, policy_section, register_team
 from feast_federation.rules.repo import STORE_FILE, declared_names
 from feast_federation.rules.values import (
     check_owners,
@@ -44,6 +45,7 @@ from feast_federation.rules.values import (
 )
 
 DEFAULT_FEDERATION_REPO_URL = "https://github.com/your-org/feast-federation"
+DEFAULT_REGISTRY_SERVER_ADDRESS = "localhost:6570"
 STARTER_VIEWS = ("user_features", "customer_features", "driver_stats")
 DEFAULT_STARTER_VIEW = STARTER_VIEWS[0]
 
@@ -131,8 +133,10 @@ def check_new_platform(
     repo_name: str = "platform",
     federation_repo_url: str = DEFAULT_FEDERATION_REPO_URL,
     feast_federation_version: str = __version__,
+    registry_server_address: str = DEFAULT_REGISTRY_SERVER_ADDRESS,
 ) -> None:
     """Every value of a new platform repo, checked before anything is written."""
+    check_registry_server_address(registry_server_address)
     validate_project_name(project)
     if not owners:
         raise FederationError(f"project {project}: give at least one platform owner")
@@ -162,6 +166,7 @@ def finish_team_repo(
     given), and the repo's feature_store.yaml points there.
     """
     platform_dir = _platform(platform_dir)
+    registry_server = team_registry_server(platform_dir, registry_server)
     shared = (platform_dir / STORE_FILE).read_text(encoding="utf-8")
     scoped = Backends.of_store_yaml(shared).offline_store in SCHEMA_SCOPED_OFFLINE_STORES
     schema = offline_schema_of(team, offline_schema)
@@ -172,6 +177,24 @@ def finish_team_repo(
     # The policy names the schema where the store has schemas, or where the team chose one.
     recorded = schema if scoped or schema != team else ""
     register_team(platform_dir, team, owners, offline_schema=recorded)
+
+
+def team_registry_server(platform_dir: Path, given: str) -> str:
+    """Where a team repo reaches the registry: where the platform runs a registry server,
+    only through it (the address given, else the one federation.yaml records)."""
+    check_registry_server_address(given)
+    platform_dir = _platform(platform_dir)
+    if given or not (platform_dir / REGISTRY_SERVER_FILE).is_file():
+        return given
+    address = str(policy_section(platform_dir, "registry_server").get("address") or "")
+    if not address:
+        raise FederationError(
+            f"{platform_dir / POLICY_FILE}: the platform runs a registry server, so team repos "
+            "reach the registry only through it; give --registry-server HOST:PORT or record "
+            "registry_server.address"
+        )
+    check_registry_server_address(address)
+    return address
 
 
 def _platform(platform_dir: Path) -> Path:
@@ -200,9 +223,13 @@ def bake_platform(
     backends: Backends = LOCAL_DEFAULT,
     ci: str = "github",
     postgres_sslmode: str = "require",
+    registry_server_address: str = DEFAULT_REGISTRY_SERVER_ADDRESS,
 ) -> Path:
     """Bake ``output_dir/<repo_name>``; every choice is checked before anything is written."""
-    check_new_platform(project=project, owners=owners, repo_name=repo_name)
+    check_new_platform(
+        project=project, owners=owners, repo_name=repo_name,
+        registry_server_address=registry_server_address,
+    )  # fmt: skip
     backends.check()
     check_choice("ci", ci, CI_SYSTEMS)
     check_choice("postgres_sslmode", postgres_sslmode, POSTGRES_SSLMODES)
@@ -219,6 +246,7 @@ def bake_platform(
         "offline_store": backends.offline_store,
         "postgres_sslmode": postgres_sslmode,
         "registry_server": backends.registry_server,
+        "registry_server_address": registry_server_address,
         "ci": ci,
         "feast_federation_version": __version__,
     }
@@ -251,7 +279,7 @@ def bake_team(
     )  # fmt: skip
     _check_starter_view(starter_view)
     check_choice("ci", ci, CI_SYSTEMS)
-    check_registry_server_address(registry_server)
+    registry_server = team_registry_server(platform_dir, registry_server)
     check_team_location(Path(output_dir) / team)
     context = {
         "team_name": team,
@@ -276,6 +304,7 @@ def bootstrap_org(
     backends: Backends = LOCAL_DEFAULT,
     ci: str = "github",
     postgres_sslmode: str = "require",
+    registry_server_address: str = DEFAULT_REGISTRY_SERVER_ADDRESS,
 ) -> tuple[Path, list[Path]]:
     """Bake ``org_dir/platform`` and ``org_dir/teams/<team>``; every input is checked first.
 
@@ -287,7 +316,9 @@ def bootstrap_org(
         raise FederationError(f"{org_dir}: exists and is not an empty directory")
     pairs = [(team, DEFAULT_STARTER_VIEW) if isinstance(team, str) else team for team in teams]
     owners = list(owners) or ["platform-team@example.com"]
-    check_new_platform(project=project, owners=owners)
+    check_new_platform(
+        project=project, owners=owners, registry_server_address=registry_server_address
+    )
     backends.check()
     check_choice("ci", ci, CI_SYSTEMS)
     check_choice("postgres_sslmode", postgres_sslmode, POSTGRES_SSLMODES)
@@ -299,7 +330,7 @@ def bootstrap_org(
     # bake_platform checks the choices before it writes anything.
     platform_dir = bake_platform(
         org_dir, project=project, owners=owners, backends=backends, ci=ci,
-        postgres_sslmode=postgres_sslmode,
+        postgres_sslmode=postgres_sslmode, registry_server_address=registry_server_address,
     )  # fmt: skip
     team_dirs = [
         bake_team(

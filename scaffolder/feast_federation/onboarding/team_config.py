@@ -12,6 +12,8 @@ from feast_federation.errors import FederationError
 from feast_federation.rules.choices import TEAM_SCOPED_OFFLINE_SETTINGS
 
 TOKEN_VARIABLE = "FEAST_REGISTRY_TOKEN"
+# Shipped by the platform template when the org runs a registry server.
+REGISTRY_SERVER_FILE = "registry_server.yaml"
 _SERVER_NOTE = (
     "# The registry is reached through the platform's registry server, which enforces the\n"
     f"# federation policy; the access token comes from ${TOKEN_VARIABLE}.\n"
