@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 import warnings
+from datetime import datetime, timezone
 from pathlib import Path
 
 from feast import FeatureStore
+from feast.infra.registry.file import FileRegistryStore
 
 from feast_federation.errors import FederationError
+from feast_federation.files import atomic_write
 
 _stores: dict[tuple[Path, float], FeatureStore] = {}
 _UNREACHABLE = ("unable to open database file", "could not connect", "Connection refused")
@@ -23,6 +27,21 @@ logging.getLogger("feast.errors").setLevel(logging.ERROR)
 # Feast resets warning filters as its modules load, so this must come after them: every
 # apply would otherwise warn that ODFVs are experimental.
 warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
+
+
+def _write_registry_atomically(self: FileRegistryStore, registry_proto) -> None:
+    """Feast's own writer opens registry.pb "wb" and rewrites it in place: a process killed
+    there leaves it empty, and an empty file parses as an empty registry. This one writes
+    beside it, fsyncs and renames, so a reader or a crash sees the old or the new registry."""
+    registry_proto.version_id = str(uuid.uuid4())
+    registry_proto.last_updated.FromDatetime(datetime.now(timezone.utc))
+    self._filepath.parent.mkdir(exist_ok=True)
+    atomic_write(self._filepath, registry_proto.SerializeToString())
+
+
+# Installed on the class, not on each store: Feast opens further stores of its own (for
+# materialization, for the CLI) and every one of them in this process must write safely.
+FileRegistryStore._write_registry = _write_registry_atomically
 
 
 def open_store(repo_path: Path) -> FeatureStore:
