@@ -27,12 +27,14 @@ from feast_federation.rules.ownership import (
 )
 from feast_federation.rules.policy import load_policy
 from feast_federation.rules.repo import Repo
+from feast_federation.sync import intent
 from feast_federation.sync.collect import collect
 
 UNOWNED = "unowned"
 WRONG_KIND = "wrong-kind"
 DANGLING = "dangling-reference"
 POLICY_DRIFT = "policy-drift"
+UNFINISHED = "unfinished-sync"
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,18 @@ def audit(repo: Repo) -> list[Finding]:
         **registry.on_demand_shapes(proto, store.project),
     }
     findings += [Finding(DANGLING, str(usage), detail) for usage, detail in dangling(usages, views)]
-    return findings + _policy_drift(policy, published_teams(store))
+    return findings + _policy_drift(policy, published_teams(store)) + _unfinished(store)
+
+
+def _unfinished(store) -> list[Finding]:
+    since = intent.pending(store)
+    if since is None:
+        return []
+    detail = (
+        f"a platform sync started {since} did not finish: online tables may be missing; "
+        "run the platform apply"
+    )
+    return [Finding(UNFINISHED, f"project {store.project}", detail)]
 
 
 def _team_kind_definitions(store, proto) -> list[Definition]:

@@ -23,6 +23,7 @@ from feast_federation.rules.ownership import (
 )
 from feast_federation.rules.policy import load_policy, policy_section
 from feast_federation.rules.repo import Repo
+from feast_federation.sync import intent
 from feast_federation.sync.collect import collect
 from feast_federation.sync.plans import Plan
 from feast_federation.sync.platform import plan_platform
@@ -53,7 +54,10 @@ def apply(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> P
         if carried_out.has_changes:
             if repo.is_platform:
                 backup_before_sync(store, repo.path, policy_section(repo.path, "backups"))
+                intent.begin(store, applylog.actor(repo.path))
             _write(store, lambda: carry_out(store, carried_out))
+            if repo.is_platform:
+                intent.finish(store)  # only now are the online tables there too
             action = "apply --prune" if prune else "apply"
             changes = [change.to_json() for change in carried_out.changes]
             extra = (
