@@ -27,8 +27,8 @@ from feast_federation.rules.ownership import (
 )
 from feast_federation.rules.policy import load_policy
 from feast_federation.rules.repo import Repo
-from feast_federation.sync import intent
 from feast_federation.sync.collect import collect
+from feast_federation.sync.intent import unfinished_since
 
 UNOWNED = "unowned"
 WRONG_KIND = "wrong-kind"
@@ -70,7 +70,7 @@ def audit(repo: Repo) -> list[Finding]:
 
 
 def _unfinished(store) -> list[Finding]:
-    since = intent.pending(store)
+    since = unfinished_since(store)
     if since is None:
         return []
     detail = (

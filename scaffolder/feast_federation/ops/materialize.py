@@ -10,13 +10,13 @@ from pathlib import Path
 from feast_federation.errors import FederationError
 from feast_federation.registry import open_store
 from feast_federation.rules.repo import find_repo
-from feast_federation.sync import intent
+from feast_federation.sync.intent import unfinished_since
 
 
 def materialize_repo(repo_path: Path, *, quiet: bool = False) -> int:
     """Materialize every feature view up to now; returns how many views were loaded."""
     store = open_store(find_repo(repo_path).path)
-    since = intent.pending(store)
+    since = unfinished_since(store)
     if since is not None:  # its online tables may be missing: materializing would fail
         raise FederationError(
             f"project {store.project}: a platform sync started {since} did not finish; "

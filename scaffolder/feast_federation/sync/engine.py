@@ -30,8 +30,8 @@ from feast_federation.rules.ownership import (
 )
 from feast_federation.rules.policy import load_policy, policy_section
 from feast_federation.rules.repo import Repo
-from feast_federation.sync import intent
 from feast_federation.sync.collect import collect
+from feast_federation.sync.intent import record_sync_end, record_sync_start
 from feast_federation.sync.plans import Plan
 from feast_federation.sync.platform import plan_platform
 from feast_federation.sync.team import (
@@ -73,10 +73,10 @@ def apply(
         if carried_out.has_changes:
             if repo.is_platform:
                 backups.backup_before_sync(store, repo.path, policy_section(repo.path, "backups"))
-                intent.begin(store, applylog.actor(repo.path))
+                record_sync_start(store, applylog.actor(repo.path))
             _write(store, lambda: carry_out(store, carried_out))
             if repo.is_platform:
-                intent.finish(store)  # only now are the online tables there too
+                record_sync_end(store)  # only now are the online tables there too
             action = "apply --prune" if prune else "apply"
             changes = [change.to_json() for change in carried_out.changes]
             extra = (

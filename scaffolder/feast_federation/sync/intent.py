@@ -18,19 +18,19 @@ from feast.project import Project
 PENDING_TAG = "feast-federation/unfinished-sync"
 
 
-def pending(store) -> str | None:
+def unfinished_since(store) -> str | None:
     """When and by whom an unfinished sync started, or None when the last one finished."""
     project = _project(store)
     return project.tags.get(PENDING_TAG) if project is not None else None
 
 
-def begin(store, actor: str) -> None:
+def record_sync_start(store, actor: str) -> None:
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     _set_tags(store, lambda tags: {**tags, PENDING_TAG: f"{started} by {actor}"})
 
 
-def finish(store) -> None:
-    if pending(store) is not None:
+def record_sync_end(store) -> None:
+    if unfinished_since(store) is not None:
         _set_tags(store, lambda tags: {k: v for k, v in tags.items() if k != PENDING_TAG})
 
 

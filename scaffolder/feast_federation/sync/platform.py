@@ -21,8 +21,8 @@ from feast_federation.rules.ownership import (
     breakages,
     violations,
 )
-from feast_federation.sync import intent
 from feast_federation.sync.diff import diff, inferred, refuse, with_implicit_writes
+from feast_federation.sync.intent import unfinished_since
 from feast_federation.sync.plans import UPDATE, Change, Plan
 from feast_federation.sync.team import REMOVAL_TAG
 
@@ -61,7 +61,7 @@ def plan_platform(
     plan_ = diff(PLATFORM, inferred(store, wanted + permissions), existing)
     plan_.to_apply = objects + permissions
     plan_.overridden = broken
-    unfinished = intent.pending(store)
+    unfinished = unfinished_since(store)
     if unfinished:
         # The registry may already match the repo; the online tables may not exist. The
         # apply re-applies everything, which creates them, and then clears the mark.
