@@ -8,21 +8,90 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
+import socket
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
+
+from feast_federation.errors import FederationError
+
+_POLL_SECONDS = 0.1
 
 
 @contextlib.contextmanager
-def file_lock(lock_path: Path) -> Iterator[None]:
-    """An exclusive lock held on ``lock_path`` (created if missing), across processes."""
-    with open(lock_path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+def file_lock(lock_path: Path, timeout: float | None = None, repo: str = "") -> Iterator[None]:
+    """An exclusive lock held on ``lock_path`` (created if missing), across processes.
+
+    The holder writes who it is into the file, so that a waiter can say whom it waits for:
+    the lock dies with its process, so only a live (possibly hung) process can hold it.
+    A waiter says so once on stderr and gives up after ``timeout`` seconds (None: never).
+    """
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise FederationError(
+            f"lock {lock_path}: cannot open it as a file ({exc.strerror}); remove what is there"
+        ) from None
+    with os.fdopen(fd, "r+", encoding="utf-8") as lock:
+        _acquire(lock, Path(lock_path), timeout)
         try:
+            _write_holder(lock, repo)
             yield
         finally:
+            lock.truncate(0)
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _acquire(lock, lock_path: Path, timeout: float | None) -> None:
+    if _try_lock(lock):
+        return
+    limit = "waiting without a time limit" if timeout is None else f"giving up after {timeout:g} s"
+    holder = _holder(lock_path)
+    print(f"waiting for lock {lock_path}: held by {holder}; {limit}", file=sys.stderr, flush=True)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not _try_lock(lock):
+        if deadline is not None and time.monotonic() >= deadline:
+            raise FederationError(
+                f"lock {lock_path}: still held by {_holder(lock_path)} after {timeout:g} s; "
+                "stop that process if it hung, or wait longer with --lock-timeout"
+            )
+        time.sleep(_POLL_SECONDS)
+
+
+def _try_lock(lock) -> bool:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _write_holder(lock, repo: str) -> None:
+    holder = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "repo": repo,
+        "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    lock.seek(0)
+    lock.truncate()
+    lock.write(json.dumps(holder))
+    lock.flush()
+
+
+def _holder(lock_path: Path) -> str:
+    """Who holds the lock, as its holder wrote it (it may be mid-write: then unknown)."""
+    try:
+        holder = json.loads(lock_path.read_text(encoding="utf-8"))
+        where = f" (repo {holder['repo']})" if holder.get("repo") else ""
+        return f"pid {holder['pid']} on {holder['host']}{where} since {holder['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a process that has not said who it is"
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
@@ -37,7 +106,16 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
         os.replace(tmp, path)
+        _fsync_directory(path.parent)  # the rename itself survives a power loss
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

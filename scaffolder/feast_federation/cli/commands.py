@@ -123,6 +123,17 @@ BreakOpt = Annotated[
     ),
 ]
 
+LockTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        min=0,
+        metavar="SECONDS",
+        help="Give up when another plan or apply holds the registry lock this long.",
+    ),
+]
+_LOCK_TIMEOUT = 300.0  # the registry's DEFAULT_LOCK_TIMEOUT, without importing Feast here
+
 
 def _repo_command(plan_only: bool) -> Callable:
     def command(
@@ -131,8 +142,10 @@ def _repo_command(plan_only: bool) -> Callable:
         markdown: MarkdownOpt = False,
         prune: PruneOpt = False,
         allow_breaking: BreakOpt = False,
+        lock_timeout: LockTimeoutOpt = _LOCK_TIMEOUT,
     ) -> None:
-        _plan_or_apply(repo, plan_only, _format(json_output, markdown), prune, allow_breaking)
+        output = _format(json_output, markdown)
+        _plan_or_apply(repo, plan_only, output, prune, allow_breaking, lock_timeout)
 
     return user_errors(command)
 
@@ -161,8 +174,10 @@ def run_repo_script(script_file: str) -> None:
         markdown: MarkdownOpt = False,
         prune: PruneOpt = False,
         allow_breaking: BreakOpt = False,
+        lock_timeout: LockTimeoutOpt = _LOCK_TIMEOUT,
     ) -> None:
-        _plan_or_apply(repo_path, plan_only, _format(json_output, markdown), prune, allow_breaking)
+        output = _format(json_output, markdown)
+        _plan_or_apply(repo_path, plan_only, output, prune, allow_breaking, lock_timeout)
 
     script_app = typer.Typer(
         add_completion=False, context_settings={"help_option_names": ["-h", "--help"]}
@@ -180,7 +195,12 @@ def _format(json_output: bool, markdown: bool) -> str:
 
 
 def _plan_or_apply(
-    repo_path: Path, plan_only: bool, output: str, prune: bool, allow_breaking: bool
+    repo_path: Path,
+    plan_only: bool,
+    output: str,
+    prune: bool,
+    allow_breaking: bool,
+    lock_timeout: float = _LOCK_TIMEOUT,
 ) -> None:
     from feast_federation.rules.repo import find_repo
 
@@ -193,7 +213,7 @@ def _plan_or_apply(
         raise FederationError("--allow-breaking-teams is for the platform repo")
     run = sync.plan if plan_only else sync.apply
     with progress(f"{'Planning' if plan_only else 'Applying'} {repo.path.name}..."):
-        result = run(repo, prune=prune, allow_breaking=allow_breaking)
+        result = run(repo, prune=prune, allow_breaking=allow_breaking, lock_timeout=lock_timeout)
     for breakage in result.overridden:
         warn(f"--allow-breaking-teams: {breakage}")
     show_plan(result, applied=not plan_only, output=output)
@@ -277,12 +297,12 @@ def backup(
     output: Annotated[Path, typer.Option("--output", help="File to write the snapshot to.")],
 ) -> None:
     """Write a snapshot of the shared registry's project to a file."""
-    from feast_federation.ops.backup import snapshot
+    from feast_federation.ops.backup import snapshot, write_backup
     from feast_federation.registry import open_store
     from feast_federation.rules.repo import find_repo
 
     data = snapshot(open_store(find_repo(repo).path))
-    output.write_bytes(data)
+    write_backup(output, data)
     out.print(f"Wrote {len(data)} bytes to {output}")
 
 
@@ -293,6 +313,9 @@ def restore(
     input_file: Annotated[Path, typer.Option("--input", help="A snapshot from backup.")],
     yes: Annotated[bool, typer.Option("--yes", help="Carry out the restore.")] = False,
     json_output: RestoreJsonOpt = False,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Restore a snapshot that holds no object.")
+    ] = False,
 ) -> None:
     """Restore the registry to a snapshot: shows the plan; --yes carries it out."""
     from feast_federation.ops.backup import restore_registry
@@ -300,7 +323,8 @@ def restore(
 
     if not input_file.is_file():
         raise FederationError(f"{input_file}: no such backup file")
-    result = restore_registry(find_repo(repo), input_file.read_bytes(), confirm=yes)
+    backup = input_file.read_bytes()
+    result = restore_registry(find_repo(repo), backup, confirm=yes, allow_empty=allow_empty)
     if json_output:
         print_json(result.to_json())
     else:

@@ -59,8 +59,7 @@ def record(store, repo_path: Path, owner: str, action: str, changes: list[dict],
     if location.is_sql:
         _table_insert(store, entry)
     elif location.is_local_file:
-        with open(location.beside(LOG_SUFFIX), "a", encoding="utf-8") as log:
-            log.write(json.dumps(entry) + "\n")
+        _append_line(location.beside(LOG_SUFFIX), json.dumps(entry))
     elif location.is_s3:
         from feast_federation.registry.s3_lock import s3_call
 
@@ -128,8 +127,22 @@ def read(store, owner: str | None = None) -> list[dict]:
     return [entry for entry in entries if owner is None or entry["owner"] == owner]
 
 
+def _append_line(path: Path, line: str) -> None:
+    """One entry per line, in one write and fsynced: the log outlives the process."""
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(line + "\n")
+        log.flush()
+        os.fsync(log.fileno())
+
+
 def _json_lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    entries = []
+    for line in text.splitlines():
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            continue  # a line torn by a crash while it was being appended
+    return entries
 
 
 def _s3_log(registry_url: str):

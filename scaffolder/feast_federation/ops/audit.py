@@ -31,6 +31,7 @@ from feast_federation.rules.ownership import (
 from feast_federation.rules.policy import load_policy
 from feast_federation.rules.repo import Repo
 from feast_federation.sync.engine import platform_plan
+from feast_federation.sync.intent import unfinished_since
 from feast_federation.sync.plans import ADD, DELETE, UPDATE
 
 UNOWNED = "unowned"
@@ -41,6 +42,7 @@ MODIFIED = "modified"
 ADDED = "added"
 DELETED = "deleted"
 UNAPPLIED = "unapplied"
+UNFINISHED = "unfinished-sync"
 
 PLATFORM_APPLY = "`python apply.py` in the platform repo"
 
@@ -92,7 +94,18 @@ def _audit(repo: Repo, store) -> list[Finding]:
         **registry.on_demand_shapes(proto, store.project),
     }
     findings += [Finding(DANGLING, str(usage), detail) for usage, detail in dangling(usages, views)]
-    return findings + _policy_drift(policy, published_teams(store))
+    return findings + _policy_drift(policy, published_teams(store)) + _unfinished(store)
+
+
+def _unfinished(store) -> list[Finding]:
+    since = unfinished_since(store)
+    if since is None:
+        return []
+    detail = (
+        f"a platform sync started {since} did not finish: online tables may be missing; "
+        "run the platform apply"
+    )
+    return [Finding(UNFINISHED, f"project {store.project}", detail)]
 
 
 def _platform_findings(sync_plan, logged: dict | None) -> list[Finding]:
@@ -103,7 +116,7 @@ def _platform_findings(sync_plan, logged: dict | None) -> list[Finding]:
     findings = []
     for change in sync_plan.changes:
         subject = f"{change.kind} {change.name}"
-        if change.kind == PERMISSION:
+        if change.kind in (PERMISSION, "Project"):  # the Project: reported as unfinished-sync
             continue
         if change.action == UPDATE:
             detail = (

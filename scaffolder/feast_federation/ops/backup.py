@@ -15,6 +15,7 @@ from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 
 from feast_federation import registry
 from feast_federation.errors import FederationError
+from feast_federation.files import atomic_write
 from feast_federation.registry.kinds import from_proto
 from feast_federation.registry.protos import changed_fields, fingerprint, project_of, spec_of
 from feast_federation.rules.kinds import (
@@ -49,17 +50,53 @@ def snapshot(store) -> bytes:
     return result.SerializeToString(deterministic=True)
 
 
-def backup_before_sync(store, platform_dir: Path, settings: dict) -> Path:
-    """Write a timestamped snapshot and keep only the newest ``keep``."""
-    directory = Path(platform_dir) / settings.get("path", DEFAULT_DIRECTORY)
-    keep = int(settings.get("keep", DEFAULT_KEEP))
+def backup_before_sync(store, platform_dir: Path, settings: dict) -> Path | None:
+    """Write a timestamped snapshot and keep only the newest ``keep``.
+
+    An empty registry is not a restore point: restoring it would delete everything, and
+    kept as the newest snapshot it would push out the ones worth having.
+    """
+    directory, keep = backup_settings(platform_dir, settings)
+    data = snapshot(store)
+    if is_empty(data, store.project):
+        return None
     directory.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     target = directory / f"registry-{stamp}.pb"
-    target.write_bytes(snapshot(store))
+    atomic_write(target, data)  # a crash leaves no truncated snapshot to restore from
     for old in sorted(directory.glob("registry-*.pb"))[:-keep]:
         old.unlink()
     return target
+
+
+def write_backup(output: Path, data: bytes) -> None:
+    """Write a snapshot to ``output`` whole, or say in one line why it cannot be written."""
+    output = Path(output)
+    if output.is_dir():
+        raise FederationError(f"--output {output}: is a directory; name a file to write")
+    if not output.parent.is_dir():
+        raise FederationError(f"--output {output}: the directory {output.parent} does not exist")
+    atomic_write(output, data)
+
+
+def backup_settings(platform_dir: Path, settings: dict) -> tuple[Path, int]:
+    """The snapshot directory and how many to keep, checked before anything is written."""
+    where = f"{Path(platform_dir) / 'federation.yaml'}: backups"
+    keep = settings.get("keep", DEFAULT_KEEP)
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+        raise FederationError(
+            f"{where}.keep must be a whole number of snapshots >= 1, not {keep!r}"
+        )
+    directory = Path(platform_dir) / str(settings.get("path", DEFAULT_DIRECTORY))
+    existing = next((p for p in (directory, *directory.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise FederationError(f"{where}.path {directory}: {existing} is not a directory")
+    return directory, keep
+
+
+def is_empty(backup: bytes, project: str) -> bool:
+    """True when the snapshot holds none of the project's objects."""
+    return not _objects(_parse(backup), project)
 
 
 @dataclass
@@ -124,7 +161,7 @@ def _feast_object(collection: str, proto, skip_udf: bool = False):
     return from_proto(_KIND_OF_COLLECTION[collection], proto, skip_udf=skip_udf)
 
 
-def restore_registry(repo, backup: bytes, *, confirm: bool) -> Restore:
+def restore_registry(repo, backup: bytes, *, confirm: bool, allow_empty: bool = False) -> Restore:
     """Plan the restore of ``backup`` into the platform's registry; carry it out if confirmed."""
     from feast_federation.ops import applylog
     from feast_federation.registry.location import exclusive
@@ -132,6 +169,11 @@ def restore_registry(repo, backup: bytes, *, confirm: bool) -> Restore:
     if not repo.is_platform:
         raise FederationError(f"{repo.path}: restore runs from the platform repo")
     store = registry.open_store(repo.path)
+    if not allow_empty and is_empty(backup, store.project):
+        raise FederationError(
+            f"the backup holds no object of project {store.project}: restoring it would delete "
+            "every object; pass --allow-empty if that is what you want"
+        )
     with exclusive(store):
         restore = plan_restore(store, backup)
         if confirm and restore.has_changes:

@@ -7,13 +7,21 @@ import io
 from datetime import datetime, timezone
 from pathlib import Path
 
+from feast_federation.errors import FederationError
 from feast_federation.registry import open_store
 from feast_federation.rules.repo import find_repo
+from feast_federation.sync.intent import unfinished_since
 
 
 def materialize_repo(repo_path: Path, *, quiet: bool = False) -> int:
     """Materialize every feature view up to now; returns how many views were loaded."""
     store = open_store(find_repo(repo_path).path)
+    since = unfinished_since(store)
+    if since is not None:  # its online tables may be missing: materializing would fail
+        raise FederationError(
+            f"project {store.project}: a platform sync started {since} did not finish; "
+            "run the platform apply, then materialize"
+        )
     views = store.list_feature_views()
     # Feast prints progress bars to stdout; a caller with its own output can silence them.
     with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():

@@ -32,6 +32,8 @@ T = TypeVar("T")
 
 OBJECT_STORE_OPT_IN = "FEAST_FEDERATION_SERIALIZED_BY_CI"
 LOCKED_RETRIES = 8
+# How long a plan or apply waits for another one's lock before it gives up (--lock-timeout).
+DEFAULT_LOCK_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,9 @@ class RegistryLocation:
         return found[1] if found else None
 
     @contextlib.contextmanager
-    def exclusive(self) -> Iterator[None]:
+    def exclusive(
+        self, timeout: float | None = DEFAULT_LOCK_TIMEOUT, repo: str = ""
+    ) -> Iterator[None]:
         """Hold this registry's write lock, where it has one, for the duration."""
         unset = self.unset_variable()
         if unset:
@@ -113,7 +117,7 @@ class RegistryLocation:
                 f"registry {self.path}: the registry is unreachable "
                 f"({lock_path.parent} does not exist)"
             )
-        with file_lock(lock_path):
+        with file_lock(lock_path, timeout=timeout, repo=repo):
             yield
 
     def _lock_file(self) -> Path | None:
@@ -129,9 +133,9 @@ class RegistryLocation:
         return None  # a server-side database (postgres, ...) or a registry server
 
 
-def exclusive(store):
+def exclusive(store, timeout: float | None = DEFAULT_LOCK_TIMEOUT):
     """Hold the store's registry write lock, where it has one, for the duration."""
-    return RegistryLocation.of(store).exclusive()
+    return RegistryLocation.of(store).exclusive(timeout, repo=str(store.repo_path))
 
 
 def retry_when_locked(action: Callable[[], T], attempts: int = LOCKED_RETRIES) -> T:

@@ -3,14 +3,22 @@ configuration errors turned into one line."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import sqlite3
+import uuid
 import warnings
+from datetime import datetime, timezone
 from pathlib import Path
 
 from feast import FeatureStore
+from feast.infra.registry.file import FileRegistryStore
+from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 
-from feast_federation.errors import FederationError
+from feast_federation.errors import FederationError, first_line
+from feast_federation.files import atomic_write
+from feast_federation.registry.location import RegistryLocation
 
 _stores: dict[tuple[Path, float], FeatureStore] = {}
 _UNREACHABLE = ("unable to open database file", "could not connect", "Connection refused")
@@ -25,6 +33,21 @@ logging.getLogger("feast.errors").setLevel(logging.ERROR)
 warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
 
 
+def _write_registry_atomically(self: FileRegistryStore, registry_proto) -> None:
+    """Feast's own writer opens registry.pb "wb" and rewrites it in place: a process killed
+    there leaves it empty, and an empty file parses as an empty registry. This one writes
+    beside it, fsyncs and renames, so a reader or a crash sees the old or the new registry."""
+    registry_proto.version_id = str(uuid.uuid4())
+    registry_proto.last_updated.FromDatetime(datetime.now(timezone.utc))
+    self._filepath.parent.mkdir(exist_ok=True)
+    atomic_write(self._filepath, registry_proto.SerializeToString())
+
+
+# Installed on the class, not on each store: Feast opens further stores of its own (for
+# materialization, for the CLI) and every one of them in this process must write safely.
+FileRegistryStore._write_registry = _write_registry_atomically
+
+
 def open_store(repo_path: Path) -> FeatureStore:
     """The repo's FeatureStore, one per repo and config version in this process."""
     repo_path = Path(repo_path).resolve()
@@ -34,16 +57,59 @@ def open_store(repo_path: Path) -> FeatureStore:
     except FileNotFoundError:
         raise FederationError(f"{config}: not found") from None
     if key not in _stores:
-        try:
-            _stores[key] = FeatureStore(repo_path=str(repo_path))
-        except Exception as exc:  # Feast raises many types for a bad config; all are user errors
-            first_line = _first_problem(exc)
-            if any(sign in first_line for sign in _UNREACHABLE):
-                raise FederationError(
-                    f"{config}: the registry is unreachable ({first_line})"
-                ) from None
-            raise FederationError(f"{config}: Feast cannot load it: {first_line}") from None
+        store = _load(config)
+        _check_local_registry(store)
+        _stores[key] = store
     return _stores[key]
+
+
+def _load(config: Path) -> FeatureStore:
+    try:
+        return FeatureStore(repo_path=str(config.parent))
+    except Exception as exc:  # Feast raises many types for a bad config; all are user errors
+        problem = _first_problem(exc)
+        if any(sign in problem for sign in _UNREACHABLE):
+            raise FederationError(f"{config}: the registry is unreachable ({problem})") from None
+        raise FederationError(f"{config}: Feast cannot load it: {problem}") from None
+
+
+def _check_local_registry(store: FeatureStore) -> None:
+    """A local registry Feast would fail on deep inside a command, refused in one line.
+
+    Feast opens the registry lazily and reports a missing directory or a damaged file as a
+    database or protobuf traceback from whichever call first reads it.
+    """
+    location = RegistryLocation.of(store)
+    if not (location.is_sqlite or location.is_local_file) or location.unset_variable():
+        return  # a remote registry reports itself; an unset ${VAR} is named by the lock
+    path = Path(location.path.removeprefix("sqlite:///"))
+    if not path.parent.is_dir():
+        raise FederationError(
+            f"registry {path}: the registry is unreachable ({path.parent} does not exist)"
+        )
+    if path.is_dir():
+        raise FederationError(f"registry {path}: is a directory, not a registry file")
+    if path.exists():
+        problem = _sqlite_problem(path) if location.is_sqlite else _proto_problem(path)
+        if problem:
+            raise FederationError(f"registry {path}: damaged ({problem}); restore it from a backup")
+
+
+def _sqlite_problem(path: Path) -> str | None:
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            db.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return None
+
+
+def _proto_problem(path: Path) -> str | None:
+    try:
+        RegistryProto().ParseFromString(path.read_bytes())
+    except Exception as exc:  # protobuf's DecodeError, or an unreadable file
+        return first_line(exc) or "not a registry"
+    return None
 
 
 def _first_problem(exc: Exception) -> str:

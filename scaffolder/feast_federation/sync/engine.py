@@ -15,8 +15,15 @@ from feast import FeatureStore
 from feast_federation import registry
 from feast_federation.errors import FederationError, RefusedError, first_line
 from feast_federation.ops import applylog
-from feast_federation.ops.backup import backup_before_sync
-from feast_federation.registry.location import RegistryLocation, exclusive, retry_when_locked
+
+# A module import: ops.backup imports sync.plans, which runs this package's __init__.
+from feast_federation.ops import backup as backups
+from feast_federation.registry.location import (
+    DEFAULT_LOCK_TIMEOUT,
+    RegistryLocation,
+    exclusive,
+    retry_when_locked,
+)
 from feast_federation.registry.server_errors import translated
 from feast_federation.rules.ownership import (
     PLATFORM,
@@ -24,6 +31,7 @@ from feast_federation.rules.ownership import (
 from feast_federation.rules.policy import load_policy, policy_section
 from feast_federation.rules.repo import Repo
 from feast_federation.sync.collect import collect
+from feast_federation.sync.intent import record_sync_end, record_sync_start
 from feast_federation.sync.plans import Plan
 from feast_federation.sync.platform import plan_platform
 from feast_federation.sync.team import (
@@ -36,15 +44,27 @@ from feast_federation.sync.team import (
 )
 
 
-def plan(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> Plan:
+def plan(
+    repo: Repo,
+    *,
+    prune: bool = False,
+    allow_breaking: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> Plan:
     """What an apply of ``repo`` would change; writes nothing."""
     store = registry.open_store(repo.path)
-    # A file registry read mid-write parses as empty, hence the lock even for reading.
-    with exclusive(store), translated(store, repo.owner):
+    # The checks read before the apply writes: a plan sees the registry between applies.
+    with exclusive(store, lock_timeout), translated(store, repo.owner):
         return retry_when_locked(lambda: _plan(repo, store, prune, allow_breaking))
 
 
-def apply(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> Plan:
+def apply(
+    repo: Repo,
+    *,
+    prune: bool = False,
+    allow_breaking: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> Plan:
     """Apply ``repo`` under the registry's write lock and return the plan carried out."""
     store = registry.open_store(repo.path)
 
@@ -52,8 +72,11 @@ def apply(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> P
         carried_out = _plan(repo, store, prune, allow_breaking)
         if carried_out.has_changes:
             if repo.is_platform:
-                backup_before_sync(store, repo.path, policy_section(repo.path, "backups"))
+                backups.backup_before_sync(store, repo.path, policy_section(repo.path, "backups"))
+                record_sync_start(store, applylog.actor(repo.path))
             _write(store, lambda: carry_out(store, carried_out))
+            if repo.is_platform:
+                record_sync_end(store)  # only now are the online tables there too
             action = "apply --prune" if prune else "apply"
             changes = applylog.with_digests(
                 [change.to_json() for change in carried_out.changes], carried_out.to_apply
@@ -64,7 +87,7 @@ def apply(repo: Repo, *, prune: bool = False, allow_breaking: bool = False) -> P
             applylog.record(store, repo.path, carried_out.owner, action, changes, **extra)
         return carried_out
 
-    with exclusive(store), translated(store, repo.owner):
+    with exclusive(store, lock_timeout), translated(store, repo.owner):
         return retry_when_locked(attempt)
 
 

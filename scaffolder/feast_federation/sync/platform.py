@@ -22,7 +22,8 @@ from feast_federation.rules.ownership import (
     violations,
 )
 from feast_federation.sync.diff import diff, inferred, refuse, with_implicit_writes
-from feast_federation.sync.plans import Plan
+from feast_federation.sync.intent import unfinished_since
+from feast_federation.sync.plans import UPDATE, Change, Plan
 from feast_federation.sync.team import REMOVAL_TAG
 
 
@@ -60,4 +61,13 @@ def plan_platform(
     plan_ = diff(PLATFORM, inferred(store, wanted + permissions), existing)
     plan_.to_apply = objects + permissions
     plan_.overridden = broken
+    unfinished = unfinished_since(store)
+    if unfinished:
+        # The registry may already match the repo; the online tables may not exist. The
+        # apply re-applies everything, which creates them, and then clears the mark.
+        plan_.changes.insert(0, unfinished_sync(store.project, unfinished))
     return plan_
+
+
+def unfinished_sync(project: str, since: str) -> Change:
+    return Change("Project", project, UPDATE, (f"unfinished sync (started {since})",))
