@@ -9,7 +9,7 @@ from feast.protos.feast.core.DataSource_pb2 import DataSource as DataSourceProto
 from feast_federation import registry
 from feast_federation.errors import FederationError
 from feast_federation.ops import applylog
-from feast_federation.registry.kinds import definition, platform_state
+from feast_federation.registry.kinds import definition, platform_state, stored
 from feast_federation.registry.location import exclusive, retry_when_locked
 from feast_federation.registry.permissions import published_teams
 from feast_federation.registry.protos import digest, project_of, spec_of
@@ -178,11 +178,11 @@ def _team_kind_objects(proto, project: str) -> dict[Definition, str]:
     """Services, ODFVs and request sources with their digests, read from the protos: no UDF
     is rebuilt."""
     items = [
-        *((FEATURE_SERVICE, item) for item in proto.feature_services),
-        *((ON_DEMAND_FEATURE_VIEW, item) for item in proto.on_demand_feature_views),
+        *((FEATURE_SERVICE, item) for item in stored(proto, FEATURE_SERVICE)),
+        *((ON_DEMAND_FEATURE_VIEW, item) for item in stored(proto, ON_DEMAND_FEATURE_VIEW)),
         *(
             (REQUEST_SOURCE, item)
-            for item in proto.data_sources
+            for item in stored(proto, REQUEST_SOURCE)
             if item.type == DataSourceProto.SourceType.REQUEST_SOURCE
         ),
     ]

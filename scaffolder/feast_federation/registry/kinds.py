@@ -40,6 +40,11 @@ def kind_of(obj: object) -> str:
     return type(obj).__name__
 
 
+def stored(proto, kind_name: str):
+    """The protos of ``kind_name`` in a RegistryProto (data sources: every kind of source)."""
+    return getattr(proto, BY_NAME[kind_name].collection)
+
+
 def from_proto(kind_name: str, proto, *, skip_udf: bool = False):
     """The Feast object of ``kind_name`` stored as ``proto``; ODFV UDFs rebuilt unless skipped."""
     cls = feast_class(BY_NAME[kind_name])

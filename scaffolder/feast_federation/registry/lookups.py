@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from feast import FeatureStore
 
-from feast_federation.registry.kinds import FEAST_NOT_FOUND, kind_of
+from feast_federation.registry.kinds import FEAST_NOT_FOUND, kind_of, stored
 from feast_federation.registry.location import RegistryLocation
 from feast_federation.rules.kinds import BY_NAME
 from feast_federation.rules.ownership import (
@@ -112,11 +112,8 @@ def team_usages(proto, project: str, policy) -> list:
     from feast_federation.rules.ownership import PLATFORM, Definition, Usage
 
     usages = []
-    for kind, items in (
-        (FEATURE_SERVICE, proto.feature_services),
-        (ON_DEMAND_FEATURE_VIEW, proto.on_demand_feature_views),
-    ):
-        for item in items:
+    for kind in (FEATURE_SERVICE, ON_DEMAND_FEATURE_VIEW):
+        for item in stored(proto, kind):
             owner = policy.owner_of(item.spec.name)
             if item.spec.project != project or owner == PLATFORM:
                 continue
