@@ -92,7 +92,8 @@ def test_platform_may_not_define_team_names_or_team_kinds():
     )
     assert problems == [
         "FeatureService shared_model: the platform repo defines only DataSource, Entity, "
-        "FeatureView and StreamFeatureView; FeatureServices belong in team repos",
+        "FeatureView, LabelView, Project and StreamFeatureView; FeatureServices belong in "
+        "team repos",
         "FeatureView risk_view: the name has team risk's prefix risk_; "
         "the platform may not define team objects",
     ]

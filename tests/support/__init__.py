@@ -63,3 +63,29 @@ def build_org(
     for repo in (platform, *team_dirs):
         sync.apply(find_repo(repo))
     return platform, team_dirs
+
+
+REGISTRY_OBJECT_FIELDS = (
+    "projects", "entities", "data_sources", "feature_views", "stream_feature_views",
+    "on_demand_feature_views", "label_views", "feature_services", "permissions",
+)  # fmt: skip
+
+
+def registry_fingerprint(repo: Path, *, skip_permissions: bool = True) -> dict[str, str]:
+    """Each registry object of ``repo``'s project, whole (timestamps included): an object
+    rewritten with the same definition still changes its fingerprint."""
+    from feast import FeatureStore
+
+    from feast_federation.registry import registry_proto
+    from feast_federation.registry.protos import spec_of
+
+    store = FeatureStore(repo_path=str(repo))
+    proto = registry_proto(store)
+    fields = [f for f in REGISTRY_OBJECT_FIELDS if not (skip_permissions and f == "permissions")]
+    return {
+        f"{field}/{spec_of(item).name}": hashlib.sha256(
+            item.SerializeToString(deterministic=True)
+        ).hexdigest()
+        for field in fields
+        for item in getattr(proto, field)
+    }

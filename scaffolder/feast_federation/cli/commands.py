@@ -480,3 +480,26 @@ def demo(
     from feast_federation.cli.demo import run_demo
 
     run_demo(directory, out)
+
+
+@app.command()
+@user_errors
+def adopt(
+    feature_repo: Annotated[Path, typer.Argument(help="The existing feature repo.")],
+    org: Annotated[Path, typer.Option("--org", help="Where to write the org (new or empty).")],
+    team: Annotated[
+        list[str] | None,
+        typer.Option("--team", help="NAME=GLOB[,GLOB...]: the team owning matching objects."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the split only.")] = False,
+) -> None:
+    """Split an existing feature repo into a platform repo and team repos, names kept."""
+    from feast_federation.ops.adopt import adopt_repo
+
+    split, platform = adopt_repo(feature_repo, org, team or [], dry_run=dry_run)
+    for line in split.lines():
+        out.print(line, markup=False)
+    if platform is not None:
+        out.print(f"Platform repo: {platform}")
+        for name in split.teams:
+            out.print(f"Team repo:     {org / 'teams' / name}")

@@ -239,6 +239,11 @@ def _policy_drift(policy: Policy, published: dict) -> list[Finding]:
                 f"{in_file.effective_role}; the registry {list(in_registry.owners)}, role "
                 f"{in_registry.role}"
             )
+        elif in_file.names != in_registry.names:
+            detail = (
+                f"federation.yaml grandfathers names {list(in_file.names)}; the registry "
+                f"{list(in_registry.names)}: run the platform apply"
+            )
         else:
             continue
         findings.append(Finding(POLICY_DRIFT, f"team {name}", detail))

@@ -7,6 +7,7 @@ import importlib
 
 from feast import FeatureView, OnDemandFeatureView
 from feast.errors import FeastObjectNotFoundException, PermissionNotFoundException
+from feast.labeling.label_view import LabelView
 
 from feast_federation.rules.kinds import BY_NAME, KINDS, Kind
 from feast_federation.rules.ownership import (
@@ -73,6 +74,8 @@ def implicit_writes(obj: object) -> list:
     written = []
     if isinstance(obj, FeatureView):
         written += [obj.batch_source, getattr(obj, "stream_source", None)]
+    if isinstance(obj, LabelView):
+        written += [obj.source]
     if isinstance(obj, OnDemandFeatureView):
         written += list(obj.source_request_sources.values())
         if obj.write_to_online_store:

@@ -48,7 +48,8 @@ def occupant(store: FeatureStore, kind: str, name: str):
 
 
 def list_platform_kinds(store: FeatureStore) -> list:
-    """Every entity, batch/stream source, feature view and stream view in the project."""
+    """Every entity, batch/stream source, feature view, stream view and label view in the
+    project."""
     registry, project = store.registry, store.project
     sources = [
         source
@@ -60,11 +61,13 @@ def list_platform_kinds(store: FeatureStore) -> list:
         *sources,
         *registry.list_feature_views(project, allow_cache=False),
         *registry.list_stream_feature_views(project, allow_cache=False),
+        *registry.list_label_views(project, allow_cache=False),
     ]
 
 
-def list_team_kinds(store: FeatureStore, prefix: str) -> list:
-    """The services, ODFVs and request sources in the project named with ``prefix``."""
+def list_team_kinds(store: FeatureStore, prefix: str, names=()) -> list:
+    """The services, ODFVs and request sources in the project named with ``prefix``, or
+    one of ``names`` (a team's grandfathered names)."""
     registry, project = store.registry, store.project
     candidates = [
         *registry.list_feature_services(project, allow_cache=False),
@@ -75,7 +78,7 @@ def list_team_kinds(store: FeatureStore, prefix: str) -> list:
             if kind_of(source) == REQUEST_SOURCE
         ),
     ]
-    return [obj for obj in candidates if obj.name.startswith(prefix)]
+    return [obj for obj in candidates if obj.name.startswith(prefix) or obj.name in names]
 
 
 def registry_proto(store: FeatureStore):

@@ -25,6 +25,7 @@ MANAGED_TAG = "feast-federation/managed"
 TEAM_TAG = "feast-federation/team"
 OWNERS_TAG = "feast-federation/owners"
 ROLE_TAG = "feast-federation/role"
+NAMES_TAG = "feast-federation/names"  # the team's grandfathered names, comma-separated
 WRITE = [AuthzedAction.CREATE, AuthzedAction.DESCRIBE, AuthzedAction.UPDATE]
 
 
@@ -64,10 +65,15 @@ def _team_permissions(team: Team, project: str) -> list[Permission]:
         Permission(
             name=write_permission_name(team.name),
             types=[FeatureService, OnDemandFeatureView, DataSource],
-            name_patterns=[re.escape(team.prefix) + ".*"],
+            name_patterns=team_name_patterns(team),
             actions=WRITE,
             policy=role,
-            tags={**managed, OWNERS_TAG: ",".join(team.owners), ROLE_TAG: team.effective_role},
+            tags={
+                **managed,
+                OWNERS_TAG: ",".join(team.owners),
+                ROLE_TAG: team.effective_role,
+                **({NAMES_TAG: ",".join(team.names)} if team.names else {}),
+            },
         ),
         # What any Feast apply touches besides the team's own objects.
         Permission(
@@ -89,6 +95,11 @@ def _team_permissions(team: Team, project: str) -> list[Permission]:
     ]
 
 
+def team_name_patterns(team: Team) -> list[str]:
+    """The names a team may write: its prefix, and its grandfathered names exactly."""
+    return [re.escape(team.prefix) + ".*", *(re.escape(name) for name in team.names)]
+
+
 def published_teams(store) -> dict[str, Team]:
     """Every team the registry's published policy knows, from the write permissions' tags."""
     teams = {}
@@ -101,8 +112,12 @@ def published_teams(store) -> dict[str, Team]:
 
 def _team_from(permission: Permission) -> Team:
     owners = tuple(owner for owner in permission.tags.get(OWNERS_TAG, "").split(",") if owner)
+    names = tuple(name for name in permission.tags.get(NAMES_TAG, "").split(",") if name)
     return Team(
-        name=permission.tags[TEAM_TAG], owners=owners, role=permission.tags.get(ROLE_TAG, "")
+        name=permission.tags[TEAM_TAG],
+        owners=owners,
+        role=permission.tags.get(ROLE_TAG, ""),
+        names=names,
     )
 
 

@@ -20,6 +20,8 @@ STREAM_FEATURE_VIEW = "StreamFeatureView"
 ON_DEMAND_FEATURE_VIEW = "OnDemandFeatureView"
 FEATURE_SERVICE = "FeatureService"
 PERMISSION = "Permission"
+LABEL_VIEW = "LabelView"
+PROJECT = "Project"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class Kind:
     writer: str
     deleter: str
     order: int  # writes go in ascending order (what is read before its readers); deletes reverse
+    # Whether backups snapshot and restore these objects. The Project is not restored: it
+    # holds the project itself (and the sync's own intent mark), not a definition.
+    backed_up: bool = True
 
 
 # Subclasses come before their bases: the first class an object is an instance of names it.
@@ -53,6 +58,9 @@ KINDS = (
     Kind(FEATURE_VIEW, PLATFORM_OWNED, "feast.feature_view:FeatureView",
          "feature view", "feature_views",
          "get_feature_view", "apply_feature_view", "delete_feature_view", 2),
+    Kind(LABEL_VIEW, PLATFORM_OWNED, "feast.labeling.label_view:LabelView",
+         "feature view", "label_views",
+         "get_label_view", "apply_feature_view", "delete_label_view", 2),
     Kind(ENTITY, PLATFORM_OWNED, "feast.entity:Entity",
          "entity", "entities", "get_entity", "apply_entity", "delete_entity", 0),
     Kind(REQUEST_SOURCE, TEAM_OWNED, "feast.data_source:RequestSource",
@@ -63,13 +71,22 @@ KINDS = (
          "get_data_source", "apply_data_source", "delete_data_source", 0),
     Kind(PERMISSION, POLICY_OWNED, "feast.permissions.permission:Permission",
          "permission", "permissions", "get_permission", "apply_permission", "delete_permission", 5),
+    # One per federation: the platform repo may define the policy's project, and only it.
+    # Its registry calls take no project argument (get_project(name), apply_project(obj)).
+    Kind(PROJECT, PLATFORM_OWNED, "feast.project:Project",
+         "project", "projects", "get_project", "apply_project", "delete_project", -1,
+         backed_up=False),
 )  # fmt: skip
 BY_NAME = {kind.name: kind for kind in KINDS}
 
 PLATFORM_KINDS = frozenset(kind.name for kind in KINDS if kind.owned_by == PLATFORM_OWNED)
 TEAM_KINDS = frozenset(kind.name for kind in KINDS if kind.owned_by == TEAM_OWNED)
 # The registry collections a snapshot holds, each once, in write order.
-COLLECTIONS = tuple(dict.fromkeys(kind.collection for kind in sorted(KINDS, key=lambda k: k.order)))
+COLLECTIONS = tuple(
+    dict.fromkeys(
+        kind.collection for kind in sorted(KINDS, key=lambda k: k.order) if kind.backed_up
+    )
+)
 
 
 def same_table(kind_a: str, kind_b: str) -> bool:

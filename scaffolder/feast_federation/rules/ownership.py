@@ -5,8 +5,9 @@ cookiecutter hooks, the pre-commit hook and the permission generator all call it
 imports nothing but the standard library (the hooks run under plain cookiecutter).
 
 The rules:
-- The owner of a name is the registered team whose prefix (``<team>_``) starts it,
-  otherwise the platform.
+- The owner of a name is the registered team that lists it among its grandfathered names
+  (objects adopted from an existing repo keep their names), else the team whose prefix
+  (``<team>_``) starts it, otherwise the platform.
 - The platform writes the core: entities, batch/stream data sources, feature views.
 - A team writes only FeatureServices, OnDemandFeatureViews and the RequestSources they
   need, all named with its prefix.
@@ -26,9 +27,11 @@ from feast_federation.rules.kinds import (  # noqa: F401 - the kinds are part of
     ENTITY,
     FEATURE_SERVICE,
     FEATURE_VIEW,
+    LABEL_VIEW,
     ON_DEMAND_FEATURE_VIEW,
     PERMISSION,
     PLATFORM_KINDS,
+    PROJECT,
     REQUEST_SOURCE,
     STREAM_FEATURE_VIEW,
     TEAM_KINDS,
@@ -73,6 +76,8 @@ class Team:
     owners: tuple[str, ...] = ()
     role: str = ""
     offline_schema: str = ""
+    # Names the team holds without its prefix: objects adopted from an existing repo.
+    names: tuple[str, ...] = ()
 
     @property
     def prefix(self) -> str:
@@ -97,7 +102,11 @@ class Policy:
     teams: Mapping[str, Team] = field(default_factory=dict)
 
     def owner_of(self, name: str) -> str:
-        """The team whose prefix starts ``name``, else the platform."""
+        """The team that grandfathered ``name``, else the team whose prefix starts it, else
+        the platform."""
+        for team in self.teams.values():
+            if name in team.names:
+                return team.name
         for team in self.teams.values():
             if name.startswith(team.prefix):
                 return team.name
@@ -204,6 +213,27 @@ def validate_policy(policy: Policy) -> None:
         seen.append(name)
         schemas[team.effective_offline_schema] = name
         roles[team.effective_role] = f"team {name}"
+    validate_grandfathered(policy)
+
+
+def validate_grandfathered(policy: Policy) -> None:
+    """Each grandfathered name has one team, and is not another team's prefixed name."""
+    holders: dict[str, str] = {}
+    for team in policy.teams.values():
+        for name in team.names:
+            if not isinstance(name, str) or not name or name in INTERNAL_NAMES:
+                raise OwnershipError(f"team {team.name}: names: {shown(name)} is not a usable name")
+            if name in holders:
+                raise OwnershipError(
+                    f"team {team.name}: names: {name} is already team {holders[name]}'s"
+                )
+            holders[name] = team.name
+            for other in policy.teams.values():
+                if other.name != team.name and name.startswith(other.prefix):
+                    raise OwnershipError(
+                        f"team {team.name}: names: {name} starts with team {other.name}'s "
+                        f"prefix {other.prefix}"
+                    )
 
 
 def offline_schema_of(team: str, chosen: str = "") -> str:
@@ -245,6 +275,8 @@ def _violation(writer: str, definition: Definition, policy: Policy) -> str | Non
     if name in INTERNAL_NAMES:
         return f"{definition}: the name {name} is reserved for Feast"
     owner = policy.owner_of(name)
+    if kind in (PROJECT, PERMISSION):
+        return _project_or_permission_violation(writer, definition, policy)
     if writer == PLATFORM:
         if owner != PLATFORM:
             return (
@@ -267,6 +299,26 @@ def _violation(writer: str, definition: Definition, policy: Policy) -> str | Non
         if owner == PLATFORM:
             return f"{definition}: team {writer}'s names must start with {team_prefix(writer)}"
         return f"{definition}: the name belongs to team {owner} (prefix {team_prefix(owner)})"
+    return None
+
+
+def _project_or_permission_violation(
+    writer: str, definition: Definition, policy: Policy
+) -> str | None:
+    """The Project is the platform's, one per federation; Permissions come from the policy."""
+    if definition.kind == PERMISSION:
+        return (
+            f"{definition}: permissions are generated from federation.yaml (teams, roles, "
+            "names) and published by the platform sync; a hand-written one would bypass the "
+            "policy: remove it and change federation.yaml instead"
+        )
+    if writer != PLATFORM:
+        return f"{definition}: the Project is the platform's; team repos may not define one"
+    if definition.name != policy.project:
+        return (
+            f"{definition}: the federation has one project, {policy.project} "
+            "(federation.yaml's project)"
+        )
     return None
 
 

@@ -94,6 +94,7 @@ def _policy_from_data(data: dict) -> Policy:
             owners=_owners(entry.get("owners"), name),
             role=entry.get("role", ""),
             offline_schema=str(entry.get("offline_schema", "")),
+            names=_names(entry.get("names"), name),
         )
     return Policy(
         project=project,
@@ -110,6 +111,14 @@ def _owners(value: object, who: object) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list) or not all(isinstance(owner, str) for owner in value):
         raise ValueError(f"{who}: owners must be a list of strings")
+    return tuple(value)
+
+
+def _names(value: object, team: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise ValueError(f"team {team}: names must be a list of object names")
     return tuple(value)
 
 
@@ -191,3 +200,24 @@ def _with_team(text: str, team: str, owners: Sequence[str], role: str, offline_s
     out = io.StringIO()
     document.dump(data, out)
     return out.getvalue()
+
+
+def grandfather_names(platform_dir: Path, team: str, names: Sequence[str]) -> Policy:
+    """Record ``names`` as registered ``team``'s grandfathered names (kept without its
+    prefix), beside its prefix in the policy file; comments and layout survive."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedSeq
+
+    path = policy_path(platform_dir)
+    with file_lock(path.with_name(f".{path.name}.lock")):
+        text = _read(path)
+        parse_policy(text, str(path)).team(team)
+        document = YAML()
+        document.preserve_quotes = True
+        data = document.load(text)
+        data["teams"][team]["names"] = CommentedSeq(sorted(names))
+        out = io.StringIO()
+        document.dump(data, out)
+        updated = parse_policy(out.getvalue(), str(path))
+        atomic_write(path, out.getvalue())
+        return updated

@@ -22,8 +22,10 @@ from feast.data_source import DataSource
 from feast.entity import Entity
 from feast.feature_service import FeatureService
 from feast.feature_view import FeatureView
+from feast.labeling.label_view import LabelView
 from feast.on_demand_feature_view import OnDemandFeatureView
 from feast.permissions.permission import Permission
+from feast.project import Project
 from feast.repo_operations import get_ignore_files, get_repo_files
 
 from feast_federation.errors import FederationError, first_line
@@ -36,8 +38,10 @@ FEAST_OBJECT_TYPES = (
     Entity,
     FeatureService,
     FeatureView,
+    LabelView,
     OnDemandFeatureView,
     Permission,
+    Project,
 )
 
 # .feastignore patterns (globs relative to the repo) that are never definitions: the script

@@ -19,6 +19,7 @@ from feast_federation.rules.ownership import (
     ENTITY,
     FEATURE_SERVICE,
     FEATURE_VIEW,
+    LABEL_VIEW,
     ON_DEMAND_FEATURE_VIEW,
     REQUEST_SOURCE,
     STREAM_FEATURE_VIEW,
@@ -65,7 +66,7 @@ def inferred(store: FeatureStore, objects: list) -> list:
             by_kind.get(ON_DEMAND_FEATURE_VIEW, []),
             by_kind.get(STREAM_FEATURE_VIEW, []),
             by_kind.get(FEATURE_SERVICE, []),
-            [],
+            by_kind.get(LABEL_VIEW, []),
         )
     except Exception as exc:  # Feast rejects the definitions themselves: a user error
         raise FederationError(f"Feast cannot infer the definitions: {first_line(exc)}") from None

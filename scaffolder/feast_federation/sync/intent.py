@@ -34,6 +34,11 @@ def record_sync_end(store) -> None:
         _set_tags(store, lambda tags: {k: v for k, v in tags.items() if k != PENDING_TAG})
 
 
+def stored_project(store) -> Project | None:
+    """The registry's Project of this store's project, or None."""
+    return _project(store)
+
+
 def _project(store) -> Project | None:
     try:
         return store.registry.get_project(store.project, allow_cache=False)

@@ -3,17 +3,21 @@ refused when it would break a team's services or ODFVs unless explicitly overrid
 
 from __future__ import annotations
 
+import copy
+
 from feast import FeatureStore
 
 from feast_federation import registry
 from feast_federation.errors import RefusedError
 from feast_federation.registry.kinds import (
+    kind_of,
     platform_state,
 )
 from feast_federation.registry.permissions import (
     is_managed,
     policy_permissions,
 )
+from feast_federation.rules.kinds import PERMISSION, PROJECT
 from feast_federation.rules.ownership import (
     INTERNAL_NAMES,
     PLATFORM,
@@ -22,8 +26,8 @@ from feast_federation.rules.ownership import (
     violations,
 )
 from feast_federation.sync.diff import diff, inferred, refuse, with_implicit_writes
-from feast_federation.sync.intent import unfinished_since
-from feast_federation.sync.plans import UPDATE, Change, Plan
+from feast_federation.sync.intent import PENDING_TAG, stored_project, unfinished_since
+from feast_federation.sync.plans import UNCHANGED, UPDATE, Change, Plan
 from feast_federation.sync.team import REMOVAL_TAG
 
 
@@ -58,8 +62,14 @@ def plan_platform(
     ]
     # Teams without DELETE rights mark their orphans; the platform sync deletes them.
     existing += registry.marked_for_removal(store, proto, REMOVAL_TAG)
+    # The Project is compared when the repo defines it, and never deleted.
+    existing += _stored_project(store, wanted)
     plan_ = diff(PLATFORM, inferred(store, wanted + permissions), existing)
-    plan_.to_apply = objects + permissions
+    plan_.to_apply = [_marked(obj) for obj in objects] + permissions
+    if plan_.has_changes and _only_permissions(plan_):
+        # Only the policy changed: write only it, so no definition in the registry is
+        # rewritten (an adopted registry is published into as it is).
+        plan_.to_apply = [obj for obj in plan_.to_apply if kind_of(obj) == PERMISSION]
     plan_.overridden = broken
     unfinished = unfinished_since(store)
     if unfinished:
@@ -69,5 +79,28 @@ def plan_platform(
     return plan_
 
 
+def _only_permissions(plan_: Plan) -> bool:
+    return all(change.kind == PERMISSION for change in plan_.changes if change.action != UNCHANGED)
+
+
 def unfinished_sync(project: str, since: str) -> Change:
-    return Change("Project", project, UPDATE, (f"unfinished sync (started {since})",))
+    return Change(PROJECT, project, UPDATE, (f"unfinished sync (started {since})",))
+
+
+def _stored_project(store: FeatureStore, wanted: list) -> list:
+    if not any(kind_of(obj) == PROJECT for obj in wanted):
+        return []
+    stored = stored_project(store)
+    if stored is not None:
+        stored.tags = {k: v for k, v in stored.tags.items() if k != PENDING_TAG}
+    return [stored] if stored is not None else []
+
+
+def _marked(obj):
+    """The repo's Project as the sync writes it: still marked unfinished (the apply writes
+    it after ``record_sync_start`` and ``record_sync_end`` clears the mark)."""
+    if kind_of(obj) != PROJECT:
+        return obj
+    marked = copy.copy(obj)
+    marked.tags = {**obj.tags, PENDING_TAG: "a sync that rewrote the project"}
+    return marked

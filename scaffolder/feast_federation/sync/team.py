@@ -64,7 +64,7 @@ def plan_team(
         if held is not None and kind_of(held) == kind_of(obj)
     ]
     if prune:
-        existing += registry.list_team_kinds(store, team.prefix)
+        existing += registry.list_team_kinds(store, team.prefix, team.names)
     plan_ = diff(team.name, inferred(store, wanted), existing)
     if not prune:
         plan_.to_delete = []
