@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from support import ROOT, run
+from support import ROOT, build_org, run
 
 GUARD = [sys.executable, str(ROOT / "hooks" / "guard_stock_apply.py")]
 APPLY = "runs stock `feast apply`, which deletes other repos' objects; use python apply.py"
@@ -122,3 +122,17 @@ def test_both_repo_kinds_install_the_guard():
     for template in ("cookiecutter-platform", "cookiecutter-team"):
         [config] = (ROOT / template).glob("{{*}}/.pre-commit-config.yaml")
         assert "- id: feast-federation-guard" in config.read_text(), template
+
+
+STOCK = "import sys\nfrom feast.cli.cli import cli\nsys.argv = ['feast', 'teardown']; cli()"
+
+
+def test_stock_teardown_from_a_team_repo_refuses_the_synced_project(tmp_path):
+    from feast import FeatureStore
+
+    platform, (marketing, _) = build_org(tmp_path / "org")
+    result = run([sys.executable, "-c", STOCK], cwd=marketing)
+    assert result.returncode != 0
+    assert 'Teardown is not allowed on protected project "acme"' in result.stderr
+    store = FeatureStore(repo_path=str(platform))
+    assert store.get_feature_view("user_features").name == "user_features"
