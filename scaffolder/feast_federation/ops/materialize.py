@@ -9,6 +9,8 @@ from pathlib import Path
 
 from feast_federation.errors import FederationError
 from feast_federation.registry import open_store
+from feast_federation.registry.server_errors import translated
+from feast_federation.rules.ownership import PLATFORM
 from feast_federation.rules.repo import find_repo
 from feast_federation.sync.intent import unfinished_since
 
@@ -16,6 +18,11 @@ from feast_federation.sync.intent import unfinished_since
 def materialize_repo(repo_path: Path, *, quiet: bool = False) -> int:
     """Materialize every feature view up to now; returns how many views were loaded."""
     store = open_store(find_repo(repo_path).path)
+    with translated(store, PLATFORM):  # an engine that fails says so in one line
+        return _materialize(store, quiet)
+
+
+def _materialize(store, quiet: bool) -> int:
     since = unfinished_since(store)
     if since is not None:  # its online tables may be missing: materializing would fail
         raise FederationError(

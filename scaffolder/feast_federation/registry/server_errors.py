@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 
 from feast_federation.errors import FederationError
+from feast_federation.registry.engine_errors import explain as explain_engine
 from feast_federation.rules.ownership import describe_owner
 
 _DENIED = re.compile(r"denied execution of \[([^\]]*)\] to (\w+):([^:,\s]+)")
@@ -24,16 +25,21 @@ _SIGNIFICANT = ("DELETE", "CREATE", "UPDATE")
 
 @contextlib.contextmanager
 def translated(store, owner: str) -> Iterator[None]:
-    """Re-raise registry-server refusals as FederationErrors naming the rule broken."""
-    if store.config.registry.registry_type != "remote":
-        yield
-        return
+    """Re-raise registry-server refusals as FederationErrors naming the rule broken, and
+    failures of the engines behind the store (engine_errors) as one line each."""
+    remote = store.config.registry.registry_type == "remote"
     try:
         yield
-    except FederationError:
-        raise
+    except FederationError as exc:
+        # A write that failed part-way says so; the engine's failure says why.
+        engine = explain_engine(exc.__cause__) if exc.__cause__ else None
+        if engine is None:
+            raise
+        # The engine's own text is in its explanation: keep only what the failure means.
+        meaning = re.sub(r"^(the apply failed part-way) \(.*?\);", r"\1:", str(exc))
+        raise FederationError(f"{engine}; {meaning}") from None
     except Exception as exc:
-        message = _explain(store, owner, exc)
+        message = (_explain(store, owner, exc) if remote else None) or explain_engine(exc)
         if message is None:
             raise
         raise FederationError(message) from None

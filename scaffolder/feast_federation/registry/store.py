@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import sqlite3
 import uuid
@@ -18,6 +19,8 @@ from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 
 from feast_federation.errors import FederationError, first_line
 from feast_federation.files import atomic_write
+from feast_federation.registry.engine_errors import explain as explain_engine
+from feast_federation.registry.engine_errors import limit_connect_timeouts
 from feast_federation.registry.location import RegistryLocation
 
 _stores: dict[tuple[Path, float], FeatureStore] = {}
@@ -64,13 +67,39 @@ def open_store(repo_path: Path) -> FeatureStore:
 
 
 def _load(config: Path) -> FeatureStore:
+    _check_variables(config)
+    limit_connect_timeouts()
     try:
         return FeatureStore(repo_path=str(config.parent))
     except Exception as exc:  # Feast raises many types for a bad config; all are user errors
+        engine = explain_engine(exc)
+        if engine:
+            raise FederationError(engine) from None
         problem = _first_problem(exc)
         if any(sign in problem for sign in _UNREACHABLE):
             raise FederationError(f"{config}: the registry is unreachable ({problem})") from None
         raise FederationError(f"{config}: Feast cannot load it: {problem}") from None
+
+
+def _check_variables(config: Path) -> None:
+    """Name the ``${VAR}`` that is not set: Feast leaves it unexpanded, and the failure shows
+    later as a wrong value (``port: Input should be a valid integer ... '${FEAST_PG_PORT}'``)
+    or a refused login, without naming the variable."""
+    section = ""
+    for line in config.read_text(encoding="utf-8").splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        key = re.match(r"^(\s*)([\w.-]+)\s*:\s*(.*)$", line)
+        if key and not key[1]:
+            section = key[2]
+        for variable in re.findall(r"\$\{(\w+)\}", line):
+            if variable in os.environ:
+                continue
+            if section == "registry" and key and key[2] == "path":
+                where = f"registry {key[3].strip().strip(chr(34) + chr(39))}"
+            else:
+                where = f"{config}: {section}.{key[2]}" if key and key[1] else f"{config}"
+            raise FederationError(f"{where}: the environment variable {variable} is not set")
 
 
 def _check_local_registry(store: FeatureStore) -> None:

@@ -54,7 +54,7 @@ def plan(
     """What an apply of ``repo`` would change; writes nothing."""
     store = registry.open_store(repo.path)
     # The checks read before the apply writes: a plan sees the registry between applies.
-    with exclusive(store, lock_timeout), translated(store, repo.owner):
+    with translated(store, repo.owner), exclusive(store, lock_timeout):
         return retry_when_locked(lambda: _plan(repo, store, prune, allow_breaking))
 
 
@@ -87,7 +87,7 @@ def apply(
             applylog.record(store, repo.path, carried_out.owner, action, changes, **extra)
         return carried_out
 
-    with exclusive(store, lock_timeout), translated(store, repo.owner):
+    with translated(store, repo.owner), exclusive(store, lock_timeout):
         return retry_when_locked(attempt)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from feast.constants import PROTECTED_PROJECT_TAG
 from feast.errors import ProjectObjectNotFoundException
 from feast.project import Project
 
@@ -26,7 +27,9 @@ def unfinished_since(store) -> str | None:
 
 def record_sync_start(store, actor: str) -> None:
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    _set_tags(store, lambda tags: {**tags, PENDING_TAG: f"{started} by {actor}"})
+    # Also Feast's own protection: stock `feast teardown` from any repo then refuses the project.
+    protected = {PROTECTED_PROJECT_TAG: "true"}
+    _set_tags(store, lambda tags: {**tags, **protected, PENDING_TAG: f"{started} by {actor}"})
 
 
 def record_sync_end(store) -> None:

@@ -1,0 +1,154 @@
+"""One line for each way a real engine fails: unreachable, refused login, missing database or
+bucket, timeout, on PostgreSQL, SQLite, Redis, S3, DynamoDB and GCS.
+
+Feast lets the drivers' exceptions through: an unreachable PostgreSQL registry prints about
+130 lines of SQLAlchemy, an unreachable Redis a redis-py traceback. ``explain`` reads the
+exception chain and says which engine failed, how, and what to check, or returns None for
+anything it does not recognize (which then stays a traceback: a bug, not a user mistake).
+Registry-server refusals are server_errors' job; this module never imports a driver.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+# libpq waits without limit for a host that drops packets; ten seconds is plenty for a
+# database that is up, and PGCONNECT_TIMEOUT set by the caller still wins.
+DEFAULT_PG_CONNECT_TIMEOUT = "10"
+
+_PG_SERVER = re.compile(r'server at "([^"]+)"(?: \([^)]*\))?, port (\d+) failed: (.*)')
+_PG_DOWN = ("Connection refused", "No route to host", "Name or service not known",
+            "could not translate host name", "Network is unreachable")  # fmt: skip
+_REDIS_DOWN = re.compile(r"Error \d+ connecting to ([^\s]+?)\.? ([^.]+)")
+_S3_OPERATIONS = re.compile(r"(Object|Bucket|Multipart|ListObjects)")
+
+
+def limit_connect_timeouts() -> None:
+    os.environ.setdefault("PGCONNECT_TIMEOUT", DEFAULT_PG_CONNECT_TIMEOUT)
+
+
+def explain(exc: BaseException) -> str | None:
+    """One line for an engine failure anywhere in ``exc``'s chain, or None."""
+    for link in _chain(exc):
+        for rule in (_postgres, _sqlite, _redis, _aws, _gcs):
+            message = rule(link)
+            if message:
+                return message
+    return None
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def _module(exc: BaseException) -> str:
+    return type(exc).__module__.split(".")[0]
+
+
+def _postgres(exc: BaseException) -> str | None:
+    if _module(exc) != "psycopg":
+        return None
+    text = " ".join(str(exc).split())
+    server = _PG_SERVER.search(text)
+    where = f"PostgreSQL at {server[1]}:{server[2]}" if server else "PostgreSQL"
+    detail = server[3] if server else text
+    user = re.search(r'for user "([^"]+)"|role "([^"]+)" does not exist', detail)
+    database = re.search(r'database "([^"]+)" does not exist', detail)
+    if "timeout expired" in text:
+        seconds = os.environ.get("PGCONNECT_TIMEOUT", DEFAULT_PG_CONNECT_TIMEOUT)
+        return (
+            f"{where} did not answer within {seconds} s (PGCONNECT_TIMEOUT); check "
+            "FEAST_PG_HOST, FEAST_PG_PORT and the network between here and the server"
+        )
+    if user:
+        return (
+            f"{where} refused the login of user {user[1] or user[2]}; check FEAST_PG_USER "
+            "and FEAST_PG_PASSWORD"
+        )
+    if database:
+        return f"{where} has no database {database[1]}; create it or fix FEAST_PG_DATABASE"
+    reason = next((sign.lower() for sign in _PG_DOWN if sign in detail), None)
+    if reason:
+        return (
+            f"{where} is unreachable ({reason}); check FEAST_PG_HOST and FEAST_PG_PORT and "
+            "that the server is running"
+        )
+    return None
+
+
+def _sqlite(exc: BaseException) -> str | None:
+    if _module(exc) != "sqlite3" or "unable to open database file" not in str(exc):
+        return None
+    return "SQLite cannot open the database file; check that its directory exists and is writable"
+
+
+def _redis(exc: BaseException) -> str | None:
+    if _module(exc) != "redis":
+        return None
+    text = " ".join(str(exc).split())
+    down = _REDIS_DOWN.search(text)
+    if type(exc).__name__ == "AuthenticationError" or "WRONGPASS" in text or "NOAUTH" in text:
+        return "Redis refused the login; check the password in FEAST_REDIS_CONNECTION"
+    if "Timeout" in type(exc).__name__:
+        return "Redis did not answer in time; check FEAST_REDIS_CONNECTION and the network"
+    if down:
+        return (
+            f"Redis at {down[1]} is unreachable ({down[2].strip().lower()}); check "
+            "FEAST_REDIS_CONNECTION and that the server is running"
+        )
+    return None
+
+
+def _aws(exc: BaseException) -> str | None:
+    if _module(exc) != "botocore":
+        return None
+    kind = type(exc).__name__
+    endpoint = getattr(exc, "kwargs", {}).get("endpoint_url", "")
+    if kind in ("EndpointConnectionError", "ConnectionClosedError"):
+        return (
+            f"AWS endpoint {endpoint} is unreachable; check AWS_ENDPOINT_URL and AWS_REGION "
+            "and the network"
+        )
+    if kind in ("ConnectTimeoutError", "ReadTimeoutError"):
+        return f"AWS endpoint {endpoint} did not answer in time; check the network"
+    if kind in ("NoCredentialsError", "PartialCredentialsError"):
+        return "AWS has no credentials here; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    if kind != "ClientError" and not hasattr(exc, "response"):
+        return None
+    return _aws_refusal(exc)
+
+
+def _aws_refusal(exc) -> str | None:
+    error = getattr(exc, "response", {}).get("Error", {})
+    code, operation = str(error.get("Code", "")), getattr(exc, "operation_name", "")
+    service = "S3" if _S3_OPERATIONS.search(operation) else "DynamoDB"
+    if code == "NoSuchBucket":
+        bucket = error.get("BucketName") or "the registry bucket"
+        return f"S3 bucket {bucket} does not exist; create it or fix FEAST_REGISTRY_BUCKET"
+    if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "UnrecognizedClientException",
+                "AccessDenied", "AccessDeniedException", "ExpiredToken"):  # fmt: skip
+        return f"{service} refused the credentials ({code}); check the AWS credentials"
+    if code == "ResourceNotFoundException":
+        return (
+            f"DynamoDB has no table for this project ({error.get('Message', code)}); "
+            "run the platform apply, which creates the online tables"
+        )
+    return None
+
+
+def _gcs(exc: BaseException) -> str | None:
+    module = type(exc).__module__
+    text = " ".join(str(exc).split())
+    if module.startswith("google.api_core") and type(exc).__name__ == "NotFound":
+        bucket = re.search(r"/b/([^/?\s]+)", text)
+        name = bucket[1] if bucket else "the registry bucket"
+        return f"GCS bucket {name} does not exist; create it or fix FEAST_REGISTRY_BUCKET"
+    if module.startswith("google.auth") and "credentials" in text.lower():
+        return "GCS has no credentials here; set GOOGLE_APPLICATION_CREDENTIALS"
+    return None
