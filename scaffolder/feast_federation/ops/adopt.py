@@ -37,8 +37,8 @@ from feast_federation.rules.ownership import (
 from feast_federation.rules.repo import STORE_FILE, Repo
 from feast_federation.sync.collect import (
     FEAST_OBJECT_TYPES,
-    _import,
     definition_modules,
+    import_definitions,
     module_name,
 )
 from feast_federation.sync.references import is_reference
@@ -139,7 +139,9 @@ def _project(source: Path) -> str:
 def _load_modules(source: Path) -> dict[str, object]:
     repo = Repo(source, PLATFORM)
     return {
-        str(path.relative_to(source)): _import(source, module_name(source, path), str(path))
+        str(path.relative_to(source)): import_definitions(
+            source, module_name(source, path), str(path)
+        )
         for path in definition_modules(repo)
     }
 

@@ -81,7 +81,7 @@ def collect(repo: Repo, references: list | None = None) -> list:
     _forget(modules)
     for name, module_path in modules.items():
         where = str(module_path.relative_to(repo.path))
-        module = _import(repo.path, name, where)
+        module = import_definitions(repo.path, name, where)
         for value in vars(module).values():
             if not isinstance(value, FEAST_OBJECT_TYPES):
                 continue
@@ -101,7 +101,9 @@ def collect(repo: Repo, references: list | None = None) -> list:
     return [obj for obj, _ in found.values()]
 
 
-def _import(root: Path, name: str, where: str):
+def import_definitions(root: Path, name: str, where: str):
+    """Import module ``name`` of the repo at ``root``; any failure, exit included, is one
+    line naming ``where``."""
     # This repo's modules must win over same-named ones of repos collected earlier.
     if str(root) in sys.path:
         sys.path.remove(str(root))
