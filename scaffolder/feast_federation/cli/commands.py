@@ -232,8 +232,12 @@ def check(repo: RepoArg) -> None:
     """Check the repo's objects against the federation rules, writing nothing (pre-commit)."""
     from feast_federation.rules.repo import find_repo
     from feast_federation.sync import check as check_repo
+    from feast_federation.testing import odfv_serving_problems
 
-    problems = check_repo(find_repo(repo))
+    found = find_repo(repo)
+    problems = check_repo(found)
+    if not problems and not found.is_platform:
+        problems = odfv_serving_problems(found.path)
     print_problems(problems)
     if problems:
         raise typer.Exit(EXIT_ERROR)
