@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 # A second module of ODFVs: one serves, one reads a module-level constant, which Feast's
 # rebuild from source does not have.
-MORE_VIEWS = '''
+MORE_VIEWS = """
 from feast import Field, RequestSource
 from feast.on_demand_feature_view import on_demand_feature_view
 from feast.types import Float64, Int64, String
@@ -44,7 +44,7 @@ def alpha_age_next_year(inputs: dict) -> dict:
 )
 def alpha_amount_with_tax(inputs: dict) -> dict:
     return {"amount_with_tax": [amount * RATE for amount in inputs["amount"]]}
-'''
+"""
 
 
 @pytest.fixture(scope="module")
