@@ -38,6 +38,7 @@ def team_pre_gen(values: dict, project_dir: Path) -> None:
         offline_schema=values["offline_schema"],
         federation_repo_url=values["federation_repo_url"],
         feast_federation_version=values["feast_federation_version"],
+        federation_requirement=values["feast_federation_requirement"],
     )
     onboarding.check_outside_feature_repos(project_dir.parent)
 
@@ -50,6 +51,8 @@ def team_post_gen(values: dict, project_dir: Path) -> None:
         repo_dir=project_dir,
         registry_server=values["registry_server"],
         offline_schema=values["offline_schema"],
+        federation_requirement=values["feast_federation_requirement"],
+        federation_repo_url=values["federation_repo_url"],
     )
 
 
@@ -61,6 +64,7 @@ def platform_pre_gen(values: dict, project_dir: Path) -> None:
         federation_repo_url=values["federation_repo_url"],
         feast_federation_version=values["feast_federation_version"],
         registry_server_address=values["registry_server_address"],
+        federation_requirement=values["feast_federation_requirement"],
     )
     choices.Backends(
         values["registry"], values["online_store"], values["offline_store"],

@@ -28,7 +28,12 @@ from feast_federation.cli.output import (
     warn,
 )
 from feast_federation.errors import FederationError
-from feast_federation.onboarding.bake import DEFAULT_REGISTRY_SERVER_ADDRESS, DEFAULT_STARTER_VIEW
+from feast_federation.onboarding.bake import (
+    DEFAULT_FEDERATION_REPO_URL,
+    DEFAULT_FEDERATION_REQUIREMENT,
+    DEFAULT_REGISTRY_SERVER_ADDRESS,
+    DEFAULT_STARTER_VIEW,
+)
 from feast_federation.rules.choices import OFFLINE_STORES, ONLINE_STORES, REGISTRIES, Backends
 
 app = typer.Typer(
@@ -227,8 +232,12 @@ def check(repo: RepoArg) -> None:
     """Check the repo's objects against the federation rules, writing nothing (pre-commit)."""
     from feast_federation.rules.repo import find_repo
     from feast_federation.sync import check as check_repo
+    from feast_federation.testing import odfv_serving_problems
 
-    problems = check_repo(find_repo(repo))
+    found = find_repo(repo)
+    problems = check_repo(found)
+    if not problems and not found.is_platform:
+        problems = odfv_serving_problems(found.path)
     print_problems(problems)
     if problems:
         raise typer.Exit(EXIT_ERROR)
@@ -363,6 +372,11 @@ def show_log(
 # --- onboarding: never imports Feast ---------------------------------------------------
 
 OwnerOpt = Annotated[list[str] | None, typer.Option("--owner", help="An owner (repeat for more).")]
+_REQUIREMENT_HELP = (
+    "How the generated requirements.txt installs feast-federation: a PEP 508 requirement, "
+    "e.g. 'feast-federation @ git+https://github.com/acme/feast-federation@v0.2.0'"
+)
+_REPO_URL_HELP = "Git URL the generated pre-commit hooks come from (tag v<version>)"
 
 
 @app.command("add-team")
@@ -391,6 +405,12 @@ def add_team(
     registry: Annotated[str | None, typer.Option(help=_INHERITED_HELP)] = None,
     online_store: Annotated[str | None, typer.Option(help=_INHERITED_HELP)] = None,
     offline_store: Annotated[str | None, typer.Option(help=_INHERITED_HELP)] = None,
+    federation_requirement: Annotated[
+        str, typer.Option(help=_REQUIREMENT_HELP + " [the platform repo's].", show_default=False)
+    ] = "",
+    federation_repo_url: Annotated[
+        str, typer.Option(help=_REPO_URL_HELP + " [the platform repo's].", show_default=False)
+    ] = "",
 ) -> None:
     """Register a team in federation.yaml and create its repo with the platform's settings."""
     from feast_federation.onboarding import bake_team
@@ -401,6 +421,7 @@ def add_team(
         platform, team=name, owners=owners, output_dir=target_dir, starter_view=starter_view,
         registry_server=registry_server, ci=ci, offline_schema=offline_schema,
         registry=registry, online_store=online_store, offline_store=offline_store,
+        federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
     )  # fmt: skip
     out.print(f"Team [bold]{name}[/bold] registered in {platform / 'federation.yaml'}")
     out.print(f"Team repo created at {repo}")
@@ -434,6 +455,12 @@ def bootstrap(
         str, typer.Option(help="HOST:PORT where team repos reach the registry server.")
     ] = DEFAULT_REGISTRY_SERVER_ADDRESS,
     ci: Annotated[str, typer.Option(help="github, gitlab or none.")] = "github",
+    federation_requirement: Annotated[
+        str, typer.Option(help=_REQUIREMENT_HELP + "; team repos inherit it.")
+    ] = DEFAULT_FEDERATION_REQUIREMENT,
+    federation_repo_url: Annotated[
+        str, typer.Option(help=_REPO_URL_HELP + "; team repos inherit it.")
+    ] = DEFAULT_FEDERATION_REPO_URL,
     apply_all: Annotated[
         bool, typer.Option("--apply", help="Also sync the platform, materialize, apply teams.")
     ] = False,
@@ -449,6 +476,7 @@ def bootstrap(
     platform_dir, team_dirs = bootstrap_org(
         org_dir, project=project, owners=owner or [], teams=teams, backends=backends, ci=ci,
         postgres_sslmode=postgres_sslmode, registry_server_address=registry_server_address,
+        federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
     )  # fmt: skip
     out.print(f"Platform repo: {platform_dir}")
     for team_dir in team_dirs:

@@ -17,6 +17,7 @@ from feast_federation.onboarding.team_config import (
     REGISTRY_SERVER_FILE,
     check_registry_server_address,
     inherit_feast_requirement,
+    team_federation_source,
     team_store_yaml,
 )
 from feast_federation.onboarding.templates import PLATFORM_TEMPLATE, TEAM_TEMPLATE, bake
@@ -40,11 +41,13 @@ from feast_federation.rules.values import (
     check_owners,
     check_plain_text,
     check_repo_dir_name,
+    check_requirement,
     check_url,
     check_version,
 )
 
 DEFAULT_FEDERATION_REPO_URL = "https://github.com/your-org/feast-federation"
+DEFAULT_FEDERATION_REQUIREMENT = f"feast-federation=={__version__}"
 DEFAULT_REGISTRY_SERVER_ADDRESS = "localhost:6570"
 STARTER_VIEWS = ("user_features", "customer_features", "driver_stats")
 DEFAULT_STARTER_VIEW = STARTER_VIEWS[0]
@@ -60,10 +63,13 @@ def check_new_team(
     owners: Sequence[str],
     project: str = "",
     offline_schema: str = "",
-    federation_repo_url: str = DEFAULT_FEDERATION_REPO_URL,
+    federation_repo_url: str = "",
     feast_federation_version: str = __version__,
+    federation_requirement: str = "",
 ) -> None:
     """Raise FederationError unless ``team`` may be registered in ``platform_dir``'s policy.
+
+    An empty ``federation_repo_url`` or ``federation_requirement`` is the platform's.
 
     Every value is checked here, before anything is written: the CLI calls this before it
     bakes, and the template's pre-generation hook calls it under plain cookiecutter.
@@ -75,8 +81,8 @@ def check_new_team(
     if not owners:
         raise FederationError(f"team {team}: give at least one owner")
     check_owners(f"team {team}", list(owners))
-    check_url("federation_repo_url", federation_repo_url)
     check_version("feast_federation_version", feast_federation_version)
+    team_federation_source(platform, federation_requirement, federation_repo_url)
     if project and project != policy.project:
         raise FederationError(f"project_name {project}: the platform's project is {policy.project}")
     schemas = {other.effective_offline_schema: name for name, other in policy.teams.items()}
@@ -134,6 +140,7 @@ def check_new_platform(
     federation_repo_url: str = DEFAULT_FEDERATION_REPO_URL,
     feast_federation_version: str = __version__,
     registry_server_address: str = DEFAULT_REGISTRY_SERVER_ADDRESS,
+    federation_requirement: str = DEFAULT_FEDERATION_REQUIREMENT,
 ) -> None:
     """Every value of a new platform repo, checked before anything is written."""
     check_registry_server_address(registry_server_address)
@@ -144,6 +151,7 @@ def check_new_platform(
     check_repo_dir_name("repo_name", repo_name)
     check_url("federation_repo_url", federation_repo_url)
     check_version("feast_federation_version", feast_federation_version)
+    check_requirement("federation_requirement", federation_requirement)
 
 
 def finish_platform_repo(repo_dir: Path) -> None:
@@ -159,8 +167,13 @@ def finish_team_repo(
     repo_dir: Path,
     registry_server: str = "",
     offline_schema: str = "",
+    federation_requirement: str = "",
+    federation_repo_url: str = "",
 ) -> None:
     """Give a freshly baked team repo the platform's shared settings and register the team.
+
+    The repo installs feast-federation and takes its pre-commit hooks from where the
+    platform repo does, unless the team names its own.
 
     Where the offline store has schemas, the policy records the team's (its name unless
     given), and the repo's feature_store.yaml points there.
@@ -174,6 +187,8 @@ def finish_team_repo(
     (Path(repo_dir) / STORE_FILE).write_text(store_yaml, encoding="utf-8")
     wire_ci_secrets(Path(repo_dir))
     inherit_feast_requirement(platform_dir, Path(repo_dir))
+    source = team_federation_source(platform_dir, federation_requirement, federation_repo_url)
+    source.write_to(Path(repo_dir))
     # The policy names the schema where the store has schemas, or where the team chose one.
     recorded = schema if scoped or schema != team else ""
     register_team(platform_dir, team, owners, offline_schema=recorded)
@@ -224,11 +239,14 @@ def bake_platform(
     ci: str = "github",
     postgres_sslmode: str = "require",
     registry_server_address: str = DEFAULT_REGISTRY_SERVER_ADDRESS,
+    federation_requirement: str = DEFAULT_FEDERATION_REQUIREMENT,
+    federation_repo_url: str = DEFAULT_FEDERATION_REPO_URL,
 ) -> Path:
     """Bake ``output_dir/<repo_name>``; every choice is checked before anything is written."""
     check_new_platform(
         project=project, owners=owners, repo_name=repo_name,
         registry_server_address=registry_server_address,
+        federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
     )  # fmt: skip
     backends.check()
     check_choice("ci", ci, CI_SYSTEMS)
@@ -249,6 +267,8 @@ def bake_platform(
         "registry_server_address": registry_server_address,
         "ci": ci,
         "feast_federation_version": __version__,
+        "feast_federation_requirement": federation_requirement,
+        "federation_repo_url": federation_repo_url,
     }
     return bake(PLATFORM_TEMPLATE, output_dir, context)
 
@@ -266,13 +286,22 @@ def bake_team(
     registry: str | None = None,
     online_store: str | None = None,
     offline_store: str | None = None,
+    federation_requirement: str = "",
+    federation_repo_url: str = "",
 ) -> Path:
     """Bake ``output_dir/<team>``; the template's hooks check and register the team.
 
     ``registry``, ``online_store`` and ``offline_store`` are only checked: a team repo takes
-    the platform's.
+    the platform's. So are ``federation_requirement`` and ``federation_repo_url`` unless
+    given (how the repo installs feast-federation, where its pre-commit hooks come from).
     """
-    check_new_team(platform_dir, team=team, owners=owners, offline_schema=offline_schema)
+    check_new_team(
+        platform_dir, team=team, owners=owners, offline_schema=offline_schema,
+        federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
+    )  # fmt: skip
+    source = team_federation_source(
+        _platform(platform_dir), federation_requirement, federation_repo_url
+    )
     check_inherited_choices(
         platform_dir, team=team,
         registry=registry, online_store=online_store, offline_store=offline_store,
@@ -290,7 +319,9 @@ def bake_team(
         "registry_server": registry_server,
         "ci": ci,
         "offline_schema": offline_schema_of(team, offline_schema),
-        "feast_federation_version": __version__,
+        "feast_federation_version": source.rev.removeprefix("v"),
+        "feast_federation_requirement": source.requirement,
+        "federation_repo_url": source.repo_url,
     }
     return bake(TEAM_TEMPLATE, output_dir, context)
 
@@ -305,6 +336,8 @@ def bootstrap_org(
     ci: str = "github",
     postgres_sslmode: str = "require",
     registry_server_address: str = DEFAULT_REGISTRY_SERVER_ADDRESS,
+    federation_requirement: str = DEFAULT_FEDERATION_REQUIREMENT,
+    federation_repo_url: str = DEFAULT_FEDERATION_REPO_URL,
 ) -> tuple[Path, list[Path]]:
     """Bake ``org_dir/platform`` and ``org_dir/teams/<team>``; every input is checked first.
 
@@ -317,8 +350,9 @@ def bootstrap_org(
     pairs = [(team, DEFAULT_STARTER_VIEW) if isinstance(team, str) else team for team in teams]
     owners = list(owners) or ["platform-team@example.com"]
     check_new_platform(
-        project=project, owners=owners, registry_server_address=registry_server_address
-    )
+        project=project, owners=owners, registry_server_address=registry_server_address,
+        federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
+    )  # fmt: skip
     backends.check()
     check_choice("ci", ci, CI_SYSTEMS)
     check_choice("postgres_sslmode", postgres_sslmode, POSTGRES_SSLMODES)
@@ -331,6 +365,7 @@ def bootstrap_org(
     platform_dir = bake_platform(
         org_dir, project=project, owners=owners, backends=backends, ci=ci,
         postgres_sslmode=postgres_sslmode, registry_server_address=registry_server_address,
+        federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
     )  # fmt: skip
     team_dirs = [
         bake_team(

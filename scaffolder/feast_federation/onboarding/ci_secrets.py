@@ -6,6 +6,10 @@ feature_store.yaml, or through the clouds' own SDKs. GitHub passes a secret to a
 when the workflow names it, so each job's ``env: {}`` placeholder is filled with them, and
 a Google Cloud key is written to a file first; GitLab exposes CI/CD variables by itself
 (a file variable for the Google key), so its pipeline only lists them.
+
+Pull-request jobs run the proposed code, so they never get what an apply writes with: they
+read each variable from a read-only secret of its own name (``readonly_name``:
+``FEAST_PG_USER`` from ``FEAST_PG_READONLY_USER``), kept in a separate environment.
 """
 
 from __future__ import annotations
@@ -18,18 +22,22 @@ import yaml
 from feast_federation.rules.choices import Backends
 
 ENV_PLACEHOLDER = "    env: {}\n"
+READONLY_ENV_PLACEHOLDER = "    env: {}  # read-only\n"
 STEPS_PLACEHOLDER = "      # Cloud sign-in, when the stores need it.\n"
+READONLY_STEPS_PLACEHOLDER = "      # Cloud sign-in (read-only), when the stores need it.\n"
 GITLAB_PLACEHOLDER = "# CI/CD variables this pipeline reads: none\n"
+GITLAB_READONLY_PLACEHOLDER = "  variables: {}  # read-only\n"
+GCP_KEY_SECRET = "GCP_SERVICE_ACCOUNT_KEY"
 GCP_KEY_FILE = "/tmp/gcp-service-account.json"
 CLOUD_VARIABLES = {
     "aws": ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
     "gcp": ["GOOGLE_APPLICATION_CREDENTIALS"],
 }
-_GCP_KEY_STEP = f"""\
-      - name: Google Cloud key from the GCP_SERVICE_ACCOUNT_KEY secret
+_GCP_KEY_STEP = """\
+      - name: Google Cloud key from the {secret} secret
         env:
-          GCP_SERVICE_ACCOUNT_KEY: ${{{{ secrets.GCP_SERVICE_ACCOUNT_KEY }}}}
-        run: (umask 077 && printf '%s' "$GCP_SERVICE_ACCOUNT_KEY" > {GCP_KEY_FILE})
+          GCP_SERVICE_ACCOUNT_KEY: ${{{{ secrets.{secret} }}}}
+        run: (umask 077 && printf '%s' "$GCP_SERVICE_ACCOUNT_KEY" > {key_file})
 """
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
 
@@ -52,27 +60,41 @@ def _strings(value) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
+def readonly_name(name: str) -> str:
+    """The read-only counterpart of a variable: READONLY after the product part of its
+    name (FEAST_PG_USER: FEAST_PG_READONLY_USER, AWS_ACCESS_KEY_ID: AWS_READONLY_ACCESS_KEY_ID)."""
+    parts = name.split("_")
+    cut = 2 if parts[0] == "FEAST" and len(parts) > 2 else 1
+    return "_".join([*parts[:cut], "READONLY", *parts[cut:]])
+
+
 def wire_ci_secrets(repo_dir: Path) -> None:
-    """Fill the pipeline placeholders of a freshly baked repo from its feature_store.yaml."""
+    """Fill the pipeline placeholders of a freshly baked repo from its feature_store.yaml:
+    apply jobs read the secrets of the variables' names, pull-request jobs the read-only ones."""
     repo_dir = Path(repo_dir)
     variables = store_variables((repo_dir / "feature_store.yaml").read_text(encoding="utf-8"))
-    mapped = "".join(f"      {name}: {_github_value(name)}\n" for name in variables)
-    env_block = "    env:\n" + mapped
-    steps = _GCP_KEY_STEP if "GOOGLE_APPLICATION_CREDENTIALS" in variables else ""
+    google = "GOOGLE_APPLICATION_CREDENTIALS" in variables
     for workflow in sorted((repo_dir / ".github" / "workflows").glob("*.yml")):
-        if variables:
-            _replace(workflow, ENV_PLACEHOLDER, env_block)
-        _replace(workflow, STEPS_PLACEHOLDER, steps)
+        for placeholder, steps_placeholder, rename in (
+            (ENV_PLACEHOLDER, STEPS_PLACEHOLDER, str),
+            (READONLY_ENV_PLACEHOLDER, READONLY_STEPS_PLACEHOLDER, readonly_name),
+        ):
+            mapped = "".join(f"      {name}: {_github_value(name, rename)}\n" for name in variables)
+            _replace(workflow, placeholder, "    env:\n" + mapped if variables else ENV_PLACEHOLDER)
+            key_step = _GCP_KEY_STEP.format(secret=rename(GCP_KEY_SECRET), key_file=GCP_KEY_FILE)
+            _replace(workflow, steps_placeholder, key_step if google else "")
+    gitlab = repo_dir / ".gitlab-ci.yml"
     listed = "# CI/CD variables this pipeline reads (mask the secret ones): "
     if variables:
-        gitlab = repo_dir / ".gitlab-ci.yml"
         _replace(gitlab, GITLAB_PLACEHOLDER, listed + ", ".join(variables) + "\n")
+    readonly = "".join(f"    {name}: ${readonly_name(name)}\n" for name in variables)
+    _replace(gitlab, GITLAB_READONLY_PLACEHOLDER, "  variables:\n" + readonly if readonly else "")
 
 
-def _github_value(name: str) -> str:
+def _github_value(name: str, rename=str) -> str:
     if name == "GOOGLE_APPLICATION_CREDENTIALS":
-        return GCP_KEY_FILE  # written by the key step from the GCP_SERVICE_ACCOUNT_KEY secret
-    return f"${{{{ secrets.{name} }}}}"
+        return GCP_KEY_FILE  # written by the key step from the service account key secret
+    return f"${{{{ secrets.{rename(name)} }}}}"
 
 
 def _replace(path: Path, placeholder: str, text: str) -> None:

@@ -1,15 +1,26 @@
 """A team repo's configuration, derived from the platform's: its feature_store.yaml and the
-Feast requirement with the platform's extras. Never imports Feast."""
+Feast requirement with the platform's extras, and where feast-federation itself comes from.
+Never imports Feast."""
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from feast_federation.errors import FederationError
 from feast_federation.rules.choices import TEAM_SCOPED_OFFLINE_SETTINGS
+from feast_federation.rules.values import (
+    REQUIRED_PROJECT,
+    check_plain_text,
+    check_requirement,
+    check_url,
+    check_version,
+    requirement_name,
+)
 
 TOKEN_VARIABLE = "FEAST_REGISTRY_TOKEN"
 # Shipped by the platform template when the org runs a registry server.
@@ -86,3 +97,83 @@ def inherit_feast_requirement(platform_dir: Path, repo_dir: Path) -> None:
 def _extras(requirement: str) -> list[str]:
     found = re.match(r"feast\[([^\]]*)\]", requirement)
     return [extra.strip() for extra in found.group(1).split(",")] if found else []
+
+
+# --- where a repo gets feast-federation from ---------------------------------------------
+
+PRE_COMMIT_FILE = ".pre-commit-config.yaml"
+REQUIREMENTS_FILE = "requirements.txt"
+CHECK_HOOK = "feast-federation-check"
+
+
+@dataclass(frozen=True)
+class FederationSource:
+    """How a repo installs feast-federation (a requirements.txt line) and where its
+    pre-commit hooks come from (a git URL and a tag)."""
+
+    requirement: str
+    repo_url: str
+    rev: str
+
+    @classmethod
+    def of_repo(cls, repo_dir: Path) -> FederationSource:
+        """The settings a baked repo carries, read from its requirements.txt and
+        .pre-commit-config.yaml; checked as if they were typed."""
+        lines = (repo_dir / REQUIREMENTS_FILE).read_text(encoding="utf-8").splitlines()
+        requirement = next(
+            (line.strip() for line in lines if requirement_name(line) == REQUIRED_PROJECT), None
+        )
+        config = yaml.safe_load((repo_dir / PRE_COMMIT_FILE).read_text(encoding="utf-8")) or {}
+        hooks_repo = next(
+            (
+                entry
+                for entry in config.get("repos") or []
+                if any(hook.get("id") == CHECK_HOOK for hook in entry.get("hooks") or [])
+            ),
+            None,
+        )
+        if requirement is None or hooks_repo is None:
+            raise FederationError(
+                f"{repo_dir}: no {REQUIRED_PROJECT} line in {REQUIREMENTS_FILE} or no "
+                f"{CHECK_HOOK} hook in {PRE_COMMIT_FILE}; give --federation-requirement and "
+                "--federation-repo-url"
+            )
+        source = cls(requirement, str(hooks_repo.get("repo")), str(hooks_repo.get("rev")))
+        source.check(f"{repo_dir.name}'s")
+        return source
+
+    def check(self, whose: str = "") -> None:
+        prefix = f"{whose} " if whose else ""
+        check_requirement(f"{prefix}federation requirement", self.requirement)
+        check_url(f"{prefix}federation repo URL", self.repo_url)
+        check_plain_text(f"{prefix}pre-commit rev", self.rev)
+        if not self.rev.startswith("v"):
+            raise FederationError(f"{prefix}pre-commit rev {self.rev!r}: expected v<version>")
+        check_version(f"{prefix}pre-commit rev", self.rev[1:])
+
+    def write_to(self, repo_dir: Path) -> None:
+        """Point a baked repo's requirements.txt and pre-commit config at this source."""
+        requirements = repo_dir / REQUIREMENTS_FILE
+        lines = requirements.read_text(encoding="utf-8").splitlines()
+        lines = [
+            self.requirement if requirement_name(line) == REQUIRED_PROJECT else line
+            for line in lines
+        ]
+        requirements.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        config = repo_dir / PRE_COMMIT_FILE
+        text = config.read_text(encoding="utf-8")
+        text = re.sub(r"(?m)^(\s*- repo: ).*$", lambda m: m.group(1) + json.dumps(self.repo_url),
+                      text, count=1)  # fmt: skip
+        text = re.sub(r"(?m)^(\s*rev: ).*$", lambda m: m.group(1) + self.rev, text, count=1)
+        config.write_text(text, encoding="utf-8")
+
+
+def team_federation_source(platform_dir: Path, requirement: str = "", repo_url: str = ""):
+    """A team repo takes the platform's feast-federation requirement and hook source, unless
+    the team names its own."""
+    platform = FederationSource.of_repo(platform_dir)
+    source = FederationSource(
+        requirement or platform.requirement, repo_url or platform.repo_url, platform.rev
+    )
+    source.check()
+    return source

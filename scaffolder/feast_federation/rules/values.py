@@ -17,6 +17,17 @@ TEMPLATE_MARKERS = ("{{", "{%", "{#")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 URL_PATTERN = re.compile(r"(?:(?:https?|ssh|git|file)://|git@)[^\s'\"{}<>\\`$;|&]+")
 VERSION_PATTERN = re.compile(r"[0-9][0-9A-Za-z.+!-]*")
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_SPEC = r"(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+"
+# The PEP 508 requirements a generated requirements.txt may name feast-federation with: a
+# name, optional extras, then version specifiers or ``@ URL``; no environment markers, no
+# pip options, one line.
+REQUIREMENT_PATTERN = re.compile(
+    rf"(?P<name>{_NAME})\s*(?:\[\s*{_NAME}(?:\s*,\s*{_NAME})*\s*\])?\s*"
+    rf"(?:{_SPEC}(?:\s*,\s*{_SPEC})*"
+    r"|@\s*(?:git\+)?(?:https?|ssh|git|file)://[^\s'\"{}<>\\`$;|&]+)?"
+)
+REQUIRED_PROJECT = "feast-federation"
 REPO_DIR_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 OWNER_PATTERNS = (
     re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),  # an email address
@@ -76,6 +87,29 @@ def check_url(what: str, url: str) -> None:
             f"{what} {shown(url)}: expected a git URL (https://, ssh://, git://, file:// or "
             "git@host:path) without spaces, quotes or shell characters"
         )
+
+
+def check_requirement(what: str, requirement: str) -> None:
+    """A PEP 508 requirement for feast-federation, as one line of requirements.txt:
+    ``feast-federation==0.2.0``, ``feast-federation @ git+https://host/org/repo@v0.2.0``."""
+    check_plain_text(what, requirement)
+    found = REQUIREMENT_PATTERN.fullmatch(requirement)
+    if not found:
+        raise OwnershipError(
+            f"{what} {shown(requirement)}: expected a requirement such as "
+            f"{REQUIRED_PROJECT}==0.2.0 or {REQUIRED_PROJECT} @ git+https://host/org/repo@v0.2.0"
+            " (no environment markers or pip options)"
+        )
+    if requirement_name(requirement) != REQUIRED_PROJECT:
+        raise OwnershipError(
+            f"{what} {shown(requirement)}: names {found.group('name')}, not {REQUIRED_PROJECT}"
+        )
+
+
+def requirement_name(line: str) -> str | None:
+    """The normalized project name a requirement line names (PEP 503), if it names one."""
+    found = re.match(_NAME, line.strip())
+    return re.sub(r"[-_.]+", "-", found.group(0)).lower() if found else None
 
 
 def check_version(what: str, version: str) -> None:
