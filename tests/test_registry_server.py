@@ -112,7 +112,7 @@ def test_team_applies_and_updates_its_own_objects_through_the_server(org):
     token = org.token([TEAM_ROLE])
     first = as_team(org, org.marketing, token)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "3 to change" in first.stdout
+    assert "3 changed" in first.stdout
     services = org.marketing / "feature_services.py"
     services.write_text(
         services.read_text().replace('description="Features of', 'description="V2:')
