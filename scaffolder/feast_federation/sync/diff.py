@@ -13,7 +13,7 @@ from feast_federation.registry.kinds import (
     implicit_writes,
     kind_of,
 )
-from feast_federation.registry.protos import changed_fields
+from feast_federation.registry.protos import changed_values
 from feast_federation.rules.ownership import (
     DATA_SOURCE,
     ENTITY,
@@ -82,8 +82,10 @@ def diff(owner: str, wanted: list, existing: list) -> Plan:
             changes.append(Change(*key, ADD))
             to_apply.append(obj)
             continue
-        changed = _changed_fields(obj, current.pop(key))
-        changes.append(Change(*key, UPDATE, changed) if changed else Change(*key, UNCHANGED))
+        changed = changed_values(obj.to_proto(), current.pop(key).to_proto())
+        changes.append(
+            Change(*key, UPDATE, tuple(changed), changed) if changed else Change(*key, UNCHANGED)
+        )
         if changed:
             to_apply.append(obj)
     for key, obj in current.items():
@@ -91,7 +93,3 @@ def diff(owner: str, wanted: list, existing: list) -> Plan:
         to_delete.append(obj)
     changes.sort(key=lambda change: (change.action == UNCHANGED, change.kind, change.name))
     return Plan(owner=owner, changes=changes, to_apply=to_apply, to_delete=to_delete)
-
-
-def _changed_fields(wanted, stored) -> tuple[str, ...]:
-    return changed_fields(wanted.to_proto(), stored.to_proto())

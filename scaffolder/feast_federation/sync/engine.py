@@ -78,8 +78,10 @@ def apply(
             if repo.is_platform:
                 record_sync_end(store)  # only now are the online tables there too
             action = "apply --prune" if prune else "apply"
+            # The log keeps field names and digests, not values: UDF sources would bloat it.
             changes = applylog.with_digests(
-                [change.to_json() for change in carried_out.changes], carried_out.to_apply
+                [change.to_json(with_values=False) for change in carried_out.changes],
+                carried_out.to_apply,
             )
             extra = (
                 {"overridden_breakages": carried_out.overridden} if carried_out.overridden else {}

@@ -13,11 +13,15 @@ class Change:
     name: str
     action: str
     fields: tuple[str, ...] = ()
+    # For updates: each changed field's {"old", "new"} (and "diff" for UDF source), as JSON.
+    values: dict = field(default_factory=dict, hash=False)
 
-    def to_json(self) -> dict:
+    def to_json(self, *, with_values: bool = True) -> dict:
         change = {"kind": self.kind, "name": self.name, "action": self.action}
         if self.action == UPDATE:
             change["fields"] = list(self.fields)
+            if self.values and with_values:
+                change["values"] = self.values
         return change
 
 
