@@ -41,6 +41,11 @@ def print_problems(problems: list[str]) -> None:
         err.print(problem, markup=False, soft_wrap=True)
 
 
+def note(message: str) -> None:
+    """A remark on stderr, so stdout stays the plan alone (JSON, a job summary)."""
+    err.print(message, markup=False, soft_wrap=True)
+
+
 def warn(message: str) -> None:
     err.print(f"warning: {message}", style="yellow", markup=False, soft_wrap=True)
 

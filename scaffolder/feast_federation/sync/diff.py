@@ -13,7 +13,7 @@ from feast_federation.registry.kinds import (
     implicit_writes,
     kind_of,
 )
-from feast_federation.registry.protos import changed_values
+from feast_federation.registry.protos import changed_values, digest
 from feast_federation.rules.ownership import (
     DATA_SOURCE,
     ENTITY,
@@ -24,7 +24,7 @@ from feast_federation.rules.ownership import (
     STREAM_FEATURE_VIEW,
     Definition,
 )
-from feast_federation.sync.plans import ADD, DELETE, UNCHANGED, UPDATE, Change, Plan
+from feast_federation.sync.plans import ADD, DELETE, UNCHANGED, UPDATE, Change, Plan, object_key
 
 
 def with_implicit_writes(objects: list) -> list[tuple[Definition, object]]:
@@ -93,3 +93,13 @@ def diff(owner: str, wanted: list, existing: list) -> Plan:
         to_delete.append(obj)
     changes.sort(key=lambda change: (change.action == UNCHANGED, change.kind, change.name))
     return Plan(owner=owner, changes=changes, to_apply=to_apply, to_delete=to_delete)
+
+
+def digests(objects: list) -> dict[str, str]:
+    """Each object by ``object_key``, with a digest of what it defines."""
+    return {object_key(kind_of(obj), obj.name): digest(obj.to_proto()) for obj in objects}
+
+
+def held_state(held: dict[str, object | None]) -> dict[str, str | None]:
+    """Registry objects by ``object_key`` (None: absent) as digests, for a saved plan."""
+    return {key: None if obj is None else digest(obj.to_proto()) for key, obj in held.items()}

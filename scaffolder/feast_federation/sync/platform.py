@@ -8,12 +8,14 @@ from feast import FeatureStore
 from feast_federation import registry
 from feast_federation.errors import RefusedError
 from feast_federation.registry.kinds import (
+    kind_of,
     platform_state,
 )
 from feast_federation.registry.permissions import (
     is_managed,
     policy_permissions,
 )
+from feast_federation.registry.protos import digest
 from feast_federation.rules.ownership import (
     INTERNAL_NAMES,
     PLATFORM,
@@ -21,9 +23,16 @@ from feast_federation.rules.ownership import (
     breakages,
     violations,
 )
-from feast_federation.sync.diff import diff, inferred, refuse, with_implicit_writes
+from feast_federation.sync.diff import (
+    diff,
+    digests,
+    held_state,
+    inferred,
+    refuse,
+    with_implicit_writes,
+)
 from feast_federation.sync.intent import unfinished_since
-from feast_federation.sync.plans import UPDATE, Change, Plan
+from feast_federation.sync.plans import DELETE, UPDATE, Change, Plan, object_key
 from feast_federation.sync.team import REMOVAL_TAG
 
 
@@ -39,9 +48,10 @@ def plan_platform(
         obj for obj in registry.list_platform_kinds(store) if obj.name not in INTERNAL_NAMES
     ]
     proto = registry.registry_proto(store)
+    before = platform_state(existing)
     broken = breakages(
         registry.team_usages(proto, store.project, policy),
-        before=platform_state(existing),
+        before=before,
         after=platform_state(wanted),
     )
     if broken and not allow_breaking:
@@ -61,12 +71,32 @@ def plan_platform(
     plan_ = diff(PLATFORM, inferred(store, wanted + permissions), existing)
     plan_.to_apply = objects + permissions
     plan_.overridden = broken
+    plan_.definitions = digests(wanted + permissions)
+    plan_.state = {
+        **held_state({object_key(kind_of(obj), obj.name): obj for obj in existing}),
+        **_protecting_team_objects(proto, store.project, policy, plan_, before),
+    }
     unfinished = unfinished_since(store)
     if unfinished:
         # The registry may already match the repo; the online tables may not exist. The
         # apply re-applies everything, which creates them, and then clears the mark.
         plan_.changes.insert(0, unfinished_sync(store.project, unfinished))
     return plan_
+
+
+def _protecting_team_objects(proto, project: str, policy: Policy, plan_: Plan, before) -> dict:
+    """Team services and ODFVs that read a view this plan changes or deletes (or whose
+    entity or source it does): a new or changed one can turn the sync into a breaking one."""
+    touched = {c.name for c in plan_.changes if c.action in (UPDATE, DELETE)}
+    views = {
+        name
+        for name, shape in before.views.items()
+        if name in touched or (shape.entities | shape.sources) & touched
+    }
+    return {
+        object_key(kind, name): digest(item)
+        for (kind, name), item in registry.team_readers(proto, project, policy, views).items()
+    }
 
 
 def unfinished_sync(project: str, since: str) -> Change:
