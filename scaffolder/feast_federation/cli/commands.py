@@ -344,8 +344,9 @@ def _confirm_deletions(deletions: list[dict]) -> None:
     if not deletions:
         return
     print_changes(deletions, "The plan deletes")
-    count = f"{len(deletions)} object{'' if len(deletions) == 1 else 's'}"
-    if not typer.confirm(f"Delete {count}?", default=False):
+    from feast_federation.sync.engine import objects
+
+    if not typer.confirm(f"Delete {objects(len(deletions))}?", default=False):
         raise FederationError("the deletions were not confirmed; nothing was written")
 
 
