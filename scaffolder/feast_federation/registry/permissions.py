@@ -108,13 +108,8 @@ def _team_from(permission: Permission) -> Team:
 
 def published_team(store, team: str) -> Team | None:
     """The team as the registry's published policy knows it, or None."""
-    permission = team_policy(store, team)
+    permission = _permission(store, write_permission_name(team))
     return _team_from(permission) if permission else None
-
-
-def team_policy(store, team: str) -> Permission | None:
-    """The Permission that publishes ``team`` in the registry, or None."""
-    return _permission(store, write_permission_name(team))
 
 
 def policy_published(store) -> bool:

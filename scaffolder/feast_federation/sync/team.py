@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterator
 
 from feast import FeatureStore
@@ -19,7 +20,6 @@ from feast_federation.registry.kinds import (
 from feast_federation.registry.permissions import (
     policy_published,
     published_team,
-    team_policy,
     write_permission_name,
 )
 from feast_federation.rules.kinds import delete_order, write_order
@@ -83,17 +83,20 @@ def plan_team(
         plan_.to_delete = []
         plan_.changes = [change for change in plan_.changes if change.action != DELETE]
     plan_.definitions = digests(wanted)
-    # What this plan depends on: the team's published policy, the names it writes, the
-    # views it reads, and with prune every object it could delete.
-    plan_.state = held_state(
-        {
-            object_key(PERMISSION, write_permission_name(team.name)): team_policy(store, team.name),
-            **{object_key(kind_of(o), o.name): h for o, h in zip(wanted, occupants, strict=True)},
-            **{object_key(FEATURE_VIEW, name): view for name, view in read.items()},
-            **{object_key(kind_of(obj), obj.name): obj for obj in pruned},
-        }
-    )
+    plan_.state = _read_state(team, zip(wanted, occupants, strict=True), read, pruned)
     return plan_
+
+
+def _read_state(team: Team, written, read: dict, pruned: list) -> dict[str, str | None]:
+    """What a team plan depends on: the team's published policy, the names it writes, the
+    views it reads, and with prune every object it could delete."""
+    held = {object_key(kind_of(obj), obj.name): occupant for obj, occupant in written}
+    held |= {object_key(FEATURE_VIEW, name): view for name, view in read.items()}
+    held |= {object_key(kind_of(obj), obj.name): obj for obj in pruned}
+    # The team as the published policy has it, already read: no extra registry call.
+    policy_digest = hashlib.sha256(repr(team).encode()).hexdigest()[:32]
+    policy = {object_key(PERMISSION, write_permission_name(team.name)): policy_digest}
+    return policy | held_state(held)
 
 
 def published(store: FeatureStore, team_name: str) -> Team:
