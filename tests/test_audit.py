@@ -52,7 +52,7 @@ def names(platform: Path) -> set[tuple[str, str]]:
 
 
 def apply(repo: Path, *args: str) -> None:
-    result = invoke("apply", repo, *args)
+    result = invoke("apply", repo, *args, "--yes")
     assert result.exit_code == 0, result.output
 
 

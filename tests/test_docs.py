@@ -228,7 +228,7 @@ def _drop_driver_stats(org) -> bool:
     text = views.read_text()
     start, end = text.index("driver_stats = FeatureView("), text.index("customer_features = ")
     views.write_text(text[:start] + text[end:])
-    return cli_ok("apply", org.platform)
+    return cli_ok("apply", org.platform, "--yes")
 
 
 SERVICE = (

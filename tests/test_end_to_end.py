@@ -262,7 +262,7 @@ def test_a_view_removed_from_the_platform_repo_is_deleted_by_the_next_sync(org):
     deletions = [c for c in json.loads(plan.stdout)["changes"] if c["action"] == "delete"]
     assert deletions == [{"kind": "FeatureView", "name": "driver_stats", "action": "delete"}]
     before = registry_names(org / "platform")
-    assert script(org / "platform").returncode == 0
+    assert script(org / "platform", "--yes").returncode == 0
     after = registry_names(org / "platform")
     assert "driver_stats" not in after["views"]
     assert {**after, "views": before["views"]} == before  # nothing else went

@@ -47,9 +47,9 @@ def test_backup_and_restore_round_trip_the_registry(org, tmp_path):
     original = fingerprints(platform)
 
     drop_view(platform, "driver_stats", "customer_features")
-    assert invoke("apply", platform).exit_code == 0
+    assert invoke("apply", platform, "--yes").exit_code == 0
     (risk / "feature_services.py").unlink()
-    assert invoke("apply", risk, "--prune").exit_code == 0
+    assert invoke("apply", risk, "--prune", "--yes").exit_code == 0
     assert fingerprints(platform) != original
 
     digest = file_digest(platform / "data" / "registry.db")
@@ -81,7 +81,7 @@ def test_every_sync_with_changes_is_backed_up_with_retention(org):
     assert not list(backups.glob("registry-*.pb"))  # the first sync found an empty registry
     before_drop = fingerprints(platform)
     drop_view(platform, "driver_stats", "customer_features")
-    assert invoke("apply", platform).exit_code == 0
+    assert invoke("apply", platform, "--yes").exit_code == 0
     newest = sorted(backups.glob("registry-*.pb"))[-1]
     from feast_federation.ops.backup import _objects, _parse
     from feast_federation.registry.protos import fingerprint

@@ -138,7 +138,7 @@ def test_override_carries_out_a_breaking_sync_and_says_so(org):
     views = platform / "feature_views.py"
     text = views.read_text()
     views.write_text(text[: text.index("customer_features = FeatureView(")])
-    result = invoke("apply", platform, "--allow-breaking-teams")
+    result = invoke("apply", platform, "--allow-breaking-teams", "--yes")
     assert result.exit_code == 0, result.output
     assert "warning: --allow-breaking-teams: deleting FeatureView customer_features breaks" in (
         result.output
@@ -168,7 +168,7 @@ def test_plain_apply_never_deletes_and_prune_deletes_only_own_orphans(org):
     ]
     assert invoke("apply", risk).exit_code == 0
     assert invoke("plan", risk, "--prune").exit_code == 2  # still there after a plain apply
-    assert invoke("apply", risk, "--prune").exit_code == 0
+    assert invoke("apply", risk, "--prune", "--yes").exit_code == 0
     assert invoke("plan", risk, "--prune").exit_code == 0
     assert invoke("plan", marketing).exit_code == 0  # marketing untouched
     assert invoke("plan", platform).exit_code == 0

@@ -284,7 +284,7 @@ def test_team_prune_marks_and_the_platform_sync_deletes(org):
     saved = services.read_text()
     services.unlink()
     try:
-        pruned = as_team(org, org.risk, token, "--prune")
+        pruned = as_team(org, org.risk, token, "--prune", "--yes")
         assert pruned.returncode == 0, pruned.stdout + pruned.stderr
     finally:
         services.write_text(saved)
@@ -293,7 +293,7 @@ def test_team_prune_marks_and_the_platform_sync_deletes(org):
     store = open_store(org.platform)
     marked = store.get_feature_service("risk_model")
     assert marked.tags["feast-federation/remove"] == "true"  # marked, not deleted
-    synced = invoke("apply", org.platform)
+    synced = invoke("apply", org.platform, "--yes")
     assert synced.exit_code == 0, synced.output
     assert "risk_model" in synced.output
     names = {service.name for service in store.list_feature_services()}

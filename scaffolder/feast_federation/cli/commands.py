@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ import typer
 
 from feast_federation import __version__
 from feast_federation.cli.output import (
+    note,
     out,
     print_changes,
     print_findings,
@@ -140,30 +142,66 @@ LockTimeoutOpt = Annotated[
 _LOCK_TIMEOUT = 300.0  # the registry's DEFAULT_LOCK_TIMEOUT, without importing Feast here
 
 
-def _repo_command(plan_only: bool) -> Callable:
-    def command(
-        repo: RepoArg,
-        json_output: JsonOpt = False,
-        markdown: MarkdownOpt = False,
-        prune: PruneOpt = False,
-        allow_breaking: BreakOpt = False,
-        lock_timeout: LockTimeoutOpt = _LOCK_TIMEOUT,
-    ) -> None:
-        output = _format(json_output, markdown)
-        _plan_or_apply(repo, plan_only, output, prune, allow_breaking, lock_timeout)
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        metavar="FILE",
+        help="Save the plan to FILE; `apply FILE` carries out exactly it, or refuses if the "
+        "registry or the repo changed since.",
+    ),
+]
+YesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--yes", help="Carry out the plan's deletions without asking (required without a TTY)."
+    ),
+]
 
-    return user_errors(command)
 
-
-app.command(
+@app.command(
     "plan",
     help="Show what an apply would change, limited to what the repo owns. "
     "Exit 0 with nothing to change, 2 with changes, 1 on any error.",
-)(_repo_command(plan_only=True))
-app.command(
+)
+@user_errors
+def plan_command(
+    repo: RepoArg,
+    json_output: JsonOpt = False,
+    markdown: MarkdownOpt = False,
+    prune: PruneOpt = False,
+    allow_breaking: BreakOpt = False,
+    lock_timeout: LockTimeoutOpt = _LOCK_TIMEOUT,
+    out_file: OutOpt = None,
+) -> None:
+    options = RunOptions(_format(json_output, markdown), prune, allow_breaking, lock_timeout)
+    _plan_repo(repo, options, out_file)
+
+
+@app.command(
     "apply",
-    help="Apply the repo: a full sync for the platform, a validated partial apply for a team.",
-)(_repo_command(plan_only=False))
+    help="Apply the repo (a full sync for the platform, a validated partial apply for a team), "
+    "or carry out a plan saved by `plan --out FILE`. Deleting asks first at a terminal; "
+    "elsewhere it needs --yes.",
+)
+@user_errors
+def apply_command(
+    target: Annotated[
+        Path,
+        typer.Argument(help="A platform or team repo, or a saved plan file.", show_default=False),
+    ],
+    json_output: JsonOpt = False,
+    markdown: MarkdownOpt = False,
+    prune: PruneOpt = False,
+    allow_breaking: BreakOpt = False,
+    lock_timeout: LockTimeoutOpt = _LOCK_TIMEOUT,
+    yes: YesOpt = False,
+) -> None:
+    options = RunOptions(_format(json_output, markdown), prune, allow_breaking, lock_timeout)
+    if target.is_file():
+        _apply_saved(target, None, options, yes)
+    else:
+        _apply_repo(target, options, yes)
 
 
 def run_repo_script(script_file: str) -> None:
@@ -172,17 +210,34 @@ def run_repo_script(script_file: str) -> None:
 
     @user_errors
     def script(
+        saved: Annotated[
+            Path | None,
+            typer.Argument(
+                metavar="[PLAN_FILE]", help="Apply this plan, saved by --plan --out PLAN_FILE."
+            ),
+        ] = None,
         plan_only: Annotated[
             bool, typer.Option("--plan", help="Show changes, write nothing.")
         ] = False,
+        out_file: OutOpt = None,
+        yes: YesOpt = False,
         json_output: JsonOpt = False,
         markdown: MarkdownOpt = False,
         prune: PruneOpt = False,
         allow_breaking: BreakOpt = False,
         lock_timeout: LockTimeoutOpt = _LOCK_TIMEOUT,
     ) -> None:
-        output = _format(json_output, markdown)
-        _plan_or_apply(repo_path, plan_only, output, prune, allow_breaking, lock_timeout)
+        options = RunOptions(_format(json_output, markdown), prune, allow_breaking, lock_timeout)
+        if out_file is not None and not plan_only:
+            raise FederationError("--out saves a plan: use it with --plan")
+        if saved is not None and plan_only:
+            raise FederationError(f"{saved}: a saved plan is applied, not planned; drop --plan")
+        if plan_only:
+            _plan_repo(repo_path, options, out_file)
+        elif saved is not None:
+            _apply_saved(saved, repo_path, options, yes)
+        else:
+            _apply_repo(repo_path, options, yes)
 
     script_app = typer.Typer(
         add_completion=False, context_settings={"help_option_names": ["-h", "--help"]}
@@ -199,31 +254,105 @@ def _format(json_output: bool, markdown: bool) -> str:
     return "json" if json_output else "markdown" if markdown else "table"
 
 
-def _plan_or_apply(
-    repo_path: Path,
-    plan_only: bool,
-    output: str,
-    prune: bool,
-    allow_breaking: bool,
-    lock_timeout: float = _LOCK_TIMEOUT,
-) -> None:
+@dataclass(frozen=True)
+class RunOptions:
+    output: str
+    prune: bool
+    allow_breaking: bool
+    lock_timeout: float = _LOCK_TIMEOUT
+
+
+def _loaded_repo(repo_path: Path, options: RunOptions):
+    """The repo, with Feast loaded and the options checked against its kind."""
     from feast_federation.rules.repo import find_repo
 
     with progress("Loading Feast..."):
-        from feast_federation import sync
+        import feast_federation.sync  # noqa: F401 - the slow import, under the spinner
     repo = find_repo(repo_path)
-    if prune and repo.is_platform:
+    if options.prune and repo.is_platform:
         raise FederationError("--prune is for team repos; the platform sync always deletes")
-    if allow_breaking and not repo.is_platform:
+    if options.allow_breaking and not repo.is_platform:
         raise FederationError("--allow-breaking-teams is for the platform repo")
-    run = sync.plan if plan_only else sync.apply
-    with progress(f"{'Planning' if plan_only else 'Applying'} {repo.path.name}..."):
-        result = run(repo, prune=prune, allow_breaking=allow_breaking, lock_timeout=lock_timeout)
+    return repo
+
+
+def _plan_repo(repo_path: Path, options: RunOptions, out_file: Path | None) -> None:
+    from feast_federation import sync
+    from feast_federation.sync.saved import SavedPlan
+
+    repo = _loaded_repo(repo_path, options)
+    with progress(f"Planning {repo.path.name}..."):
+        result = sync.plan(
+            repo, prune=options.prune, allow_breaking=options.allow_breaking,
+            lock_timeout=options.lock_timeout,
+        )  # fmt: skip
+    show_plan(result, applied=False, output=options.output)
+    if out_file is not None:
+        saved = SavedPlan.of(
+            repo.path, result, prune=options.prune, allow_breaking=options.allow_breaking
+        )
+        saved.write(out_file)
+        note(f"Saved the plan to {out_file}; carry it out with: feast-federation apply {out_file}")
+    if result.has_changes:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+def _apply_saved(plan_file: Path, repo_path: Path | None, options: RunOptions, yes: bool):
+    """Carry out a saved plan, in ``repo_path`` (apply.py's repo) or the repo it records."""
+    from feast_federation.sync.saved import SavedPlan
+
+    if options.prune or options.allow_breaking:
+        raise FederationError(
+            f"{plan_file}: a saved plan carries its own --prune and --allow-breaking-teams; "
+            "plan again with them"
+        )
+    saved = SavedPlan.read(plan_file)
+    if repo_path is None and not Path(saved.repo).is_dir():
+        raise FederationError(
+            f"{plan_file}: its repo {saved.repo} is not here; run `python apply.py "
+            f"{plan_file}` in the repo's checkout"
+        )
+    options = RunOptions(options.output, saved.prune, saved.allow_breaking_teams,
+                         options.lock_timeout)  # fmt: skip
+    _apply_repo(repo_path or Path(saved.repo), options, yes, saved)
+
+
+def _apply_repo(repo_path: Path, options: RunOptions, yes: bool, saved=None) -> None:
+    from feast_federation import sync
+    from feast_federation.sync.saved import SavedPlan
+
+    repo = _loaded_repo(repo_path, options)
+    run = {"prune": options.prune, "allow_breaking": options.allow_breaking,
+           "lock_timeout": options.lock_timeout}  # fmt: skip
+    if not yes and _interactive():
+        # Plan, ask without holding the registry lock, then apply exactly what was shown.
+        if saved is None:
+            with progress(f"Planning {repo.path.name}..."):
+                planned = sync.plan(repo, **run)
+            saved = SavedPlan.of(
+                repo.path, planned, prune=options.prune, allow_breaking=options.allow_breaking
+            )
+        _confirm_deletions(saved.deletions())
+        yes = True
+    with progress(f"Applying {repo.path.name}..."):
+        result = sync.apply(repo, **run, expected=saved, allow_delete=yes)
     for breakage in result.overridden:
         warn(f"--allow-breaking-teams: {breakage}")
-    show_plan(result, applied=not plan_only, output=output)
-    if plan_only and result.has_changes:
-        raise typer.Exit(EXIT_CHANGES)
+    show_plan(result, applied=True, output=options.output)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _confirm_deletions(deletions: list[dict]) -> None:
+    if not deletions:
+        return
+    print_changes(deletions, "The plan deletes")
+    from feast_federation.sync.engine import objects
+
+    if not typer.confirm(f"Delete {objects(len(deletions))}?", default=False):
+        raise FederationError("the deletions were not confirmed; nothing was written")
 
 
 @app.command()

@@ -41,6 +41,11 @@ def print_problems(problems: list[str]) -> None:
         err.print(problem, markup=False, soft_wrap=True)
 
 
+def note(message: str) -> None:
+    """A remark on stderr, so stdout stays the plan alone (JSON, a job summary)."""
+    err.print(message, markup=False, soft_wrap=True)
+
+
 def warn(message: str) -> None:
     err.print(f"warning: {message}", style="yellow", markup=False, soft_wrap=True)
 
@@ -72,7 +77,29 @@ def markdown_plan(result, *, applied: bool) -> str:
         for c in changed
     ]
     header = "| action | kind | name | changed fields |\n| --- | --- | --- | --- |"
-    return "\n".join([title, "", header, *rows])
+    return "\n".join([title, "", header, *rows, *_markdown_values(changed)])
+
+
+def _markdown_values(changes: list[dict]) -> list[str]:
+    """Old and new values below the table, one collapsed block per updated object."""
+    lines = []
+    for change in changes:
+        if not change.get("values"):
+            continue
+        lines += ["", f"<details><summary>{change['kind']} <code>{change['name']}</code>: "
+                  "old and new values</summary>", ""]  # fmt: skip
+        for name, value in change["values"].items():
+            if "diff" in value:
+                lines += [f"- `{name}`:", "", "```diff", value["diff"].rstrip("\n"), "```"]
+            else:
+                lines.append(f"- `{name}`: ``{_shown(value['old'])}`` → ``{_shown(value['new'])}``")
+        lines += ["", "</details>"]
+    return lines
+
+
+def _shown(value) -> str:
+    """A field's value as one line of JSON; an unset field reads as null."""
+    return json.dumps(value, sort_keys=True)
 
 
 def print_changes(changes: list[dict], title: str, *, applied: bool = False) -> None:
@@ -90,8 +117,31 @@ def print_changes(changes: list[dict], title: str, *, applied: bool = False) -> 
         action = f"[{style}]{change['action']}[/{style}]"
         table.add_row(action, change["kind"], change["name"], ", ".join(change.get("fields", [])))
     out.print(table)
+    _print_values(changed)
     done = "changed" if applied else "to change"
     out.print(f"{len(changed)} {done}, {unchanged} unchanged.")
+
+
+def _print_values(changes: list[dict]) -> None:
+    """Each updated object's changed fields, old -> new; UDF source as a unified diff."""
+    for change in changes:
+        if not change.get("values"):
+            continue
+        out.print(f"{change['kind']} {change['name']}:", markup=False, soft_wrap=True)
+        for name, value in change["values"].items():
+            if "diff" in value:
+                out.print(f"  {name}:", markup=False)
+                for line in value["diff"].splitlines():
+                    out.print(f"    {line}", markup=False, soft_wrap=True, style=_diff_style(line))
+            else:
+                shown = f"  {name}: {_shown(value['old'])} -> {_shown(value['new'])}"
+                out.print(shown, markup=False, soft_wrap=True)
+
+
+def _diff_style(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return "bold"
+    return {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
 
 
 def summarize(result) -> str:

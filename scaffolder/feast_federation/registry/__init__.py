@@ -10,6 +10,7 @@ from feast_federation.registry.lookups import (
     occupant,
     on_demand_shapes,
     registry_proto,
+    team_readers,
     team_usages,
 )
 from feast_federation.registry.store import open_store
@@ -23,5 +24,6 @@ __all__ = [
     "on_demand_shapes",
     "open_store",
     "registry_proto",
+    "team_readers",
     "team_usages",
 ]

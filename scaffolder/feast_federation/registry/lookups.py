@@ -112,17 +112,33 @@ def marked_for_removal(store: FeatureStore, proto, tag: str) -> list:
 
 def team_usages(proto, project: str, policy) -> list:
     """What every team FeatureService and ODFV in ``proto`` reads from other views."""
-    from feast_federation.rules.ownership import PLATFORM, Definition, Usage
+    from feast_federation.rules.ownership import Definition, Usage
 
-    usages = []
+    return [
+        Usage(Definition(kind, item.spec.name), owner, view, features)
+        for kind, item, owner in _team_users(proto, project, policy)
+        for view, features in _reads(item)
+    ]
+
+
+def team_readers(proto, project: str, policy, views: set[str]) -> dict[tuple[str, str], object]:
+    """The team FeatureServices and ODFVs in ``proto`` that read any of ``views``, as protos."""
+    return {
+        (kind, item.spec.name): item
+        for kind, item, _ in _team_users(proto, project, policy)
+        if {view for view, _ in _reads(item)} & views
+    }
+
+
+def _team_users(proto, project: str, policy):
+    """Each team FeatureService and ODFV in ``proto``: (kind, proto, owning team)."""
+    from feast_federation.rules.ownership import PLATFORM
+
     for kind in (FEATURE_SERVICE, ON_DEMAND_FEATURE_VIEW):
         for item in stored(proto, kind):
             owner = policy.owner_of(item.spec.name)
-            if item.spec.project != project or owner == PLATFORM:
-                continue
-            user = Definition(kind, item.spec.name)
-            usages += [Usage(user, owner, view, features) for view, features in _reads(item)]
-    return usages
+            if item.spec.project == project and owner != PLATFORM:
+                yield kind, item, owner
 
 
 def on_demand_shapes(proto, project: str) -> dict:

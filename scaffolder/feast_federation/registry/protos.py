@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+
+from google.protobuf import json_format
 
 # Fields that differ between two applies of the same definition: timestamps (``meta``),
 # the project stamp, and a UDF's dill ``body`` (it embeds file paths and line numbers; Feast
@@ -34,12 +37,46 @@ def digest(proto) -> str:
 
 
 def changed_fields(new_proto, old_proto) -> tuple[str, ...]:
+    return tuple(changed_values(new_proto, old_proto))
+
+
+def changed_values(new_proto, old_proto) -> dict[str, dict]:
+    """Each changed spec field with its ``old`` and ``new`` values as JSON; a UDF's source
+    (any ``body_text`` inside the field) also as a unified ``diff``."""
     new, old = spec_of(new_proto), spec_of(old_proto)
-    return tuple(
-        field.name
-        for field in new.DESCRIPTOR.fields
-        if getattr(new, field.name) != getattr(old, field.name)
+    names = [f.name for f in new.DESCRIPTOR.fields if getattr(new, f.name) != getattr(old, f.name)]
+    if not names:
+        return {}
+    # As JSON the way protobuf prints it; a field at its default is absent: None.
+    new_json, old_json = (
+        json_format.MessageToDict(spec, preserving_proto_field_name=True) for spec in (new, old)
     )
+    return {name: _value_change(name, old_json.get(name), new_json.get(name)) for name in names}
+
+
+def _value_change(name: str, old, new) -> dict:
+    old_source, new_source = _body_text(old), _body_text(new)
+    if old_source == new_source:  # no UDF here, or the change is elsewhere in the field
+        return {"old": old, "new": new}
+    diff = difflib.unified_diff(
+        (old_source or "").splitlines(keepends=True),
+        (new_source or "").splitlines(keepends=True),
+        fromfile=f"{name} (registry)",
+        tofile=f"{name} (repo)",
+    )
+    return {"old": old_source, "new": new_source, "diff": "".join(diff)}
+
+
+def _body_text(value) -> str | None:
+    """The UDF source held anywhere in a JSON value, or None."""
+    if isinstance(value, dict):
+        if isinstance(value.get("body_text"), str):
+            return value["body_text"]
+        for item in value.values():
+            found = _body_text(item)
+            if found is not None:
+                return found
+    return None
 
 
 def clear_volatile(message) -> None:

@@ -66,12 +66,18 @@ def open_store(repo_path: Path) -> FeatureStore:
     return _stores[key]
 
 
+# Every command reaches the registry and most the online store; the offline store's settings
+# matter only to materialization and training data, which name their own failures.
+_SECTIONS_EVERY_COMMAND_NEEDS = ("registry", "online_store")
+
+
 def _load(config: Path) -> FeatureStore:
-    _check_variables(config)
+    _check_variables(config, _SECTIONS_EVERY_COMMAND_NEEDS)
     limit_connect_timeouts()
     try:
         return FeatureStore(repo_path=str(config.parent))
     except Exception as exc:  # Feast raises many types for a bad config; all are user errors
+        _check_variables(config)  # an unset variable elsewhere may be why it failed
         engine = explain_engine(exc)
         if engine:
             raise FederationError(engine) from None
@@ -81,7 +87,7 @@ def _load(config: Path) -> FeatureStore:
         raise FederationError(f"{config}: Feast cannot load it: {problem}") from None
 
 
-def _check_variables(config: Path) -> None:
+def _check_variables(config: Path, sections: tuple[str, ...] | None = None) -> None:
     """Name the ``${VAR}`` that is not set: Feast leaves it unexpanded, and the failure shows
     later as a wrong value (``port: Input should be a valid integer ... '${FEAST_PG_PORT}'``)
     or a refused login, without naming the variable."""
@@ -92,6 +98,8 @@ def _check_variables(config: Path) -> None:
         key = re.match(r"^(\s*)([\w.-]+)\s*:\s*(.*)$", line)
         if key and not key[1]:
             section = key[2]
+        if sections is not None and section not in sections:
+            continue
         for variable in re.findall(r"\$\{(\w+)\}", line):
             if variable in os.environ:
                 continue

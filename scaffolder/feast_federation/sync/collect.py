@@ -14,6 +14,7 @@ definitions, and are skipped.
 from __future__ import annotations
 
 import importlib
+import linecache
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -136,3 +137,6 @@ def _forget(names: Iterable[str]) -> None:
     for module_name_ in [m for m in sys.modules if m.split(".")[0] in tops]:
         del sys.modules[module_name_]
     importlib.invalidate_caches()
+    # Feast reads a UDF's source through dill, from linecache without checking the file:
+    # an edited module would otherwise keep its old UDF text in this process.
+    linecache.checkcache()

@@ -13,7 +13,7 @@ from feast_federation.registry.kinds import (
     implicit_writes,
     kind_of,
 )
-from feast_federation.registry.protos import changed_fields
+from feast_federation.registry.protos import changed_values, digest
 from feast_federation.rules.ownership import (
     DATA_SOURCE,
     ENTITY,
@@ -25,7 +25,7 @@ from feast_federation.rules.ownership import (
     STREAM_FEATURE_VIEW,
     Definition,
 )
-from feast_federation.sync.plans import ADD, DELETE, UNCHANGED, UPDATE, Change, Plan
+from feast_federation.sync.plans import ADD, DELETE, UNCHANGED, UPDATE, Change, Plan, object_key
 
 
 def with_implicit_writes(objects: list) -> list[tuple[Definition, object]]:
@@ -83,8 +83,10 @@ def diff(owner: str, wanted: list, existing: list) -> Plan:
             changes.append(Change(*key, ADD))
             to_apply.append(obj)
             continue
-        changed = _changed_fields(obj, current.pop(key))
-        changes.append(Change(*key, UPDATE, changed) if changed else Change(*key, UNCHANGED))
+        changed = changed_values(obj.to_proto(), current.pop(key).to_proto())
+        changes.append(
+            Change(*key, UPDATE, tuple(changed), changed) if changed else Change(*key, UNCHANGED)
+        )
         if changed:
             to_apply.append(obj)
     for key, obj in current.items():
@@ -94,5 +96,11 @@ def diff(owner: str, wanted: list, existing: list) -> Plan:
     return Plan(owner=owner, changes=changes, to_apply=to_apply, to_delete=to_delete)
 
 
-def _changed_fields(wanted, stored) -> tuple[str, ...]:
-    return changed_fields(wanted.to_proto(), stored.to_proto())
+def digests(objects: list) -> dict[str, str]:
+    """Each object by ``object_key``, with a digest of what it defines."""
+    return {object_key(kind_of(obj), obj.name): digest(obj.to_proto()) for obj in objects}
+
+
+def held_state(held: dict[str, object | None]) -> dict[str, str | None]:
+    """Registry objects by ``object_key`` (None: absent) as digests, for a saved plan."""
+    return {key: None if obj is None else digest(obj.to_proto()) for key, obj in held.items()}

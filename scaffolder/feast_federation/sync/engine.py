@@ -32,8 +32,9 @@ from feast_federation.rules.policy import load_policy, policy_section
 from feast_federation.rules.repo import Repo
 from feast_federation.sync.collect import collect
 from feast_federation.sync.intent import record_sync_end, record_sync_start
-from feast_federation.sync.plans import Plan
+from feast_federation.sync.plans import DELETE, Plan
 from feast_federation.sync.platform import plan_platform
+from feast_federation.sync.saved import SavedPlan
 from feast_federation.sync.team import (
     deferred_cache_refresh,
     delete_team_objects,
@@ -64,12 +65,24 @@ def apply(
     prune: bool = False,
     allow_breaking: bool = False,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    expected: SavedPlan | None = None,
+    allow_delete: bool = True,
 ) -> Plan:
-    """Apply ``repo`` under the registry's write lock and return the plan carried out."""
+    """Apply ``repo`` under the registry's write lock and return the plan carried out.
+
+    With ``expected``, only if the plan is still that saved plan; without ``allow_delete``,
+    only if it deletes nothing.
+    """
     store = registry.open_store(repo.path)
+    if expected is not None:
+        expected.check_target(repo.owner, store.project, repo.path)
 
     def attempt() -> Plan:
         carried_out = _plan(repo, store, prune, allow_breaking)
+        if expected is not None:
+            expected.verify(carried_out, repo.path)
+        if carried_out.to_delete and not allow_delete:
+            raise FederationError(unconfirmed_deletions(carried_out))
         if carried_out.has_changes:
             if repo.is_platform:
                 backups.backup_before_sync(store, repo.path, policy_section(repo.path, "backups"))
@@ -78,8 +91,10 @@ def apply(
             if repo.is_platform:
                 record_sync_end(store)  # only now are the online tables there too
             action = "apply --prune" if prune else "apply"
+            # The log keeps field names and digests, not values: UDF sources would bloat it.
             changes = applylog.with_digests(
-                [change.to_json() for change in carried_out.changes], carried_out.to_apply
+                [change.to_json(with_values=False) for change in carried_out.changes],
+                carried_out.to_apply,
             )
             extra = (
                 {"overridden_breakages": carried_out.overridden} if carried_out.overridden else {}
@@ -91,13 +106,28 @@ def apply(
         return retry_when_locked(attempt)
 
 
+def objects(count: int) -> str:
+    return f"{count} object" if count == 1 else f"{count} objects"
+
+
+def unconfirmed_deletions(plan_: Plan) -> str:
+    deleted = [f"{c.kind} {c.name}" for c in plan_.changes if c.action == DELETE]
+    return (
+        f"the apply would delete {objects(len(deleted))} ({', '.join(deleted)}) and no one "
+        "confirmed it; nothing was written: pass --yes to delete them"
+    )
+
+
 def _plan(repo: Repo, store: FeatureStore, prune: bool, allow_breaking: bool) -> Plan:
-    if not repo.is_platform:
+    if repo.is_platform:
+        plan_ = platform_plan(repo, store, allow_breaking=allow_breaking)
+    else:
         team = published(store, repo.owner)  # before the team's modules read the registry
         references: list = []
         objects = collect(repo, references)
-        return plan_team(store, team, objects, prune=prune, references=references)
-    return platform_plan(repo, store, allow_breaking=allow_breaking)
+        plan_ = plan_team(store, team, objects, prune=prune, references=references)
+    plan_.project = store.project
+    return plan_
 
 
 def platform_plan(repo: Repo, store: FeatureStore, *, allow_breaking: bool = False) -> Plan:

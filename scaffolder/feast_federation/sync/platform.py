@@ -17,6 +17,7 @@ from feast_federation.registry.permissions import (
     is_managed,
     policy_permissions,
 )
+from feast_federation.registry.protos import digest
 from feast_federation.rules.kinds import PERMISSION, PROJECT
 from feast_federation.rules.ownership import (
     INTERNAL_NAMES,
@@ -25,9 +26,16 @@ from feast_federation.rules.ownership import (
     breakages,
     violations,
 )
-from feast_federation.sync.diff import diff, inferred, refuse, with_implicit_writes
+from feast_federation.sync.diff import (
+    diff,
+    digests,
+    held_state,
+    inferred,
+    refuse,
+    with_implicit_writes,
+)
 from feast_federation.sync.intent import PENDING_TAG, stored_project, unfinished_since
-from feast_federation.sync.plans import UNCHANGED, UPDATE, Change, Plan
+from feast_federation.sync.plans import DELETE, UNCHANGED, UPDATE, Change, Plan, object_key
 from feast_federation.sync.team import REMOVAL_TAG
 
 
@@ -43,9 +51,10 @@ def plan_platform(
         obj for obj in registry.list_platform_kinds(store) if obj.name not in INTERNAL_NAMES
     ]
     proto = registry.registry_proto(store)
+    before = platform_state(existing)
     broken = breakages(
         registry.team_usages(proto, store.project, policy),
-        before=platform_state(existing),
+        before=before,
         after=platform_state(wanted),
     )
     if broken and not allow_breaking:
@@ -71,6 +80,11 @@ def plan_platform(
         # rewritten (an adopted registry is published into as it is).
         plan_.to_apply = [obj for obj in plan_.to_apply if kind_of(obj) == PERMISSION]
     plan_.overridden = broken
+    plan_.definitions = digests(wanted + permissions)
+    plan_.state = {
+        **held_state({object_key(kind_of(obj), obj.name): obj for obj in existing}),
+        **_protecting_team_objects(proto, store.project, policy, plan_, before),
+    }
     unfinished = unfinished_since(store)
     if unfinished:
         # The registry may already match the repo; the online tables may not exist. The
@@ -81,6 +95,21 @@ def plan_platform(
 
 def _only_permissions(plan_: Plan) -> bool:
     return all(change.kind == PERMISSION for change in plan_.changes if change.action != UNCHANGED)
+
+
+def _protecting_team_objects(proto, project: str, policy: Policy, plan_: Plan, before) -> dict:
+    """Team services and ODFVs that read a view this plan changes or deletes (or whose
+    entity or source it does): a new or changed one can turn the sync into a breaking one."""
+    touched = {c.name for c in plan_.changes if c.action in (UPDATE, DELETE)}
+    views = {
+        name
+        for name, shape in before.views.items()
+        if name in touched or (shape.entities | shape.sources) & touched
+    }
+    return {
+        object_key(kind, name): digest(item)
+        for (kind, name), item in registry.team_readers(proto, project, policy, views).items()
+    }
 
 
 def unfinished_sync(project: str, since: str) -> Change:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterator
 
 from feast import FeatureStore
@@ -16,19 +17,31 @@ from feast_federation.registry.kinds import (
     usages,
     view_shape,
 )
-from feast_federation.registry.permissions import policy_published, published_team
+from feast_federation.registry.permissions import (
+    policy_published,
+    published_team,
+    write_permission_name,
+)
 from feast_federation.rules.kinds import delete_order, write_order
 from feast_federation.rules.ownership import (
     FEATURE_VIEW,
     ON_DEMAND_FEATURE_VIEW,
+    PERMISSION,
     Policy,
     Team,
     conflict_with_existing,
     dangling,
     violations,
 )
-from feast_federation.sync.diff import diff, inferred, refuse, with_implicit_writes
-from feast_federation.sync.plans import DELETE, Plan
+from feast_federation.sync.diff import (
+    diff,
+    digests,
+    held_state,
+    inferred,
+    refuse,
+    with_implicit_writes,
+)
+from feast_federation.sync.plans import DELETE, Plan, object_key
 
 
 def plan_team(
@@ -57,19 +70,33 @@ def plan_team(
             if problem
         ]
     )
-    refuse(_missing_references(store, team.name, wanted, references or []))
+    read = _views_read(store, team.name, wanted, references or [])
+    refuse(_missing_references(team.name, wanted, read))
     existing = [
         held
         for obj, held in zip(wanted, occupants, strict=True)
         if held is not None and kind_of(held) == kind_of(obj)
     ]
-    if prune:
-        existing += registry.list_team_kinds(store, team.prefix, team.names)
-    plan_ = diff(team.name, inferred(store, wanted), existing)
+    pruned = registry.list_team_kinds(store, team.prefix, team.names) if prune else []
+    plan_ = diff(team.name, inferred(store, wanted), existing + pruned)
     if not prune:
         plan_.to_delete = []
         plan_.changes = [change for change in plan_.changes if change.action != DELETE]
+    plan_.definitions = digests(wanted)
+    plan_.state = _read_state(team, zip(wanted, occupants, strict=True), read, pruned)
     return plan_
+
+
+def _read_state(team: Team, written, read: dict, pruned: list) -> dict[str, str | None]:
+    """What a team plan depends on: the team's published policy, the names it writes, the
+    views it reads, and with prune every object it could delete."""
+    held = {object_key(kind_of(obj), obj.name): occupant for obj, occupant in written}
+    held |= {object_key(FEATURE_VIEW, name): view for name, view in read.items()}
+    held |= {object_key(kind_of(obj), obj.name): obj for obj in pruned}
+    # The team as the published policy has it, already read: no extra registry call.
+    policy_digest = hashlib.sha256(repr(team).encode()).hexdigest()[:32]
+    policy = {object_key(PERMISSION, write_permission_name(team.name)): policy_digest}
+    return policy | held_state(held)
 
 
 def published(store: FeatureStore, team_name: str) -> Team:
@@ -91,21 +118,24 @@ def _unknown_team_message(store: FeatureStore, team: str) -> str:
     )
 
 
-def _missing_references(
-    store: FeatureStore, team: str, objects: list, references: list
-) -> list[str]:
-    """Services and ODFVs that read views or features neither the registry nor the repo has."""
-    reads = usages(objects, team)
-    views = {obj.name: view_shape(obj) for obj in objects if kind_of(obj) == ON_DEMAND_FEATURE_VIEW}
+def _views_read(store: FeatureStore, team: str, objects: list, references: list) -> dict:
+    """The registry views the team's services and ODFVs read, by name (None: not there)."""
+    own = {obj.name for obj in objects if kind_of(obj) == ON_DEMAND_FEATURE_VIEW}
     # What platform_view fetched during this collection is the registry's current view.
-    views.update({ref.name: view_shape(ref) for ref in references})
-    for name in {usage.view for usage in reads} - set(views):
-        view = registry.occupant(store, FEATURE_VIEW, name)
-        if view is not None:
-            views[name] = view_shape(view)
+    fetched = {ref.name: ref for ref in references}
+    return {
+        name: fetched[name] if name in fetched else registry.occupant(store, FEATURE_VIEW, name)
+        for name in {usage.view for usage in usages(objects, team)} - own
+    }
+
+
+def _missing_references(team: str, objects: list, read: dict) -> list[str]:
+    """Services and ODFVs that read views or features neither the registry nor the repo has."""
+    views = {obj.name: view_shape(obj) for obj in objects if kind_of(obj) == ON_DEMAND_FEATURE_VIEW}
+    views.update({name: view_shape(view) for name, view in read.items() if view is not None})
     return [
         f"{usage.user} {detail} in the registry (is the platform applied?)"
-        for usage, detail in dangling(reads, views)
+        for usage, detail in dangling(usages(objects, team), views)
     ]
 
 
