@@ -13,6 +13,7 @@ from pathlib import Path
 from feast_federation import __version__
 from feast_federation.errors import FederationError
 from feast_federation.onboarding.ci_secrets import wire_ci_secrets
+from feast_federation.onboarding.k8s_secrets import wire_k8s_secrets
 from feast_federation.onboarding.team_config import (
     REGISTRY_SERVER_FILE,
     check_registry_server_address,
@@ -22,6 +23,7 @@ from feast_federation.onboarding.team_config import (
 from feast_federation.onboarding.templates import PLATFORM_TEMPLATE, TEAM_TEMPLATE, bake
 from feast_federation.rules.choices import (
     CI_SYSTEMS,
+    DEPLOY_TARGETS,
     LOCAL_DEFAULT,
     POSTGRES_SSLMODES,
     SCHEMA_SCOPED_OFFLINE_STORES,
@@ -146,9 +148,12 @@ def check_new_platform(
     check_version("feast_federation_version", feast_federation_version)
 
 
-def finish_platform_repo(repo_dir: Path) -> None:
-    """Give a freshly baked platform repo's pipeline the variables its stores read."""
+def finish_platform_repo(repo_dir: Path, project: str = "") -> None:
+    """Give a freshly baked platform repo's pipeline (and manifests) the variables its
+    stores read."""
     wire_ci_secrets(Path(repo_dir))
+    if project:
+        wire_k8s_secrets(Path(repo_dir), project)
 
 
 def finish_team_repo(
@@ -224,6 +229,7 @@ def bake_platform(
     ci: str = "github",
     postgres_sslmode: str = "require",
     registry_server_address: str = DEFAULT_REGISTRY_SERVER_ADDRESS,
+    deploy: str = "none",
 ) -> Path:
     """Bake ``output_dir/<repo_name>``; every choice is checked before anything is written."""
     check_new_platform(
@@ -232,6 +238,7 @@ def bake_platform(
     )  # fmt: skip
     backends.check()
     check_choice("ci", ci, CI_SYSTEMS)
+    check_choice("deploy", deploy, DEPLOY_TARGETS)
     check_choice("postgres_sslmode", postgres_sslmode, POSTGRES_SSLMODES)
     check_plain_text("output directory", str(output_dir))
     target = Path(output_dir) / repo_name
@@ -248,6 +255,7 @@ def bake_platform(
         "registry_server": backends.registry_server,
         "registry_server_address": registry_server_address,
         "ci": ci,
+        "deploy": deploy,
         "feast_federation_version": __version__,
     }
     return bake(PLATFORM_TEMPLATE, output_dir, context)
