@@ -463,10 +463,10 @@ def bootstrap(
 @user_errors
 def materialize(repo: RepoArg) -> None:
     """Load the latest values of the platform's views into the online store."""
-    from feast_federation.ops.materialize import materialize_repo
+    from feast_federation.ops.materialize import materialize_views
 
-    count = materialize_repo(repo)
-    out.print(f"Materialized {count} feature views.")
+    views = materialize_views(repo)
+    out.print(f"Materialized {len(views)} feature views: {', '.join(views)}", markup=False)
 
 
 @app.command()
