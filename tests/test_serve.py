@@ -119,3 +119,20 @@ def test_a_busy_port_is_one_line(org):
         result = invoke("serve", platform, "--port", taken.getsockname()[1])
     assert result.exit_code == 1
     assert "cannot listen there" in result.output and result.output.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_serve_benchmark_quick_mode_reports_every_figure(tmp_path):
+    import sys
+
+    from support import ROOT, run
+
+    script = [sys.executable, str(ROOT / "bench" / "serve.py"), "--quick", "--output", tmp_path]
+    result = run([str(part) for part in script])
+    assert result.returncode == 0, result.stderr[-3000:]
+    serve = json.loads((tmp_path / "results.json").read_text())["serve"]
+    for key in ("stock_10", "ours_10", "ours_many"):
+        assert serve[key]["requests"] > 0 and serve[key]["service_p99_ms"] > 0
+    assert serve["ours_10"]["failed"] == 0 and serve["ours_10"]["worker_replacements"] >= 1
+    assert serve["freshness"]["seconds"] is not None and serve["teams_many_vs_10_p50"] > 0
+    assert "| failed requests |" in result.stdout
