@@ -11,6 +11,7 @@ folder bundled inside it.
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +76,10 @@ def platform_pre_gen(values: dict, project_dir: Path) -> None:
 def platform_post_gen(values: dict, project_dir: Path) -> None:
     """Wire the pipeline's variables; write the sample parquet files when the sources read
     them and the baking Python can write them, otherwise say how."""
-    onboarding.finish_platform_repo(project_dir)
+    # Repos baked before the deploy choice existed (a cruft update) have no manifests.
+    if values.get("deploy", "none") != "kubernetes":
+        shutil.rmtree(project_dir / "k8s", ignore_errors=True)
+    onboarding.finish_platform_repo(project_dir, values["project_name"])
     if values["offline_store"] not in choices.LOCAL_OFFLINE_STORES:
         return
     if all(importlib.util.find_spec(module) for module in ("pandas", "pyarrow")):

@@ -44,7 +44,8 @@ def pipelines(tmp_path_factory) -> Path:
 
 def test_github_workflows_pass_schema_and_zizmor(pipelines):
     workflows = sorted(str(p) for p in pipelines.glob("github-*/**/.github/workflows/*.yml"))
-    assert len(workflows) == 12  # 3 orgs x (platform + team) x (pipeline + template drift)
+    # 3 orgs x (platform: pipeline, template drift, materialize + team: pipeline, drift)
+    assert len(workflows) == 15
     schema = run(
         [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows]
     )

@@ -620,10 +620,55 @@ def bootstrap(
 @user_errors
 def materialize(repo: RepoArg) -> None:
     """Load the latest values of the platform's views into the online store."""
-    from feast_federation.ops.materialize import materialize_repo
+    from feast_federation.ops.materialize import materialize_views
 
-    count = materialize_repo(repo)
-    out.print(f"Materialized {count} feature views.")
+    views = materialize_views(repo)
+    out.print(f"Materialized {len(views)} feature views: {', '.join(views)}", markup=False)
+
+
+@app.command()
+@user_errors
+def serve(
+    repo: Annotated[Path, typer.Argument(help="The platform repo.", show_default=False)],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 6566,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Worker processes [0: one per CPU, at least 2].")
+    ] = 0,
+    max_requests: Annotated[
+        int,
+        typer.Option(min=0, help="Replace a worker after this many requests (0: never)."),
+    ] = 1000,
+    max_requests_jitter: Annotated[
+        int, typer.Option(min=0, help="Up to this many more, drawn per worker.")
+    ] = 500,
+    refresh_seconds: Annotated[
+        int,
+        typer.Option(
+            help="Re-read the registry this often: a team's apply is served within about this."
+        ),
+    ] = 10,
+    keep_alive_seconds: Annotated[
+        int, typer.Option(min=0, help="Keep idle client connections open this long.")
+    ] = 30,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Run Feast's feature server for every team's services, set up for many teams.
+
+    Workers are replaced one at a time without a dropped request; the registry is re-read
+    every --refresh-seconds (printed at start); where the org runs a registry server, its
+    auth (registry_server.yaml) guards the feature server too.
+    """
+    from feast_federation.ops.serve import ServeSettings
+    from feast_federation.ops.serve import serve as run_server
+
+    settings = ServeSettings(
+        host=host, port=port, workers=workers, max_requests=max_requests,
+        max_requests_jitter=max_requests_jitter, refresh_seconds=refresh_seconds,
+        keep_alive_seconds=keep_alive_seconds, access_log=access_log,
+    )  # fmt: skip
+    settings.check()  # before Feast loads: a mistake costs no 3 s
+    run_server(repo, settings, announce=lambda line: out.print(line, markup=False))
 
 
 @app.command()

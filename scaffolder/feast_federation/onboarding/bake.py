@@ -13,6 +13,7 @@ from pathlib import Path
 from feast_federation import __version__
 from feast_federation.errors import FederationError
 from feast_federation.onboarding.ci_secrets import wire_ci_secrets
+from feast_federation.onboarding.k8s_secrets import wire_k8s_secrets
 from feast_federation.onboarding.team_config import (
     REGISTRY_SERVER_FILE,
     check_registry_server_address,
@@ -23,6 +24,7 @@ from feast_federation.onboarding.team_config import (
 from feast_federation.onboarding.templates import PLATFORM_TEMPLATE, TEAM_TEMPLATE, bake
 from feast_federation.rules.choices import (
     CI_SYSTEMS,
+    DEPLOY_TARGETS,
     LOCAL_DEFAULT,
     POSTGRES_SSLMODES,
     SCHEMA_SCOPED_OFFLINE_STORES,
@@ -154,9 +156,12 @@ def check_new_platform(
     check_requirement("federation_requirement", federation_requirement)
 
 
-def finish_platform_repo(repo_dir: Path) -> None:
-    """Give a freshly baked platform repo's pipeline the variables its stores read."""
+def finish_platform_repo(repo_dir: Path, project: str = "") -> None:
+    """Give a freshly baked platform repo's pipeline (and manifests) the variables its
+    stores read."""
     wire_ci_secrets(Path(repo_dir))
+    if project:
+        wire_k8s_secrets(Path(repo_dir), project)
 
 
 def finish_team_repo(
@@ -241,6 +246,7 @@ def bake_platform(
     registry_server_address: str = DEFAULT_REGISTRY_SERVER_ADDRESS,
     federation_requirement: str = DEFAULT_FEDERATION_REQUIREMENT,
     federation_repo_url: str = DEFAULT_FEDERATION_REPO_URL,
+    deploy: str = "none",
 ) -> Path:
     """Bake ``output_dir/<repo_name>``; every choice is checked before anything is written."""
     check_new_platform(
@@ -250,6 +256,7 @@ def bake_platform(
     )  # fmt: skip
     backends.check()
     check_choice("ci", ci, CI_SYSTEMS)
+    check_choice("deploy", deploy, DEPLOY_TARGETS)
     check_choice("postgres_sslmode", postgres_sslmode, POSTGRES_SSLMODES)
     check_plain_text("output directory", str(output_dir))
     target = Path(output_dir) / repo_name
@@ -266,6 +273,7 @@ def bake_platform(
         "registry_server": backends.registry_server,
         "registry_server_address": registry_server_address,
         "ci": ci,
+        "deploy": deploy,
         "feast_federation_version": __version__,
         "feast_federation_requirement": federation_requirement,
         "federation_repo_url": federation_repo_url,

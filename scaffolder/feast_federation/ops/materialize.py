@@ -17,12 +17,18 @@ from feast_federation.sync.intent import unfinished_since
 
 def materialize_repo(repo_path: Path, *, quiet: bool = False) -> int:
     """Materialize every feature view up to now; returns how many views were loaded."""
+    return len(materialize_views(repo_path, quiet=quiet))
+
+
+def materialize_views(repo_path: Path, *, quiet: bool = False) -> list[str]:
+    """Materialize every feature view incrementally, up to now; returns the views' names
+    (scheduled runs list them in their job summary)."""
     store = open_store(find_repo(repo_path).path)
     with translated(store, PLATFORM):  # an engine that fails says so in one line
         return _materialize(store, quiet)
 
 
-def _materialize(store, quiet: bool) -> int:
+def _materialize(store, quiet: bool) -> list[str]:
     since = unfinished_since(store)
     if since is not None:  # its online tables may be missing: materializing would fail
         raise FederationError(
@@ -33,4 +39,4 @@ def _materialize(store, quiet: bool) -> int:
     # Feast prints progress bars to stdout; a caller with its own output can silence them.
     with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
         store.materialize_incremental(end_date=datetime.now(timezone.utc))
-    return len(views)
+    return sorted(view.name for view in views)

@@ -51,12 +51,15 @@ def _write_registry_atomically(self: FileRegistryStore, registry_proto) -> None:
 FileRegistryStore._write_registry = _write_registry_atomically
 
 
-def open_store(repo_path: Path) -> FeatureStore:
-    """The repo's FeatureStore, one per repo and config version in this process."""
+def open_store(repo_path: Path, config: Path | None = None) -> FeatureStore:
+    """The repo's FeatureStore, one per config file and version in this process.
+
+    ``config`` is another file of the repo's settings (the registry server's, which adds auth).
+    """
     repo_path = Path(repo_path).resolve()
-    config = repo_path / "feature_store.yaml"
+    config = Path(config).resolve() if config else repo_path / "feature_store.yaml"
     try:
-        key = (repo_path, config.stat().st_mtime)
+        key = (config, config.stat().st_mtime)
     except FileNotFoundError:
         raise FederationError(f"{config}: not found") from None
     if key not in _stores:
@@ -75,7 +78,7 @@ def _load(config: Path) -> FeatureStore:
     _check_variables(config, _SECTIONS_EVERY_COMMAND_NEEDS)
     limit_connect_timeouts()
     try:
-        return FeatureStore(repo_path=str(config.parent))
+        return FeatureStore(repo_path=str(config.parent), fs_yaml_file=config)
     except Exception as exc:  # Feast raises many types for a bad config; all are user errors
         _check_variables(config)  # an unset variable elsewhere may be why it failed
         engine = explain_engine(exc)

@@ -19,6 +19,7 @@ LOCAL_OFFLINE_STORES = ("file", "duckdb")
 REGISTRY_SERVERS = ("none", "oidc", "kubernetes")
 POSTGRES_SSLMODES = ("require", "verify-full", "prefer", "disable")
 CI_SYSTEMS = ("github", "gitlab", "none")
+DEPLOY_TARGETS = ("none", "kubernetes")
 
 
 # Choices that need a cloud's credentials in CI.

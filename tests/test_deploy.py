@@ -1,0 +1,142 @@
+"""The generated deployment: Kubernetes manifests (validated offline against the published
+schemas) and the scheduled materialization pipelines (linted as the other workflows are)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support import free_port, run
+from support.serving import running_server
+
+SERVING_ORGS = {  # every registry choice, with stores a deployed server can share
+    "sqlite-oidc": ("sqlite", "sqlite", "file", "oidc"),
+    "file": ("file", "sqlite", "file", "none"),
+    "postgres-kubernetes": ("postgres", "postgres", "postgres", "kubernetes"),
+    "postgres-oidc": ("postgres", "redis", "postgres", "oidc"),
+    "remote": ("remote", "redis", "snowflake", "none"),
+    "s3": ("s3", "dynamodb", "redshift", "none"),
+    "gcs": ("gcs", "datastore", "bigquery", "none"),
+}
+BIN = Path(sys.executable).parent
+
+
+def bake(directory: Path, choices, deploy="kubernetes", ci="github") -> Path:
+    from feast_federation.onboarding import bake_platform
+    from feast_federation.rules.choices import Backends
+
+    return bake_platform(directory, project="acme_co", owners=["p@x.io"],
+                         backends=Backends(*choices), deploy=deploy, ci=ci)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def baked(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("deploy")
+    return {name: bake(root / name, choices) for name, choices in SERVING_ORGS.items()}
+
+
+def documents(platform: Path) -> list[dict]:
+    return [doc for f in sorted((platform / "k8s").glob("*.yaml"))
+            for doc in yaml.safe_load_all(f.read_text()) if doc]  # fmt: skip
+
+
+def pod_spec(doc: dict) -> dict:
+    """The pod spec of a Deployment or a CronJob; {} for other kinds."""
+    if doc["kind"] == "CronJob":
+        return doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return doc["spec"]["template"]["spec"] if doc["kind"] == "Deployment" else {}
+
+
+@pytest.mark.parametrize("name", SERVING_ORGS)
+def test_manifests_pass_the_kubernetes_schemas(baked, name):
+    import kubernetes_validate
+
+    docs = documents(baked[name])
+    for doc in docs:
+        kubernetes_validate.validate(doc, "1.30", strict=True)
+    kinds = sorted(f"{d['kind']}/{d['metadata']['name']}" for d in docs)
+    servers = ["Deployment/acme-co-feature-server", "Service/acme-co-feature-server"]
+    assert set(servers) | {"CronJob/acme-co-materialize"} <= set(kinds)
+    has_registry_server = SERVING_ORGS[name][3] != "none"
+    assert ("Deployment/acme-co-registry-server" in kinds) == has_registry_server
+
+
+@pytest.mark.parametrize("name", SERVING_ORGS)
+def test_each_container_gets_exactly_its_config_variables_from_the_secret(baked, name):
+    from feast_federation.onboarding.ci_secrets import store_variables
+
+    platform = baked[name]
+    for doc in documents(platform):
+        for container in pod_spec(doc).get("containers", []):
+            command = container["command"]
+            config = "registry_server.yaml" if (
+                "registry_server.yaml" in command
+                or (command[1] == "serve" and (platform / "registry_server.yaml").is_file())
+            ) else "feature_store.yaml"  # fmt: skip
+            expected = store_variables((platform / config).read_text())
+            env = container.get("env") or []
+            assert [item["name"] for item in env] == expected, (name, container["name"])
+            for item in env:
+                if item["name"] != "GOOGLE_APPLICATION_CREDENTIALS":
+                    ref = item["valueFrom"]["secretKeyRef"]
+                    assert ref == {"name": "acme-co-feast-store", "key": item["name"]}
+
+
+def test_no_manifests_unless_chosen(tmp_path):
+    platform = bake(tmp_path, SERVING_ORGS["postgres-oidc"], deploy="none")
+    assert not (platform / "k8s").exists()
+
+
+def test_deploy_choice_is_checked(tmp_path):
+    from feast_federation.errors import FederationError
+
+    with pytest.raises(FederationError, match="deploy helm: choose one of none, kubernetes"):
+        bake(tmp_path, SERVING_ORGS["file"], deploy="helm")
+
+
+def test_scheduled_materialization_pipelines_pass_their_linters(tmp_path):
+    github = bake(tmp_path / "gh", SERVING_ORGS["postgres-oidc"], ci="github")
+    gitlab = bake(tmp_path / "gl", SERVING_ORGS["postgres-oidc"], ci="gitlab")
+    workflow = github / ".github/workflows/materialize.yml"
+    parsed = yaml.safe_load(workflow.read_text())
+    assert set(parsed[True]) == {"schedule", "workflow_dispatch"}  # YAML reads "on" as True
+    job = parsed["jobs"]["materialize"]
+    assert job["env"]["FEAST_PG_PASSWORD"] == "${{ secrets.FEAST_PG_PASSWORD }}"
+    assert "feast-federation materialize ." in workflow.read_text()
+    schema = run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
+                  str(workflow)])  # fmt: skip
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    audit = run([str(BIN / "zizmor"), "--offline", "--no-progress", str(workflow)])
+    assert audit.returncode == 0 and "No findings" in audit.stdout + audit.stderr, audit.stdout
+    pipeline = gitlab / ".gitlab-ci.yml"
+    jobs = yaml.safe_load(pipeline.read_text())
+    assert jobs["materialize"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+    schema = run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci",
+                  str(pipeline)])  # fmt: skip
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+
+
+@pytest.mark.slow
+def test_the_generated_feature_server_command_serves(tmp_path):
+    from feast_federation import sync
+    from feast_federation.ops.materialize import materialize_repo
+    from feast_federation.rules.repo import find_repo
+
+    platform = bake(tmp_path, ("sqlite", "sqlite", "file", "none"))
+    sync.apply(find_repo(platform))
+    materialize_repo(platform, quiet=True)
+    containers = [c for d in documents(platform) for c in pod_spec(d).get("containers", [])]
+    [command] = [c["command"] for c in containers if c["name"] == "feature-server"]
+    port = free_port()
+    local = [sys.executable, "-m", "feast_federation.cli", *command[1:]]
+    local[local.index("--host") + 1], local[local.index("--port") + 1] = "127.0.0.1", str(port)
+    with running_server(local, platform, tmp_path / "server.log", port):
+        from support.serving import Client
+
+        body = b'{"features": ["user_features:age"], "entities": {"user_id": [1001]}}'
+        status, answer = Client(port).post("/get-online-features", body)
+    assert status == 200, answer
+    assert "registry refreshed every 10 s" in (tmp_path / "server.log").read_text()
