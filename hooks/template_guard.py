@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class RefuseTemplatedValues(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         environment.globals["federation_hook"] = federation_hook
+        environment.globals["federation_project"] = federation_project
         logging.getLogger("cookiecutter.hooks").addFilter(_without_refusals)
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
@@ -72,6 +74,17 @@ def _without_refusals(record: logging.LogRecord) -> bool:
     """Cookiecutter logs a failed hook with its traceback before re-raising; a refusal has
     said everything already."""
     return not (record.exc_info and isinstance(record.exc_info[1], Refusal))
+
+
+def federation_project(platform_dir: str) -> str:
+    """The project the platform's federation.yaml names: the team repo's default, so that
+    plain cookiecutter need not ask what the platform already says."""
+    try:
+        text = (Path(platform_dir).expanduser() / "federation.yaml").read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    found = re.search(r"^project:\s*['\"]?([A-Za-z][A-Za-z0-9_]*)", text, re.MULTILINE)
+    return found[1] if found else ""
 
 
 def _shown(text: str) -> str:

@@ -256,3 +256,16 @@ def test_generated_repos_use_the_projects_pre_commit_hooks(platform, cookies):
         [entry] = config["repos"]
         assert entry["rev"] == "v0.1.0"
         assert {hook["id"] for hook in entry["hooks"]} == expected
+
+
+def test_plain_cookiecutter_takes_the_project_from_the_platform(tmp_path):
+    """A team need not type what the platform's federation.yaml already says."""
+    assert invoke("bootstrap", tmp_path / "org", "--project", "shop").exit_code == 0
+    result = run(
+        [sys.executable, "-m", "cookiecutter", str(ROOT / "cookiecutter-team"), "--no-input",
+         "--output-dir", str(tmp_path / "teams"), "team_name=beta",
+         f"platform_dir={tmp_path / 'org' / 'platform'}"]
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    workflow = tmp_path / "teams" / "beta" / ".github" / "workflows" / "feature-services.yml"
+    assert "group: feast-registry-shop" in workflow.read_text()
