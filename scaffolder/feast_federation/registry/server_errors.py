@@ -79,7 +79,8 @@ def _token_problem(store) -> str:
     if isinstance(expires, (int, float)) and expires < time.time():
         ago = int(time.time() - expires)
         return f"the token in ${variable} expired {ago} s ago; get a fresh one"
+    # Feast's server answers UNKNOWN both for a token it refuses and for its own errors.
     return (
         f"the token in ${variable} is not signed by the identity provider the server trusts, "
-        "or its claims are invalid"
+        "or its claims are invalid (or the server failed the request itself: see its log)"
     )

@@ -16,6 +16,8 @@ from feast.constants import PROTECTED_PROJECT_TAG
 from feast.errors import ProjectObjectNotFoundException
 from feast.project import Project
 
+from feast_federation.registry.location import RegistryLocation
+
 PENDING_TAG = "feast-federation/unfinished-sync"
 
 
@@ -50,6 +52,12 @@ def _project(store) -> Project | None:
 
 
 def _set_tags(store, change) -> None:
+    if RegistryLocation.of(store).is_remote:
+        # Feast 0.67's registry server fails every ApplyProject: its permission check hands
+        # the Project itself to a SQL query ("type 'Project' is not supported"). A sync
+        # through the server therefore records no intent; the platform's own pipeline syncs
+        # with direct access, which does.
+        return
     project = _project(store) or Project(name=store.project)
     project.tags = change(project.tags)
     store.registry.apply_project(project, commit=True)
