@@ -41,8 +41,9 @@ def test_plan_exit_codes_and_json(org):
     changed = invoke("plan", marketing, "--json")
     assert changed.exit_code == 2
     changes = json.loads(changed.stdout)["changes"]
-    assert {"kind": "FeatureService", "name": "marketing_campaign_model", "action": "update",
-            "fields": ["description"]} in changes  # fmt: skip
+    [service] = [c for c in changes if c["name"] == "marketing_campaign_model"]
+    assert service["action"] == "update" and service["fields"] == ["description"]
+    assert service["values"]["description"]["new"].startswith("New:")
     assert {c["action"] for c in changes} == {"update", "unchanged"}
     broken = invoke("plan", platform / "missing")
     assert broken.exit_code == 1 and broken.output.startswith("error: ")
