@@ -181,3 +181,46 @@ def test_a_raw_feast_apply_from_a_team_repo_is_reported_object_by_object(org):
     apply(platform)
     apply(risk)
     assert findings(platform) == {}
+
+
+def test_a_team_repo_audits_its_own_objects_by_the_published_policy(org):
+    platform, marketing, risk = org
+    from feast import FeatureService
+
+    assert invoke("audit", marketing).exit_code == 0
+    store = stock(marketing)
+    view = store.get_feature_view("driver_stats")
+    drivers = FeatureService(name="marketing_drivers", features=[view])
+    risky = FeatureService(name="risk_adhoc", features=[store.get_feature_view("user_features")])
+    service = store.get_feature_service("marketing_campaign_model")
+    service.description = "edited by hand"
+    store.apply([drivers, risky, service])
+    store.registry.delete_feature_view("driver_stats", store.project)
+    (platform / "federation.yaml").unlink()  # a team's checkout has no platform repo
+    assert findings(marketing) == {
+        ("modified", "FeatureService marketing_campaign_model (team marketing)"): (
+            "differs from what team marketing last applied: `python apply.py` in team "
+            "marketing's repo puts it back"
+        ),
+        ("added", "FeatureService marketing_drivers (team marketing)"): (
+            "not applied by team marketing's apply.py (the apply log has no record of it): "
+            "`python apply.py --prune` in team marketing's repo removes it unless the repo "
+            "defines it"
+        ),
+        ("dangling-reference", "FeatureService marketing_drivers (team marketing)"): (
+            "reads driver_stats, which does not exist"
+        ),
+    }
+    assert set(findings(risk)) == {("added", "FeatureService risk_adhoc (team risk)")}
+
+
+def test_a_team_repo_of_an_unregistered_team_is_refused_in_one_line(org):
+    _, marketing, _ = org
+    pyproject = marketing / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('team = "marketing"', 'team = "ghost"'))
+    result = invoke("audit", marketing)
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "error: team ghost is not registered in the registry's policy: the platform must apply "
+        "federation.yaml first"
+    )

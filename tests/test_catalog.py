@@ -128,3 +128,14 @@ def _colours(png: Path) -> set[tuple[int, int, int]]:
     pixels = matplotlib.image.imread(png)
     flat = (pixels[..., :3] * 255).round().astype("uint8").reshape(-1, 3)
     return {tuple(int(c) for c in p) for p in flat[:: max(1, len(flat) // 50000)]}
+
+
+def test_a_team_repo_shows_the_catalog_by_the_published_policy(org, tmp_path):
+    marketing = org.parent / "teams" / "marketing"
+    checkout = tmp_path / "platform-elsewhere"
+    shutil.move(org / "federation.yaml", checkout)  # a team's machine has no platform repo
+    try:
+        data = json.loads(catalog(marketing, "json"))
+    finally:
+        shutil.move(checkout, org / "federation.yaml")
+    assert data == json.loads(catalog(org, "json"))

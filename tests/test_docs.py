@@ -219,6 +219,63 @@ def s3_lock_held(org, monkeypatch):
     return str(failed.value)
 
 
+def stale_plan(org, tmp_path):
+    saved = tmp_path / "marketing.plan.json"
+    assert cli_ok("plan", org.marketing, "--out", saved) or saved.is_file()
+    _touch_customer_features(org, "changed under a saved plan")
+    try:
+        return refusal("apply", saved)
+    finally:
+        _touch_customer_features(org, None)
+
+
+def unconfirmed_deletion(org):
+    planted_service = org.marketing / "planted.py"
+    planted_service.write_text(SERVICE.format(name="marketing_old"))
+    assert cli_ok("apply", org.marketing)
+    planted_service.unlink()
+    try:
+        return refusal("apply", org.marketing, "--prune")
+    finally:
+        invoke("apply", org.marketing, "--prune", "--yes")
+
+
+def lock_timeout(org):
+    import fcntl
+    import json
+
+    lock_path = org.platform / "data" / "registry.db.lock"
+    holder = {"pid": 4242, "host": "ci-runner-7", "repo": "", "since": "2026-11-29T09:00:00+00:00"}
+    with lock_path.open("a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.seek(0)
+        lock.truncate()
+        lock.write(json.dumps(holder))
+        lock.flush()
+        output = refusal("plan", org.marketing, "--lock-timeout", "0")
+    return output.replace(str(org.platform.parent), "/srv/org")
+
+
+def templated_value(org):
+    return refusal("add-team", "fraud", "--platform", org.platform, "--owner", "{{ x }}@acme.io")
+
+
+def prefix_takes_platform(org):
+    return refusal("add-team", "user", "--platform", org.platform, "--owner", "u@acme.io")
+
+
+def _touch_customer_features(org, description: str | None) -> None:
+    if description is None:
+        assert cli_ok("apply", org.platform, "--yes")
+        return
+    from feast import FeatureStore
+
+    store = FeatureStore(repo_path=str(org.platform))
+    view = store.get_feature_view("customer_features")
+    view.description = description
+    store.apply([view])
+
+
 def cli_ok(*args) -> bool:
     return invoke(*args).exit_code == 0
 
@@ -261,7 +318,10 @@ SCENARIOS = {
     "odfv-writes": odfv_writes, "unregistered": unregistered, "no-policy": no_policy,
     "breaks-team": breaks_team, "odfv-source": odfv_source, "project-hyphen": project_hyphen,
     "locked": locked, "server-denied": server_denied, "server-token": server_token,
-    "object-store": object_store, "s3-lock-held": s3_lock_held, "missing-view": missing_view,
+    "object-store": object_store, "s3-lock-held": s3_lock_held, "stale-plan": stale_plan,
+    "unconfirmed-deletion": unconfirmed_deletion, "lock-timeout": lock_timeout,
+    "templated-value": templated_value, "prefix-takes-platform": prefix_takes_platform,
+    "missing-view": missing_view,
 }  # fmt: skip
 
 
@@ -270,8 +330,9 @@ def test_every_documented_message_has_a_scenario():
 
 
 @pytest.mark.parametrize("message_id", list(SCENARIOS))
-def test_documented_message_is_what_the_code_prints(org, message_id, monkeypatch):
+def test_documented_message_is_what_the_code_prints(org, message_id, monkeypatch, tmp_path):
     scenario = SCENARIOS[message_id]
-    needs_patch = "monkeypatch" in scenario.__code__.co_varnames[: scenario.__code__.co_argcount]
-    output = scenario(org, monkeypatch) if needs_patch else scenario(org)
+    wanted = scenario.__code__.co_varnames[1 : scenario.__code__.co_argcount]
+    fixtures = {"monkeypatch": monkeypatch, "tmp_path": tmp_path}
+    output = scenario(org, *(fixtures[name] for name in wanted))
     assert documented()[message_id] in output, output

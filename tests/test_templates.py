@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -269,3 +270,26 @@ def test_plain_cookiecutter_takes_the_project_from_the_platform(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     workflow = tmp_path / "teams" / "beta" / ".github" / "workflows" / "feature-services.yml"
     assert "group: feast-registry-shop" in workflow.read_text()
+
+
+@pytest.mark.parametrize("registry_server", ["none", "oidc"])
+def test_platform_readme_headings_stand_apart_and_the_policy_lock_is_ignored(
+    cookies, registry_server, tmp_path
+):
+    result = cookies.bake(
+        template=PLATFORM_TEMPLATE,
+        extra_context={"project_name": "acme", "registry_server": registry_server},
+    )
+    assert result.exit_code == 0, result.exception
+    repo = result.project_path
+    lines = (repo / "README.md").read_text().splitlines()
+    fenced = False
+    for before, line in zip(["", *lines], lines, strict=False):
+        fenced ^= line.startswith("```")
+        assert fenced or not re.search(r"[^\s#]#{1,6} \w", line), line  # "text.## Title"
+        if not fenced and line.startswith("#"):
+            assert before == "", f"heading {line!r} follows {before!r}"
+    assert run(["git", "init", "-q"], cwd=repo).returncode == 0
+    (repo / ".federation.yaml.lock").write_text("")
+    ignored = run(["git", "check-ignore", ".federation.yaml.lock"], cwd=repo)
+    assert ignored.returncode == 0, "git would commit the policy lock"

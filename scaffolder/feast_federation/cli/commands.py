@@ -378,7 +378,9 @@ def check(repo: RepoArg) -> None:
 def audit(repo: RepoArg, json_output: FindingsJsonOpt = False) -> None:
     """Report registry drift: unowned objects, wrong kinds, dangling references, policy drift.
 
-    Exit 0 when clean, 2 when anything is found, 1 on error.
+    From a team repo: the team's own objects against its apply log, and its services and
+    ODFVs that read missing views or features. Exit 0 when clean, 2 when anything is found,
+    1 on error.
     """
     from feast_federation.ops.audit import audit as run_audit
     from feast_federation.rules.repo import find_repo
@@ -403,7 +405,10 @@ def catalog(
         Path | None, typer.Option("--output", help="File to write (default: stdout).")
     ] = None,
 ) -> None:
-    """The feature catalog: platform views and their users, team services and ODFVs."""
+    """The feature catalog: platform views and their users, team services and ODFVs.
+
+    From a team repo it reads the policy the platform published into the registry.
+    """
     from feast_federation.ops import catalog as catalogs
     from feast_federation.rules.repo import find_repo
 
@@ -414,10 +419,7 @@ def catalog(
     }
     if output_format not in renderers:
         raise FederationError(f"--format {output_format}: choose markdown, html or json")
-    found = find_repo(repo)
-    if not found.is_platform:
-        raise FederationError(f"{found.path}: the catalog is built from the platform repo")
-    text = renderers[output_format](catalogs.build(found))
+    text = renderers[output_format](catalogs.build(find_repo(repo)))
     if output is None:
         print(text)
     else:

@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass
 from feast.protos.feast.core.DataSource_pb2 import DataSource as DataSourceProto
 
 from feast_federation import registry
-from feast_federation.errors import FederationError
 from feast_federation.ops import applylog
 from feast_federation.registry.kinds import definition, platform_state, stored
 from feast_federation.registry.location import exclusive, retry_when_locked
@@ -33,6 +32,7 @@ from feast_federation.rules.repo import Repo
 from feast_federation.sync.engine import platform_plan
 from feast_federation.sync.intent import unfinished_since
 from feast_federation.sync.plans import ADD, DELETE, UPDATE
+from feast_federation.sync.team import published_for
 
 UNOWNED = "unowned"
 WRONG_KIND = "wrong-kind"
@@ -61,13 +61,41 @@ class Finding:
 
 
 def audit(repo: Repo) -> list[Finding]:
-    if not repo.is_platform:
-        raise FederationError(f"{repo.path}: audit reads the platform repo (with federation.yaml)")
+    """The platform repo: the whole registry. A team repo: its own objects, by the policy
+    the platform published into the registry."""
     store = registry.open_store(repo.path)
+    run = _audit if repo.is_platform else _team_audit
     # The same consistent view of the registry a plan gets (a file registry read mid-write
     # parses as empty).
-    with exclusive(store), translated(store, PLATFORM):
-        return retry_when_locked(lambda: _audit(repo, store))
+    with exclusive(store), translated(store, repo.owner):
+        return retry_when_locked(lambda: run(repo, store))
+
+
+def _team_audit(repo: Repo, store) -> list[Finding]:
+    """The team's objects against its logged applies, and its users of missing features."""
+    policy = published_for(store, repo.owner)
+    proto = registry.registry_proto(store)
+    own = {
+        item: dig
+        for item, dig in _team_kind_objects(proto, store.project).items()
+        if policy.owner_of(item.name) == repo.owner
+    }
+    findings = []
+    if applylog.kept(store):
+        logged = applylog.last_applied(applylog.read(store))
+        mine = {key: row for key, row in logged.items() if policy.owner_of(key[1]) == repo.owner}
+        findings += _team_findings(policy, mine, own)
+    usages = registry.team_usages(proto, store.project, policy)
+    usages = [usage for usage in usages if usage.owner == repo.owner]
+    return findings + _dangling(proto, store, usages)
+
+
+def _dangling(proto, store, usages: list) -> list[Finding]:
+    views = {
+        **platform_state(registry.list_platform_kinds(store)).views,
+        **registry.on_demand_shapes(proto, store.project),
+    }
+    return [Finding(DANGLING, str(usage), detail) for usage, detail in dangling(usages, views)]
 
 
 def _audit(repo: Repo, store) -> list[Finding]:
@@ -88,12 +116,7 @@ def _audit(repo: Repo, store) -> list[Finding]:
     findings += _ownership_findings(policy, defined, held, repo)
     if logged is not None:
         findings += _team_findings(policy, logged, team_kinds)
-    usages = registry.team_usages(proto, store.project, policy)
-    views = {
-        **platform_state(platform_objects).views,
-        **registry.on_demand_shapes(proto, store.project),
-    }
-    findings += [Finding(DANGLING, str(usage), detail) for usage, detail in dangling(usages, views)]
+    findings += _dangling(proto, store, registry.team_usages(proto, store.project, policy))
     return findings + _policy_drift(policy, published_teams(store)) + _unfinished(store)
 
 

@@ -23,12 +23,14 @@ from feast_federation.rules.ownership import (
 )
 from feast_federation.rules.policy import load_policy
 from feast_federation.rules.repo import Repo
+from feast_federation.sync.team import published_for
 
 
 def build(repo: Repo) -> dict:
-    """The catalog of the platform repo's project, as plain data."""
+    """The catalog of the repo's project, as plain data: a team repo reads the policy the
+    platform published into the registry, the platform repo its federation.yaml."""
     store = registry.open_store(repo.path)
-    policy = load_policy(repo.path)
+    policy = load_policy(repo.path) if repo.is_platform else published_for(store, repo.owner)
     proto = registry.registry_proto(store)
     project = store.project
     usages = registry.team_usages(proto, project, policy)

@@ -121,6 +121,21 @@ def _team_from(permission: Permission) -> Team:
     )
 
 
+def published_policy(store) -> Policy | None:
+    """The whole policy as the platform published it (what a team repo reads), or None."""
+    platform = _permission(store, PLATFORM_PERMISSION)
+    if platform is None:
+        return None
+    owners = tuple(owner for owner in platform.tags.get(OWNERS_TAG, "").split(",") if owner)
+    roles = getattr(platform.policy, "roles", None) or [Policy.platform_role]
+    return Policy(
+        project=store.project,
+        platform_owners=owners,
+        platform_role=roles[0],
+        teams=published_teams(store),
+    )
+
+
 def published_team(store, team: str) -> Team | None:
     """The team as the registry's published policy knows it, or None."""
     permission = _permission(store, write_permission_name(team))

@@ -19,6 +19,7 @@ from feast_federation.registry.kinds import (
 )
 from feast_federation.registry.permissions import (
     policy_published,
+    published_policy,
     published_team,
     write_permission_name,
 )
@@ -104,6 +105,13 @@ def published(store: FeatureStore, team_name: str) -> Team:
     if team is None:
         raise FederationError(_unknown_team_message(store, team_name))
     return team
+
+
+def published_for(store: FeatureStore, team_name: str) -> Policy:
+    """The whole published policy, as a team repo reads it; refused as the team's apply is
+    when the registry has no policy or the team is not in it."""
+    published(store, team_name)
+    return published_policy(store)
 
 
 def _unknown_team_message(store: FeatureStore, team: str) -> str:
