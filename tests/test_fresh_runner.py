@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slow
 UNREACHABLE = "sqlite:////nonexistent/feast-federation/registry.db"
 PR_JOBS = {"platform": ("feature-store.yml", "check"), "team": ("feature-services.yml", "check")}
 # What a runner has in its environment that a step may not lean on here.
+PYPI = "https://pypi.org/simple"
 SCRUBBED = ("PYTHONPATH", "VIRTUAL_ENV", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
 
 
@@ -59,16 +60,16 @@ def index_url(tmp_path_factory):
 def venv(tmp_path_factory) -> Path:
     """One fresh venv for every run here: the first install pays for Feast."""
     directory = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", str(directory)], check=True)
+    # A runner's setup-python brings a current pip; the pip a venv bundles may predate
+    # `name @ git+file:///path` support (pip 23.2 refuses the empty host).
+    subprocess.run([sys.executable, "-m", "venv", "--upgrade-deps", str(directory)],
+                   check=True, capture_output=True)  # fmt: skip
     return directory
 
 
 def runner_env(venv: Path, index_url: str, summary: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED and "FEAST" not in k}
-    configured = subprocess.run(
-        [sys.executable, "-m", "pip", "config", "get", "global.extra-index-url"],
-        capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
+    configured = " ".join([pip_setting("index-url") or PYPI, pip_setting("extra-index-url")])
     return env | {
         "PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}",
         "VIRTUAL_ENV": str(venv),
@@ -79,6 +80,14 @@ def runner_env(venv: Path, index_url: str, summary: Path) -> dict[str, str]:
         "GITHUB_STEP_SUMMARY": str(summary),
         "CI": "true",
     }
+
+
+def pip_setting(name: str) -> str:
+    """A setting of this machine's pip configuration ("" when unset)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pip", "config", "get", f"global.{name}"],
+        capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
 
 
 def pr_steps(repo: Path, kind: str) -> list[dict]:
@@ -148,6 +157,9 @@ def test_a_git_requirement_on_a_tagged_clone_passes_too(tmp_path, venv, index_ur
     platform, team = bake(tmp_path / "org", requirement)
     assert (team / "requirements.txt").read_text().splitlines()[0] == requirement
     env = runner_env(venv, index_url, tmp_path / "summary.md")
+    # Feast stays installed; the wheel goes, so the job's own pip install takes the clone.
+    subprocess.run([venv / "bin" / "pip", "uninstall", "-y", "feast-federation"], check=True,
+                   capture_output=True)  # fmt: skip
     for repo, kind in ((platform, "platform"), (team, "team")):
         ran = run_pr_job(repo, kind, env)
         assert "feast-federation check --offline ." in ran, ran
