@@ -57,7 +57,7 @@ def test_platform_bakes_a_complete_repo(platform):
         "feature_views.py", "apply.py", "scripts/generate_sample_data.py", "README.md",
         "tests/test_definitions.py", ".github/workflows/feature-store.yml",
         ".github/workflows/template-drift.yml", "CODEOWNERS", "requirements.txt",
-        "pyproject.toml", ".pre-commit-config.yaml",
+        "pyproject.toml", ".pre-commit-config.yaml", "platform_contract.json",
         "data/user_features.parquet", "data/driver_stats.parquet",
         "data/customer_features.parquet",
     }  # fmt: skip
@@ -100,8 +100,12 @@ def test_team_bakes_and_registers(cookies, platform, starter_view):
         "feature_store.yaml", "on_demand_views.py", "feature_services.py", "apply.py",
         "tests/test_on_demand_views.py", "tests/test_definitions.py", "README.md",
         ".github/workflows/feature-services.yml", "requirements.txt", "pyproject.toml",
+        "tests/conftest.py", "platform_contract.json",
     }  # fmt: skip
     assert expected <= {str(path.relative_to(repo)) for path in files_of(repo)}
+    assert (repo / "platform_contract.json").read_text() == (
+        platform / "platform_contract.json"
+    ).read_text()
     assert_fully_rendered(repo)
     assert_ruff_clean(repo)
     shared = (platform / "feature_store.yaml").read_text()

@@ -151,3 +151,35 @@ def repo_problems(repo_path: Path | str) -> list[str]:
         return check(find_repo(repo_path))
     except FederationError as exc:
         return [str(exc)]
+
+
+def ownership_problems(repo_path: Path | str) -> list[str]:
+    """The ownership rules read from the repo's source against its platform contract (a team
+    repo) or federation.yaml (the platform repo): no Feast, no registry, nothing written."""
+    from feast_federation.rules.source_check import source_problems
+
+    try:
+        return source_problems(repo_path)
+    except FederationError as exc:
+        return [str(exc)]
+
+
+def platform_contract_problems(repo_path: Path | str) -> list[str]:
+    """How the platform repo's platform_contract.json differs from the views and entities
+    its modules define (no registry): one line per view or field."""
+    from feast import Entity, FeatureView
+
+    from feast_federation.registry.contract import contract_views
+    from feast_federation.rules.contract import differences, load_contract
+    from feast_federation.sync.collect import collect
+
+    try:
+        objects = collect(find_repo(repo_path))
+        published = load_contract(repo_path)
+    except FederationError as exc:
+        return [str(exc)]
+    views = [o for o in objects if type(o) is FeatureView]
+    defined = contract_views(views, [o for o in objects if isinstance(o, Entity)])
+    everything = {name: set(entry["fields"]) for name, entry in defined.items()}
+    everything.update({name: set(entry["fields"]) for name, entry in published["views"].items()})
+    return differences(published, defined, everything, "the repo's definitions")

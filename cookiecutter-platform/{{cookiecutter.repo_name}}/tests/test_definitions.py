@@ -2,13 +2,18 @@
 
 from pathlib import Path
 
-from feast_federation.testing import repo_problems
+from feast_federation.testing import ownership_problems, platform_contract_problems
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def test_definitions_follow_the_federation_rules():
-    assert repo_problems(REPO) == []
+    assert ownership_problems(REPO) == []
+
+
+def test_the_published_contract_matches_the_definitions():
+    """platform_contract.json is what team repos build on; the sync rewrites it."""
+    assert platform_contract_problems(REPO) == []
 
 
 def test_every_view_is_documented():

@@ -355,10 +355,34 @@ def _confirm_deletions(deletions: list[dict]) -> None:
         raise FederationError("the deletions were not confirmed; nothing was written")
 
 
+OfflineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        help="Read names and kinds from the source and platform views from the contract: "
+        "no Feast, no registry (the pre-commit hook).",
+    ),
+]
+
+
 @app.command()
 @user_errors
-def check(repo: RepoArg) -> None:
+def check(repo: RepoArg, offline: OfflineOpt = False) -> None:
     """Check the repo's objects against the federation rules, writing nothing (pre-commit)."""
+    problems = _offline_problems(repo) if offline else _registry_problems(repo)
+    print_problems(problems)
+    if problems:
+        raise typer.Exit(EXIT_ERROR)
+    out.print("The repo follows the federation rules.")
+
+
+def _offline_problems(repo: Path) -> list[str]:
+    from feast_federation.rules.source_check import source_problems
+
+    return source_problems(repo)
+
+
+def _registry_problems(repo: Path) -> list[str]:
     from feast_federation.rules.repo import find_repo
     from feast_federation.sync import check as check_repo
     from feast_federation.testing import odfv_serving_problems
@@ -367,10 +391,26 @@ def check(repo: RepoArg) -> None:
     problems = check_repo(found)
     if not problems and not found.is_platform:
         problems = odfv_serving_problems(found.path)
-    print_problems(problems)
-    if problems:
-        raise typer.Exit(EXIT_ERROR)
-    out.print("The repo follows the federation rules.")
+    return problems
+
+
+contract_app = typer.Typer(help="The platform contract a team repo reads platform views from.")
+app.add_typer(contract_app, name="contract")
+
+
+@contract_app.command("refresh")
+@user_errors
+def contract_refresh(repo: RepoArg) -> None:
+    """Rewrite the team repo's platform_contract.json from the shared registry."""
+    from feast_federation.rules.repo import find_repo
+    from feast_federation.sync.contract import refresh_team_contract
+
+    found = find_repo(repo)
+    if found.is_platform:
+        raise FederationError(
+            f"{found.path} is the platform repo: its sync writes its contract; refresh a team repo"
+        )
+    out.print(f"Wrote {refresh_team_contract(found)}.")
 
 
 @app.command()

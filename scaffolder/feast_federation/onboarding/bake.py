@@ -7,6 +7,7 @@ through cookiecutter, so a team baked with plain cookiecutter and one added with
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from feast_federation.rules.choices import (
     Backends,
     check_choice,
 )
+from feast_federation.rules.contract import contract_path
 from feast_federation.rules.ownership import (
     offline_schema_of,
     validate_offline_schema,
@@ -194,9 +196,18 @@ def finish_team_repo(
     inherit_feast_requirement(platform_dir, Path(repo_dir))
     source = team_federation_source(platform_dir, federation_requirement, federation_repo_url)
     source.write_to(Path(repo_dir))
+    copy_platform_contract(platform_dir, Path(repo_dir))
     # The policy names the schema where the store has schemas, or where the team chose one.
     recorded = schema if scoped or schema != team else ""
     register_team(platform_dir, team, owners, offline_schema=recorded)
+
+
+def copy_platform_contract(platform_dir: Path, repo_dir: Path) -> None:
+    """The team repo starts with the contract the platform repo publishes (its sync keeps
+    it current); a platform repo without one leaves the team to `contract refresh`."""
+    published = contract_path(platform_dir)
+    if published.is_file():
+        shutil.copyfile(published, contract_path(repo_dir))
 
 
 def team_registry_server(platform_dir: Path, given: str) -> str:

@@ -31,6 +31,7 @@ from feast_federation.rules.ownership import (
 from feast_federation.rules.policy import load_policy, policy_section
 from feast_federation.rules.repo import Repo
 from feast_federation.sync.collect import collect
+from feast_federation.sync.contract import publish_platform_contract, refuse_contract_drift
 from feast_federation.sync.intent import record_sync_end, record_sync_start
 from feast_federation.sync.plans import DELETE, Plan
 from feast_federation.sync.platform import plan_platform
@@ -103,7 +104,10 @@ def apply(
         return carried_out
 
     with translated(store, repo.owner), exclusive(store, lock_timeout):
-        return retry_when_locked(attempt)
+        carried_out = retry_when_locked(attempt)
+        if repo.is_platform:  # what team repos may read, committed with the platform repo
+            publish_platform_contract(store, repo.path, load_policy(repo.path))
+        return carried_out
 
 
 def objects(count: int) -> str:
@@ -125,6 +129,7 @@ def _plan(repo: Repo, store: FeatureStore, prune: bool, allow_breaking: bool) ->
         team = published(store, repo.owner)  # before the team's modules read the registry
         references: list = []
         objects = collect(repo, references)
+        refuse_contract_drift(store, repo, objects)
         plan_ = plan_team(store, team, objects, prune=prune, references=references)
     plan_.project = store.project
     return plan_

@@ -1,4 +1,5 @@
-"""References from a team repo to platform objects, read from the shared registry.
+"""References from a team repo to platform objects, read from the shared registry or, with
+no registry at hand, from the repo's platform contract (``platform_contract.json``).
 
 A team module writes ``user_features = platform_view("user_features")`` and uses it as an
 ODFV source or FeatureService feature. The object is marked so that the collector knows the
@@ -12,6 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from feast_federation.errors import FederationError
+from feast_federation.rules.contract import (
+    CONTRACT_FILE,
+    contract_path,
+    contract_view,
+    load_contract,
+    offline,
+)
 
 _MARK = "_feast_federation_reference"
 
@@ -19,22 +27,14 @@ _MARK = "_feast_federation_reference"
 def platform_view(
     name: str, features: Sequence[str] | None = None, *, repo: str | Path | None = None
 ):
-    """The platform's feature view ``name`` from the shared registry, optionally projected.
+    """The platform's feature view ``name``, optionally projected.
 
-    ``repo`` defaults to the feature repo that holds the calling module.
+    It comes from the shared registry, or from the repo's platform contract when
+    $FEAST_FEDERATION_OFFLINE is set or the registry cannot be reached. ``repo`` defaults to
+    the feature repo that holds the calling module.
     """
-    from feast.errors import FeastObjectNotFoundException
-
-    from feast_federation.registry import open_store
-
-    store = open_store(Path(repo) if repo else _caller_repo())
-    try:
-        view = store.registry.get_feature_view(name, store.project, allow_cache=False)
-    except FeastObjectNotFoundException:
-        raise FederationError(
-            f"platform view {name} is not in the registry of project {store.project}: "
-            "run the platform apply first"
-        ) from None
+    repo_dir = Path(repo) if repo else _caller_repo()
+    view = _from_contract(repo_dir, name) if offline() else _from_registry(repo_dir, name)
     if features:
         missing = sorted(set(features) - {feature.name for feature in view.features})
         if missing:
@@ -45,6 +45,32 @@ def platform_view(
         view = view[list(features)]
     setattr(view, _MARK, True)
     return view
+
+
+def _from_registry(repo_dir: Path, name: str):
+    from feast.errors import FeastObjectNotFoundException
+
+    from feast_federation.registry import open_store
+
+    try:
+        store = open_store(repo_dir)
+        return store.registry.get_feature_view(name, store.project, allow_cache=False)
+    except FeastObjectNotFoundException:
+        raise FederationError(
+            f"platform view {name} is not in the registry of project {store.project}: "
+            "run the platform apply first"
+        ) from None
+    except Exception:
+        if not contract_path(repo_dir).is_file():
+            raise
+        return _from_contract(repo_dir, name)  # the registry cannot be reached
+
+
+def _from_contract(repo_dir: Path, name: str):
+    from feast_federation.registry.contract import view_from_entry
+
+    entry = contract_view(load_contract(repo_dir), name, f"{repo_dir / CONTRACT_FILE}")
+    return view_from_entry(name, entry)
 
 
 def is_reference(obj: object) -> bool:

@@ -1,0 +1,111 @@
+"""The platform contract: what team repos may read from the platform, as a file.
+
+``platform_contract.json`` lists the platform's feature views with their entities (join key
+and value type) and fields (name and Feast type). The platform sync writes it into the
+platform repo from its own definitions; ``add-team`` copies it into each team repo and
+``feast-federation contract refresh`` rewrites it from the registry. With it, a team repo
+resolves ``platform_view`` and checks its ownership without Feast's registry. Never imports
+Feast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from feast_federation.errors import FederationError
+from feast_federation.files import atomic_write
+
+CONTRACT_FILE = "platform_contract.json"
+OFFLINE_VARIABLE = "FEAST_FEDERATION_OFFLINE"
+_NOTE = (
+    "What team repos read from the platform. Written by the platform sync and by "
+    "`feast-federation contract refresh`; do not edit."
+)
+
+
+def offline() -> bool:
+    """True when the environment says to resolve platform views from the contract."""
+    return os.environ.get(OFFLINE_VARIABLE, "").strip().lower() in {"1", "true", "yes"}
+
+
+def contract_path(repo_dir: Path | str) -> Path:
+    return Path(repo_dir) / CONTRACT_FILE
+
+
+def load_contract(repo_dir: Path | str) -> dict:
+    path = contract_path(repo_dir)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FederationError(
+            f"{path}: no platform contract; run feast-federation contract refresh"
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FederationError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("views"), dict):
+        raise FederationError(f"{path}: expected an object with a views table")
+    return data
+
+
+def write_contract(repo_dir: Path | str, project: str, views: dict, adopted: dict) -> Path:
+    path = contract_path(repo_dir)
+    data = {"note": _NOTE, "project": project, "views": views, "adopted": adopted}
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def contract_view(contract: dict, name: str, source: str = CONTRACT_FILE) -> dict:
+    view = contract["views"].get(name)
+    if view is None:
+        known = ", ".join(sorted(contract["views"])) or "none"
+        raise FederationError(
+            f"platform view {name} is not in {source} (it lists {known}); "
+            "run feast-federation contract refresh"
+        )
+    return view
+
+
+def differences(
+    contract: dict, registry_views: dict, used: dict, other: str = "the registry"
+) -> list[str]:
+    """What differs between the contract and the registry in the views and fields the team
+    uses; ``registry_views`` maps names to contract-shaped entries (None: not there) and
+    ``used`` maps view names to the features the team reads."""
+    found = []
+    for name, features in sorted(used.items()):
+        mine, theirs = contract["views"].get(name), registry_views.get(name)
+        if mine is None or theirs is None:
+            where = "the contract" if mine is None else other
+            found.append(f"view {name} is missing from {where}")
+            continue
+        found += _entity_differences(name, mine, theirs, other)
+        found += _field_differences(name, mine, theirs, features, other)
+    return found
+
+
+def _entity_differences(name: str, mine: dict, theirs: dict, other: str) -> list[str]:
+    key = _entity_keys(mine), _entity_keys(theirs)
+    if key[0] == key[1]:
+        return []
+    return [f"{name} entities are {key[0]} in the contract, {key[1]} in {other}"]
+
+
+def _entity_keys(view: dict) -> str:
+    return (
+        ", ".join(f"{e['join_key']}:{e['value_type']}" for e in sorted(view["entities"], key=str))
+        or "none"
+    )
+
+
+def _field_differences(name: str, mine: dict, theirs: dict, features, other: str) -> list[str]:
+    found = []
+    for feature in sorted(features):
+        ours, registry = mine["fields"].get(feature), theirs["fields"].get(feature)
+        if ours != registry:
+            found.append(
+                f"{name}.{feature} is {ours or 'missing'} in the contract, "
+                f"{registry or 'missing'} in {other}"
+            )
+    return found

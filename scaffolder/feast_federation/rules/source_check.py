@@ -1,0 +1,208 @@
+"""The ownership check of a repo read from its source with ``ast``: what the pre-commit hook
+runs. It never imports Feast or the repo's modules and never reaches the registry: names and
+kinds come from the constructor calls in the modules Feast would collect, the rules from
+``ownership``, the team's adopted names and the platform's views from the platform contract
+(a team repo) or ``federation.yaml`` (the platform repo). ``check`` and ``plan`` still read
+the registry for everything the source cannot show.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+
+from feast_federation.errors import FederationError
+from feast_federation.rules.contract import contract_path, load_contract
+from feast_federation.rules.ownership import (
+    DATA_SOURCE,
+    ENTITY,
+    FEATURE_SERVICE,
+    FEATURE_VIEW,
+    LABEL_VIEW,
+    ON_DEMAND_FEATURE_VIEW,
+    PERMISSION,
+    PROJECT,
+    REQUEST_SOURCE,
+    STREAM_FEATURE_VIEW,
+    Definition,
+    Policy,
+    Team,
+    violations,
+)
+from feast_federation.rules.policy import load_policy
+from feast_federation.rules.repo import find_repo
+
+# Feast's constructors by class name; any other class named *Source is a platform DataSource.
+_KIND_OF_CLASS = {
+    "FeatureService": FEATURE_SERVICE, "OnDemandFeatureView": ON_DEMAND_FEATURE_VIEW,
+    "on_demand_feature_view": ON_DEMAND_FEATURE_VIEW, "RequestSource": REQUEST_SOURCE,
+    "FeatureView": FEATURE_VIEW, "BatchFeatureView": FEATURE_VIEW,
+    "StreamFeatureView": STREAM_FEATURE_VIEW, "stream_feature_view": STREAM_FEATURE_VIEW,
+    "LabelView": LABEL_VIEW, "Entity": ENTITY, "Permission": PERMISSION, "Project": PROJECT,
+}  # fmt: skip
+_ALWAYS_SKIPPED = frozenset({".git", ".venv", "venv", "__pycache__", "node_modules"})
+
+
+@dataclass(frozen=True)
+class ViewRead:
+    """A ``platform_view(name, [features])`` call; features None: the whole view."""
+
+    where: str
+    view: str
+    features: tuple[str, ...] | None
+
+
+def source_problems(repo_path: Path | str) -> list[str]:
+    """One line per ownership problem the repo's source shows; writes and imports nothing."""
+    repo = find_repo(repo_path)
+    definitions, reads = scan_repo(repo.path)
+    if repo.is_platform:
+        return violations(repo.owner, definitions, load_policy(repo.path))
+    if not contract_path(repo.path).is_file():
+        return violations(repo.owner, definitions, Policy("", teams={repo.owner: Team(repo.owner)}))
+    contract = load_contract(repo.path)
+    policy = _team_policy(contract, repo.owner)
+    return violations(repo.owner, definitions, policy) + _read_problems(contract, reads)
+
+
+def _team_policy(contract: dict, team: str) -> Policy:
+    adopted = tuple((contract.get("adopted") or {}).get(team) or ())
+    return Policy(str(contract.get("project", "")), teams={team: Team(team, names=adopted)})
+
+
+def _read_problems(contract: dict, reads: list[ViewRead]) -> list[str]:
+    problems = []
+    for read in reads:
+        view = contract["views"].get(read.view)
+        if view is None:
+            problems.append(f"{read.where}: platform view {read.view} is not in the contract")
+            continue
+        missing = sorted(set(read.features or ()) - set(view["fields"]))
+        if missing:
+            problems.append(
+                f"{read.where}: platform view {read.view} has no {', '.join(missing)} "
+                "in the contract"
+            )
+    return problems
+
+
+def scan_repo(repo_dir: Path) -> tuple[list[Definition], list[ViewRead]]:
+    """The definitions and platform-view reads of every module Feast would collect."""
+    definitions: list[Definition] = []
+    reads: list[ViewRead] = []
+    for module in definition_modules(repo_dir):
+        where = module.relative_to(repo_dir).as_posix()
+        try:
+            tree = ast.parse(module.read_text(encoding="utf-8"), filename=where)
+        except (SyntaxError, UnicodeDecodeError) as exc:
+            raise FederationError(f"{where}: cannot be parsed ({exc})") from None
+        for node in _module_level_nodes(tree):
+            _scan_node(node, where, definitions, reads)
+    return definitions, reads
+
+
+def definition_modules(repo_dir: Path) -> list[Path]:
+    """``**/*.py`` under the repo minus what ``.feastignore`` lists, as Feast finds them."""
+    ignored = _feastignore(repo_dir)
+    found = []
+    for module in sorted(repo_dir.rglob("*.py")):
+        relative = module.relative_to(repo_dir)
+        if _ALWAYS_SKIPPED & set(relative.parts) or _is_ignored(relative, ignored):
+            continue
+        found.append(module)
+    return found
+
+
+def _feastignore(repo_dir: Path) -> list[str]:
+    path = repo_dir / ".feastignore"
+    if not path.is_file():
+        return []
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line.rstrip("/") for line in lines if line]
+
+
+def _is_ignored(relative: Path, patterns: list[str]) -> bool:
+    text = relative.as_posix()
+    prefixes = [relative.parents[i].as_posix() for i in range(len(relative.parents) - 1)]
+    for pattern in patterns:
+        candidates = [text, *prefixes] + ([relative.name] if pattern.startswith("**/") else [])
+        bare = pattern.removeprefix("**/")
+        if any(fnmatch.fnmatchcase(c, pattern) or fnmatch.fnmatchcase(c, bare) for c in candidates):
+            return True
+    return False
+
+
+def _module_level_nodes(tree: ast.AST):
+    """Every node outside function bodies (decorators included): UDF bodies define nothing."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            stack.extend(node.decorator_list)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _scan_node(node: ast.AST, where: str, definitions: list, reads: list) -> None:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        for decorator in node.decorator_list:
+            kind = _kind(decorator.func) if isinstance(decorator, ast.Call) else None
+            if kind:
+                name = _constant_keyword(decorator, "name") or node.name
+                definitions.append(Definition(kind, name))
+        return
+    if not isinstance(node, ast.Call):
+        return
+    callee = _callee_name(node.func)
+    if callee == "platform_view":
+        reads.append(_view_read(node, where))
+        return
+    kind = _kind(node.func)
+    name = _constant_keyword(node, "name") or _constant_argument(node)
+    if kind and kind not in (ON_DEMAND_FEATURE_VIEW, STREAM_FEATURE_VIEW) and name:
+        definitions.append(Definition(kind, name))
+
+
+def _callee_name(func: ast.AST) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _kind(func: ast.AST) -> str | None:
+    name = _callee_name(func)
+    if name in _KIND_OF_CLASS:
+        return _KIND_OF_CLASS[name]
+    return DATA_SOURCE if name.endswith("Source") and name[:1].isupper() else None
+
+
+def _constant_keyword(call: ast.Call, keyword: str) -> str | None:
+    for item in call.keywords:
+        if item.arg == keyword and isinstance(item.value, ast.Constant):
+            return item.value.value if isinstance(item.value.value, str) else None
+    return None
+
+
+def _constant_argument(call: ast.Call) -> str | None:
+    first = call.args[0] if call.args else None
+    if isinstance(first, ast.Constant) and isinstance(first.value, str):
+        return first.value
+    return None
+
+
+def _view_read(call: ast.Call, where: str) -> ViewRead:
+    view = _constant_argument(call) or ""
+    features_node = call.args[1] if len(call.args) > 1 else None
+    features_node = features_node or next(
+        (k.value for k in call.keywords if k.arg == "features"), None
+    )
+    features = None
+    if isinstance(features_node, (ast.List, ast.Tuple)):
+        features = tuple(
+            e.value for e in features_node.elts if isinstance(e, ast.Constant)
+            and isinstance(e.value, str)
+        )  # fmt: skip
+    return ViewRead(f"{where}:{call.lineno}", view, features)

@@ -1,0 +1,71 @@
+"""Keeping the platform contract (``platform_contract.json``) in step with the registry:
+the platform sync publishes it into the platform repo, ``contract refresh`` rewrites a team
+repo's from the registry, and a team's check and plan refuse a contract that differs from
+the registry in anything the team reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from feast import FeatureStore
+
+from feast_federation import registry
+from feast_federation.errors import FederationError
+from feast_federation.registry.contract import contract_views, view_entry
+from feast_federation.registry.kinds import kind_of, usages
+from feast_federation.registry.permissions import published_team
+from feast_federation.rules.contract import (
+    CONTRACT_FILE,
+    contract_path,
+    differences,
+    load_contract,
+    write_contract,
+)
+from feast_federation.rules.ownership import FEATURE_VIEW, ON_DEMAND_FEATURE_VIEW, Policy
+from feast_federation.rules.repo import Repo
+
+
+def _registry_views(store: FeatureStore) -> dict:
+    views = store.registry.list_feature_views(store.project, allow_cache=False)
+    entities = store.registry.list_entities(store.project, allow_cache=False)
+    return contract_views(views, entities)
+
+
+def publish_platform_contract(store: FeatureStore, repo_dir: Path, policy: Policy) -> Path:
+    """Write the platform repo's contract from the registry it has just synced."""
+    adopted = {team.name: sorted(team.names) for team in policy.teams.values() if team.names}
+    return write_contract(repo_dir, store.project, _registry_views(store), adopted)
+
+
+def refresh_team_contract(repo: Repo) -> Path:
+    """Rewrite a team repo's contract from the shared registry."""
+    store = registry.open_store(repo.path)
+    team = published_team(store, repo.owner)
+    adopted = {repo.owner: sorted(team.names)} if team is not None and team.names else {}
+    return write_contract(repo.path, store.project, _registry_views(store), adopted)
+
+
+def refuse_contract_drift(store: FeatureStore, repo: Repo, objects: list) -> None:
+    """One line naming every difference between the team repo's contract and the registry
+    in the views and fields the team's objects read; nothing when the repo has no contract."""
+    if repo.is_platform or not contract_path(repo.path).is_file():
+        return
+    used = _used_fields(objects, repo.owner)
+    entities = {e.name: e for e in store.registry.list_entities(store.project, allow_cache=True)}
+    held = {name: registry.occupant(store, FEATURE_VIEW, name) for name in used}
+    current = {name: view_entry(view, entities) for name, view in held.items() if view}
+    found = differences(load_contract(repo.path), current, used)
+    if found:
+        raise FederationError(
+            f"{CONTRACT_FILE} differs from the registry in what team {repo.owner} reads: "
+            f"{'; '.join(found)}; run feast-federation contract refresh {repo.path}"
+        )
+
+
+def _used_fields(objects: list, team: str) -> dict[str, set[str]]:
+    own = {obj.name for obj in objects if kind_of(obj) == ON_DEMAND_FEATURE_VIEW}
+    used: dict[str, set[str]] = {}
+    for usage in usages(objects, team):
+        if usage.view not in own:
+            used.setdefault(usage.view, set()).update(usage.features)
+    return used
