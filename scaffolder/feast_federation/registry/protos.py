@@ -10,7 +10,10 @@ from google.protobuf import json_format
 # Fields that differ between two applies of the same definition: timestamps (``meta``),
 # the project stamp, and a UDF's dill ``body`` (it embeds file paths and line numbers; Feast
 # rehydrates from ``body_text``, which is compared).
-VOLATILE_FIELDS = frozenset({"meta", "project", "body"})
+# Set by the registry as it stores an object, not by its definition: a file registry adds
+# the source's class name to every DataSource (the SQL registry does not), so a digest of
+# what an apply wrote would never match what the registry holds.
+VOLATILE_FIELDS = frozenset({"meta", "project", "body", "data_source_class_type"})
 
 
 def spec_of(proto):
