@@ -81,6 +81,7 @@ def serve(repo_path: Path, settings: ServeSettings, announce=print) -> None:
         raise FederationError(f"{repo.path}: serve the platform repo; it holds every team's view")
     _check_port(settings.host, settings.port)
     store, config = _server_store(repo.path)
+    _refuse_remote_registry(store, config)
     auth = store.config.auth_config.type
     announce(describe(settings, store.project, auth, config))
     _run(store, settings)
@@ -97,6 +98,18 @@ def _server_store(repo_path: Path):
     # the server's timer does, every refresh_seconds.
     store.registry.cached_registry_proto_ttl = timedelta(0)
     return store, config if config.is_file() else repo_path / "feature_store.yaml"
+
+
+def _refuse_remote_registry(store, config: Path) -> None:
+    """A feature server behind a registry server would need a token of its own to read the
+    registry and another auth setting for its clients: not supported; serve where the
+    registry is reachable directly, as the registry server itself runs."""
+    if store.config.registry.registry_type == "remote":
+        raise FederationError(
+            f"{config}: registry_type: remote reaches the registry only through a registry "
+            "server; run serve from a platform checkout with direct registry access (its "
+            "registry_server.yaml gives the feature server the same auth)"
+        )
 
 
 def warm_up(store) -> None:
