@@ -18,6 +18,7 @@ from pathlib import Path
 
 from feast_federation.errors import FederationError
 from feast_federation.ops.recycling import RecyclePolicy, RecyclingApp
+from feast_federation.ops.service_lookup import cache_feature_service_lookups
 from feast_federation.rules.repo import find_repo
 
 SERVER_CONFIG = "registry_server.yaml"  # the registry server's config: the store plus its auth
@@ -145,6 +146,7 @@ def _run(store, settings: ServeSettings) -> None:
         str_to_auth_manager_type,
     )
 
+    cache_feature_service_lookups()  # in the server process only, before workers fork
     auth_type = str_to_auth_manager_type(store.config.auth_config.type)
     init_security_manager(auth_type=auth_type, fs=store)
     init_auth_manager(
