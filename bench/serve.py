@@ -175,8 +175,9 @@ def main() -> None:
     size = {"requests": 1200 if args.quick else 24000, "clients": 4,
             "seconds": 60 if args.quick else 600}  # fmt: skip
     # The quick run is too short to reach the defaults' 1,000 requests: both servers replace
-    # workers sooner, so the quick run still crosses replacements.
-    limits = ["--max-requests", "200", "--max-requests-jitter", "50"] if args.quick else []
+    # workers sooner (early enough that a replacement boots within the ~1 s the quick load
+    # lasts), so the quick run still crosses replacements.
+    limits = ["--max-requests", "100", "--max-requests-jitter", "25"] if args.quick else []
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
         small_platform, small_team = build_org(scratch / "org-10", 10)

@@ -182,3 +182,90 @@ def test_names_that_fit_no_team_are_refused(tmp_path):
     )
     assert "team risk: FeatureService fraud_model (defs.py)" in dry.stdout
     assert "team ml: FeatureService churn_model (defs.py)" in dry.stdout
+
+
+SHOP_DEFINITIONS = """
+from datetime import timedelta
+
+from feast import Entity, FeatureService, FeatureView, Field, FileSource, RequestSource
+from feast.on_demand_feature_view import on_demand_feature_view
+from feast.types import Float64, Int64
+
+user = Entity(name="user", join_keys=["user_id"])
+users = FileSource(name="users", path="data/users.parquet", timestamp_field="ts")
+user_stats = FeatureView(
+    name="user_stats", entities=[user], ttl=timedelta(days=3650),
+    schema=[Field(name="age", dtype=Int64), Field(name="spend", dtype=Float64)], source=users,
+)
+cart = RequestSource(name="cart", schema=[Field(name="value", dtype=Float64)])
+
+
+@on_demand_feature_view(
+    sources=[user_stats, cart], schema=[Field(name="share", dtype=Float64)], mode="python"
+)
+def cart_share(inputs: dict) -> dict:
+    return {"share": [v / (s or 1.0) for v, s in zip(inputs["value"], inputs["spend"])]}
+
+
+churn = FeatureService(name="churn.model+v1", features=[user_stats])
+checkout = FeatureService(name="checkout_model", features=[user_stats[["spend"]], cart_share])
+fraud = FeatureService(name="fraud_model", features=[user_stats], tags={"team": "risk"})
+"""
+FETCH_SHOP = """
+import json, sys
+from feast import FeatureStore
+store = FeatureStore(repo_path=sys.argv[1])
+rows = [{"user_id": u, "value": 5.0} for u in (1, 2, 3)]
+result = store.get_online_features(
+    features=store.get_feature_service(sys.argv[2]), entity_rows=rows
+).to_dict()
+print(json.dumps(result, sort_keys=True, default=str))
+"""
+
+
+@pytest.fixture(scope="module")
+def shop_repo(tmp_path_factory) -> Path:
+    """A repo whose team objects fit no prefix (one name full of regex characters), applied
+    with plain `feast apply` and materialized."""
+    import pandas as pd
+
+    repo = tmp_path_factory.mktemp("shop") / "shop"
+    (repo / "data").mkdir(parents=True)
+    now = pd.Timestamp.now(tz="UTC").floor("s")
+    pd.DataFrame(
+        {"user_id": [1, 2, 3], "age": [31, 45, 27], "spend": [10.0, 250.5, 0.0], "ts": [now] * 3}
+    ).to_parquet(repo / "data" / "users.parquet")
+    (repo / "feature_store.yaml").write_text(
+        "project: shop\nregistry: data/registry.db\nprovider: local\n"
+        "online_store:\n  type: sqlite\n  path: data/online.db\n"
+        "entity_key_serialization_version: 3\n"
+    )
+    (repo / "definitions.py").write_text(SHOP_DEFINITIONS)
+    ok(run([FEAST, "apply"], cwd=repo))
+    ok(run([FEAST, "materialize-incremental", "2100-01-01T00:00:00"], cwd=repo))
+    return repo
+
+
+def fetch_shop(repo: Path, service: str) -> dict:
+    return json.loads(ok(run([sys.executable, "-c", FETCH_SHOP, str(repo), service])).stdout)
+
+
+def test_adopting_names_that_fit_no_prefix_changes_nothing(shop_repo, tmp_path):
+    services = ("churn.model+v1", "checkout_model", "fraud_model")
+    before = {s: fetch_shop(shop_repo, s) for s in services}
+    assert before["checkout_model"]["share"][1] == pytest.approx(5.0 / 250.5)
+    fingerprint = registry_fingerprint(shop_repo)
+    org = tmp_path / "org"
+    ok(cli("adopt", str(shop_repo), "--org", str(org), "--team", "risk",
+           "--team", "ml=churn.*,checkout_*,cart,cart_*"))  # fmt: skip
+
+    policy = (org / "platform" / "federation.yaml").read_text()
+    assert "- cart\n" in policy and "- churn.model+v1\n" in policy
+    repos = [org / "platform", org / "teams" / "ml", org / "teams" / "risk"]
+    for repo in repos:
+        result = cli("plan", str(repo))
+        assert result.returncode == 0, f"{repo.name}: {result.stdout}{result.stderr}"
+    assert registry_fingerprint(shop_repo) == fingerprint
+    owners = {"churn.model+v1": "ml", "checkout_model": "ml", "fraud_model": "risk"}
+    after = {s: fetch_shop(org / "teams" / owners[s], s) for s in services}
+    assert after == before

@@ -18,10 +18,12 @@ def fetch_body(service: str, entities: dict | None = None) -> bytes:
 
 
 @contextlib.contextmanager
-def running_server(command: list[str], cwd: Path, log: Path, port: int, timeout: float = 90):
+def running_server(
+    command: list[str], cwd: Path, log: Path, port: int, timeout: float = 90, env=None
+):
     """Start ``command`` (which listens on ``port``), wait until /health answers, stop it after."""
     with log.open("w") as sink:
-        process = subprocess.Popen(command, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT, env=env)
     try:
         _wait_healthy(process, port, log, timeout)
         yield process
@@ -69,10 +71,13 @@ class Client:
     def _connect(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
 
-    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+    def post(self, path: str, body: bytes, token: str = "") -> tuple[int, bytes]:
         """(status, body); status 0 for a failed connection (reset, refused, cut short)."""
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         try:
-            self.connection.request("POST", path, body, {"Content-Type": "application/json"})
+            self.connection.request("POST", path, body, headers)
             response = self.connection.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException):

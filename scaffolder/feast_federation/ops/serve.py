@@ -18,6 +18,7 @@ from pathlib import Path
 
 from feast_federation.errors import FederationError
 from feast_federation.ops.recycling import RecyclePolicy, RecyclingApp
+from feast_federation.ops.service_lookup import cache_feature_service_lookups
 from feast_federation.rules.repo import find_repo
 
 SERVER_CONFIG = "registry_server.yaml"  # the registry server's config: the store plus its auth
@@ -81,6 +82,7 @@ def serve(repo_path: Path, settings: ServeSettings, announce=print) -> None:
         raise FederationError(f"{repo.path}: serve the platform repo; it holds every team's view")
     _check_port(settings.host, settings.port)
     store, config = _server_store(repo.path)
+    _refuse_remote_registry(store, config)
     auth = store.config.auth_config.type
     announce(describe(settings, store.project, auth, config))
     _run(store, settings)
@@ -97,6 +99,18 @@ def _server_store(repo_path: Path):
     # the server's timer does, every refresh_seconds.
     store.registry.cached_registry_proto_ttl = timedelta(0)
     return store, config if config.is_file() else repo_path / "feature_store.yaml"
+
+
+def _refuse_remote_registry(store, config: Path) -> None:
+    """A feature server behind a registry server would need a token of its own to read the
+    registry and another auth setting for its clients: not supported; serve where the
+    registry is reachable directly, as the registry server itself runs."""
+    if store.config.registry.registry_type == "remote":
+        raise FederationError(
+            f"{config}: registry_type: remote reaches the registry only through a registry "
+            "server; run serve from a platform checkout with direct registry access (its "
+            "registry_server.yaml gives the feature server the same auth)"
+        )
 
 
 def warm_up(store) -> None:
@@ -132,6 +146,7 @@ def _run(store, settings: ServeSettings) -> None:
         str_to_auth_manager_type,
     )
 
+    cache_feature_service_lookups()  # in the server process only, before workers fork
     auth_type = str_to_auth_manager_type(store.config.auth_config.type)
     init_security_manager(auth_type=auth_type, fs=store)
     init_auth_manager(

@@ -221,8 +221,9 @@ def validate_grandfathered(policy: Policy) -> None:
     holders: dict[str, str] = {}
     for team in policy.teams.values():
         for name in team.names:
-            if not isinstance(name, str) or not name or name in INTERNAL_NAMES:
-                raise OwnershipError(f"team {team.name}: names: {shown(name)} is not a usable name")
+            _check_kept_name(team.name, name)
+            if holders.get(name) == team.name:
+                raise OwnershipError(f"team {team.name}: names: {name} is listed twice")
             if name in holders:
                 raise OwnershipError(
                     f"team {team.name}: names: {name} is already team {holders[name]}'s"
@@ -234,6 +235,17 @@ def validate_grandfathered(policy: Policy) -> None:
                         f"team {team.name}: names: {name} starts with team {other.name}'s "
                         f"prefix {other.prefix}"
                     )
+
+
+def _check_kept_name(team: str, name: object) -> None:
+    """A kept name travels comma-separated in a Permission tag and as a name pattern, which
+    Feast strips: commas and surrounding spaces would change it on the way."""
+    if not isinstance(name, str) or not name or name in INTERNAL_NAMES:
+        raise OwnershipError(f"team {team}: names: {shown(name)} is not a usable name")
+    if "," in name:
+        raise OwnershipError(f"team {team}: names: {shown(name)} holds a comma")
+    if name != name.strip():
+        raise OwnershipError(f"team {team}: names: {shown(name)} starts or ends with a space")
 
 
 def offline_schema_of(team: str, chosen: str = "") -> str:

@@ -117,8 +117,11 @@ def _owners(value: object, who: object) -> tuple[str, ...]:
 def _names(value: object, team: object) -> tuple[str, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+    if not isinstance(value, list):
         raise ValueError(f"team {team}: names must be a list of object names")
+    for name in value:
+        if not isinstance(name, str):  # YAML reads yes, 7, 1.0 as other types: quote them
+            raise ValueError(f"team {team}: names: {name} is not a name (a string); quote it")
     return tuple(value)
 
 
