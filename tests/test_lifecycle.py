@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from feast_federation.onboarding import bake_platform, bake_team
 from feast_federation.rules.choices import Backends
@@ -159,14 +160,16 @@ def applied_org(template_repo, tmp_path):
     from feast_federation.onboarding import bootstrap_org
     from feast_federation.rules.repo import find_repo
 
+    # The org names its own copy of feast-federation, as `bootstrap --federation-repo-url`.
     platform, [team] = bootstrap_org(
-        tmp_path / "org", project="acme", owners=["p@x.io"], teams=["alpha"]
-    )
+        tmp_path / "org", project="acme", owners=["p@x.io"], teams=["alpha"],
+        federation_repo_url=f"file://{template_repo}",
+    )  # fmt: skip
     for repo in (platform, team):
         sync.apply(find_repo(repo))
-    config = team / ".pre-commit-config.yaml"
-    config.write_text(config.read_text().replace(
-        "https://github.com/your-org/feast-federation", str(template_repo)))  # fmt: skip
+    config = yaml.safe_load((team / ".pre-commit-config.yaml").read_text())
+    assert config["repos"][0]["repo"] == f"file://{template_repo}"
+    assert config["repos"][0]["rev"] == "v0.1.0"  # the tag the template copy carries
     git("init", "-q", "-b", "main", cwd=team)
     git("add", "-A", cwd=team)
     return team

@@ -511,10 +511,30 @@ def adopt_repo(
     if org.exists() and (not org.is_dir() or any(org.iterdir())):
         raise FederationError(f"{org}: exists and is not an empty directory")
     check_outside_feature_repos(org)
-    platform, _ = write_org(source, org, split)
+    platform, team_dirs = write_org(source, org, split)
     if store is not None:
         arrive(platform, split)
+    _write_contracts(platform, team_dirs, live=store is not None)
     return split, platform
+
+
+def _write_contracts(platform: Path, team_dirs: list[Path], *, live: bool) -> None:
+    """The baked repos carry the template's contract (its starter views): replace it with
+    the adopted registry's, or, with no registry yet, drop it until the first platform
+    sync publishes one (`feast-federation contract refresh` then brings teams theirs)."""
+    from feast_federation.registry import open_store
+    from feast_federation.rules.contract import contract_path
+    from feast_federation.rules.policy import load_policy
+    from feast_federation.rules.repo import find_repo
+    from feast_federation.sync.contract import publish_platform_contract, refresh_team_contract
+
+    if not live:
+        for repo in (platform, *team_dirs):
+            contract_path(repo).unlink(missing_ok=True)
+        return
+    publish_platform_contract(open_store(platform), platform, load_policy(platform))
+    for repo in team_dirs:
+        refresh_team_contract(find_repo(repo))
 
 
 def refuse_registry_only(problems: list[str]) -> None:
