@@ -3,40 +3,18 @@ unless the org serializes its applies, and working end to end when it says it do
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import sys
 from unittest import mock
 
 import pytest
 
-from support import free_port, run
+from support import run
+from support.gcs import BUCKET, gcs_on_loopback
 from support.orgs import FETCH, running_org
 from support.postgres import postgres_on_loopback
 
 pytestmark = pytest.mark.slow
-
-BUCKET = "acme-feast"
-
-
-@contextlib.contextmanager
-def gcs_on_loopback():
-    from gcp_storage_emulator.server import create_server
-
-    logging.getLogger("gcp_storage_emulator").setLevel(logging.WARNING)
-    port = free_port()
-    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=BUCKET)
-    server.start()
-    try:
-        yield {
-            "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{port}",
-            "GOOGLE_CLOUD_PROJECT": "acme-ml",
-            "FEAST_REGISTRY_BUCKET": BUCKET,
-            "FEAST_FEDERATION_SERIALIZED_BY_CI": "1",
-        }
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
