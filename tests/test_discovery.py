@@ -119,8 +119,7 @@ def test_feastignore_is_honoured(org):
 def test_our_discovery_is_feasts_in_every_generated_repo(org):
     from feast.repo_operations import get_repo_files, read_feastignore
 
-    from feast_federation.rules.repo import find_repo
-    from feast_federation.sync.collect import NEVER_DEFINITIONS, definition_modules
+    from feast_federation.rules.repo import NEVER_DEFINITIONS, definition_modules
 
     for template in TEMPLATE_REPOS:  # the templates skip at least what we never import
         assert set(NEVER_DEFINITIONS) <= set(read_feastignore(template)), template
@@ -128,10 +127,52 @@ def test_our_discovery_is_feasts_in_every_generated_repo(org):
         (repo / "pkg" / "deep").mkdir(parents=True)
         for name in ("pkg/deep/more.py", "pkg/__init__.py", "tests/helpers.py"):
             (repo / name).write_text("\n")
-        ours = definition_modules(find_repo(repo))
+        ours = definition_modules(repo)
         assert ours == get_repo_files(repo)
         assert repo / "pkg" / "deep" / "more.py" in ours
         assert not {"apply.py", "tests", "scripts"} & {p.relative_to(repo).parts[0] for p in ours}
+
+
+def test_our_discovery_is_feasts_without_the_templates_feastignore(tmp_path):
+    """The Feast-free walk (sync, source check, onboarding) against Feast's own, on a tree
+    that exercises each rule: comments, directory and ``**`` patterns, Feast's fixed skips,
+    packages, and what we never import."""
+    from feast.repo_operations import get_ignore_files, get_repo_files
+
+    from feast_federation.rules.repo import NEVER_DEFINITIONS, declared_names, definition_modules
+
+    (tmp_path / ".feastignore").write_text(
+        "# scratch work\nnotebooks/  # not definitions\n**/scratch_*.py\npkg/vendored\n\n"
+    )
+    files = [
+        "views.py",
+        "pkg/__init__.py",
+        "pkg/deep/more.py",
+        "pkg/vendored/lib.py",
+        "notebooks/try.py",
+        "pkg/deep/scratch_a.py",
+        ".venv/lib/site.py",
+        ".hidden/kept.py",
+        ".ipynb_checkpoints/views-checkpoint.py",
+        "sub/__pycache__/x.py",
+        "venv/kept_too.py",
+        "tests/test_views.py",
+        "scripts/seed.py",
+        "apply.py",
+        "sub/conftest.py",
+        "sub/test_more.py",
+    ]
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(f'x = Entity(name="{Path(name).stem}")\n')
+
+    never = get_ignore_files(tmp_path, list(NEVER_DEFINITIONS))
+    feasts = sorted(set(get_repo_files(tmp_path)) - never)
+    ours = definition_modules(tmp_path)
+    assert ours == feasts
+    kept = {p.relative_to(tmp_path.resolve()).as_posix() for p in ours}
+    assert kept == {"views.py", "pkg/deep/more.py", ".hidden/kept.py", "venv/kept_too.py"}
+    assert declared_names(tmp_path) == {"views", "more", "kept", "kept_too"}
 
 
 # --- modules that fail or exit ---------------------------------------------------------

@@ -34,13 +34,8 @@ from feast_federation.rules.ownership import (
     validate_team_name,
     violations,
 )
-from feast_federation.rules.repo import STORE_FILE, Repo
-from feast_federation.sync.collect import (
-    FEAST_OBJECT_TYPES,
-    definition_modules,
-    import_definitions,
-    module_name,
-)
+from feast_federation.rules.repo import STORE_FILE, definition_modules
+from feast_federation.sync.collect import FEAST_OBJECT_TYPES, import_definitions, module_name
 from feast_federation.sync.references import is_reference
 
 # Starter modules and tests the templates ship, replaced by the adopted definitions.
@@ -137,12 +132,11 @@ def _project(source: Path) -> str:
 
 
 def _load_modules(source: Path) -> dict[str, object]:
-    repo = Repo(source, PLATFORM)
     return {
         str(path.relative_to(source)): import_definitions(
             source, module_name(source, path), str(path)
         )
-        for path in definition_modules(repo)
+        for path in definition_modules(source)
     }
 
 

@@ -1,5 +1,10 @@
-"""What a repo is: platform or team, and which team. Which of its files hold definitions is
-Feast's own discovery, in ``feast_federation.sync.collect``."""
+"""What a repo is: platform or team, which team, and which of its files hold definitions.
+
+Which files hold definitions is Feast's own discovery
+(``feast.repo_operations.get_repo_files``, 0.67), done here again without importing Feast so
+that the sync, the source check and onboarding all read the files `feast apply` reads;
+tests/test_discovery.py checks that the two agree.
+"""
 
 from __future__ import annotations
 
@@ -60,13 +65,63 @@ def _settings(root: Path) -> dict:
     return data.get("tool", {}).get("feast-federation", {})
 
 
+# What Feast's get_repo_files ignores in every repo, besides .feastignore's patterns.
+FEAST_IGNORED = (
+    ".git", ".feastignore", ".venv", "**/.ipynb_checkpoints", "**/.pytest_cache", "**/__pycache__",
+)  # fmt: skip
+
+# .feastignore patterns (globs relative to the repo) that are never definitions: the script
+# that runs the apply, the repo's tests and helper scripts (scripts/generate_sample_data.py
+# writes data when run), and packaging files. Importing them is at best wasted time. The
+# templates' .feastignore lists the same patterns, so in a generated repo plain `feast` and
+# the sync read the same files.
+NEVER_DEFINITIONS = (
+    "apply.py",
+    "setup.py",
+    "noxfile.py",
+    "tests",
+    "scripts",
+    "**/conftest.py",
+    "**/test_*.py",
+)
+
+
+def definition_modules(repo_dir: Path) -> list[Path]:
+    """The files Feast's discovery reads in ``repo_dir``, minus ``NEVER_DEFINITIONS``;
+    resolved and sorted, as Feast returns them."""
+    root = Path(repo_dir)
+    patterns = [*feastignore_patterns(root), *FEAST_IGNORED, *NEVER_DEFINITIONS]
+    ignored = _ignored_files(root, patterns)
+    found = {p.resolve() for p in root.glob("**/*.py") if p.is_file() and p.name != "__init__.py"}
+    return sorted(found - ignored)
+
+
+def feastignore_patterns(repo_dir: Path) -> list[str]:
+    """``.feastignore``'s patterns, read as Feast reads them (``#`` starts a comment)."""
+    path = Path(repo_dir) / ".feastignore"
+    if not path.is_file():
+        return []
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().strip().split("\n"))
+    return [line for line in lines if line]
+
+
+def _ignored_files(root: Path, patterns: list[str]) -> set[Path]:
+    """Each file a pattern matches, and every ``*.py`` under a directory one matches."""
+    ignored: set[Path] = set()
+    for pattern in set(patterns):
+        for matched in root.glob(pattern):
+            if matched.is_file():
+                ignored.add(matched.resolve())
+            else:
+                ignored |= {sub.resolve() for sub in matched.glob("**/*.py") if sub.is_file()}
+    return ignored
+
+
 def declared_names(repo_dir: Path) -> set[str]:
     """The names a repo's modules give Feast objects (``name="..."`` arguments), read from
     the source without running it: onboarding must not import Feast or the repo."""
     names: set[str] = set()
-    for module in Path(repo_dir).rglob("*.py"):
-        if any(part.startswith(".") or part in _NOT_SCANNED for part in module.parts):
-            continue
+    for module in definition_modules(repo_dir):
         try:
             tree = ast.parse(module.read_text(encoding="utf-8"))
         except (SyntaxError, UnicodeDecodeError, OSError):
@@ -80,6 +135,3 @@ def declared_names(repo_dir: Path) -> set[str]:
             and isinstance(keyword.value.value, str)
         )  # fmt: skip
     return names
-
-
-_NOT_SCANNED = frozenset({"tests", "scripts", "venv", "__pycache__", "node_modules"})

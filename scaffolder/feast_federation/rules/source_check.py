@@ -9,7 +9,6 @@ the registry for everything the source cannot show.
 from __future__ import annotations
 
 import ast
-import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from feast_federation.rules.ownership import (
     violations,
 )
 from feast_federation.rules.policy import load_policy
-from feast_federation.rules.repo import find_repo
+from feast_federation.rules.repo import definition_modules, find_repo
 
 # Feast's constructors by class name; any other class named *Source is a platform DataSource.
 _KIND_OF_CLASS = {
@@ -42,7 +41,6 @@ _KIND_OF_CLASS = {
     "StreamFeatureView": STREAM_FEATURE_VIEW, "stream_feature_view": STREAM_FEATURE_VIEW,
     "LabelView": LABEL_VIEW, "Entity": ENTITY, "Permission": PERMISSION, "Project": PROJECT,
 }  # fmt: skip
-_ALWAYS_SKIPPED = frozenset({".git", ".venv", "venv", "__pycache__", "node_modules"})
 
 
 @dataclass(frozen=True)
@@ -101,37 +99,6 @@ def scan_repo(repo_dir: Path) -> tuple[list[Definition], list[ViewRead]]:
         for node in _module_level_nodes(tree):
             _scan_node(node, where, definitions, reads)
     return definitions, reads
-
-
-def definition_modules(repo_dir: Path) -> list[Path]:
-    """``**/*.py`` under the repo minus what ``.feastignore`` lists, as Feast finds them."""
-    ignored = _feastignore(repo_dir)
-    found = []
-    for module in sorted(repo_dir.rglob("*.py")):
-        relative = module.relative_to(repo_dir)
-        if _ALWAYS_SKIPPED & set(relative.parts) or _is_ignored(relative, ignored):
-            continue
-        found.append(module)
-    return found
-
-
-def _feastignore(repo_dir: Path) -> list[str]:
-    path = repo_dir / ".feastignore"
-    if not path.is_file():
-        return []
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
-    return [line.rstrip("/") for line in lines if line]
-
-
-def _is_ignored(relative: Path, patterns: list[str]) -> bool:
-    text = relative.as_posix()
-    prefixes = [relative.parents[i].as_posix() for i in range(len(relative.parents) - 1)]
-    for pattern in patterns:
-        candidates = [text, *prefixes] + ([relative.name] if pattern.startswith("**/") else [])
-        bare = pattern.removeprefix("**/")
-        if any(fnmatch.fnmatchcase(c, pattern) or fnmatch.fnmatchcase(c, bare) for c in candidates):
-            return True
-    return False
 
 
 def _module_level_nodes(tree: ast.AST):

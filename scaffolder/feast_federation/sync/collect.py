@@ -1,11 +1,6 @@
 """Collects the Feast objects a repo defines at module level, found the way `feast apply` finds
-them: every ``**/*.py`` under the repo minus what ``.feastignore`` lists and Feast's own skips
-(``feast.repo_operations.get_repo_files``, called as is), each imported by its package path.
-
-On top of Feast's skips, ``NEVER_DEFINITIONS`` are never imported as definitions. The
-templates' ``.feastignore`` lists the same patterns, so in a generated repo plain ``feast``
-and this collector read the same files; a repo without that ``.feastignore`` differs only in
-that Feast would also import these files.
+them (``rules.repo.definition_modules``: Feast's discovery minus ``NEVER_DEFINITIONS``), each
+imported by its package path.
 
 Objects obtained through ``platform_view`` are references to someone else's objects, not
 definitions, and are skipped.
@@ -27,11 +22,10 @@ from feast.labeling.label_view import LabelView
 from feast.on_demand_feature_view import OnDemandFeatureView
 from feast.permissions.permission import Permission
 from feast.project import Project
-from feast.repo_operations import get_ignore_files, get_repo_files
 
 from feast_federation.errors import FederationError, first_line
 from feast_federation.registry.kinds import definition
-from feast_federation.rules.repo import Repo
+from feast_federation.rules.repo import Repo, definition_modules
 from feast_federation.sync.references import is_reference
 
 FEAST_OBJECT_TYPES = (
@@ -44,25 +38,6 @@ FEAST_OBJECT_TYPES = (
     Permission,
     Project,
 )
-
-# .feastignore patterns (globs relative to the repo) that are never definitions: the script
-# that runs the apply, the repo's tests and helper scripts (scripts/generate_sample_data.py
-# writes data when run), and packaging files. Importing them is at best wasted time.
-NEVER_DEFINITIONS = (
-    "apply.py",
-    "setup.py",
-    "noxfile.py",
-    "tests",
-    "scripts",
-    "**/conftest.py",
-    "**/test_*.py",
-)
-
-
-def definition_modules(repo: Repo) -> list[Path]:
-    """The files Feast's discovery reads in ``repo``, minus ``NEVER_DEFINITIONS``; sorted."""
-    ignored = get_ignore_files(repo.path, list(NEVER_DEFINITIONS))
-    return sorted(set(get_repo_files(repo.path)) - ignored)
 
 
 def module_name(root: Path, path: Path) -> str:
@@ -78,7 +53,7 @@ def collect(repo: Repo, references: list | None = None) -> list:
     Platform objects the repo only references are appended to ``references`` when given.
     """
     found: dict[tuple[str, str], tuple[object, str]] = {}
-    modules = {module_name(repo.path, path): path for path in definition_modules(repo)}
+    modules = {module_name(repo.path, path): path for path in definition_modules(repo.path)}
     _forget(modules)
     for name, module_path in modules.items():
         where = str(module_path.relative_to(repo.path))
