@@ -17,7 +17,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile --durations=15
 
 # The full benchmark (about ten minutes on 2 cores): bench/results.{json,md}, bench/scaling.png.
 bench: $(STAMP)
