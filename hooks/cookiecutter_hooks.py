@@ -66,18 +66,23 @@ def platform_pre_gen(values: dict, project_dir: Path) -> None:
         feast_federation_version=values["feast_federation_version"],
         registry_server_address=values["registry_server_address"],
         federation_requirement=values["feast_federation_requirement"],
+        # Repos baked before the operator choice existed (a cruft update) lack these.
+        platform_repo_url=values.get("platform_repo_url", onboarding.DEFAULT_PLATFORM_REPO_URL),
+        platform_repo_ref=values.get("platform_repo_ref", onboarding.DEFAULT_PLATFORM_REPO_REF),
     )
-    choices.Backends(
+    backends = choices.Backends(
         values["registry"], values["online_store"], values["offline_store"],
         values["registry_server"],
-    ).check()  # fmt: skip
+    )  # fmt: skip
+    backends.check()
+    choices.check_deploy(values.get("deploy", "none"), backends)
 
 
 def platform_post_gen(values: dict, project_dir: Path) -> None:
     """Wire the pipeline's variables; write the sample parquet files when the sources read
     them and the baking Python can write them, otherwise say how."""
     # Repos baked before the deploy choice existed (a cruft update) have no manifests.
-    if values.get("deploy", "none") != "kubernetes":
+    if values.get("deploy", "none") == "none":
         shutil.rmtree(project_dir / "k8s", ignore_errors=True)
     onboarding.finish_platform_repo(project_dir, values["project_name"])
     if values["offline_store"] not in choices.LOCAL_OFFLINE_STORES:

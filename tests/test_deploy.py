@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from support import free_port, run
+from support.operator import crd_schema, errors, template_schema
 from support.serving import running_server
 
 SERVING_ORGS = {  # every registry choice, with stores a deployed server can share
@@ -21,15 +22,18 @@ SERVING_ORGS = {  # every registry choice, with stores a deployed server can sha
     "s3": ("s3", "dynamodb", "redshift", "none"),
     "gcs": ("gcs", "datastore", "bigquery", "none"),
 }
+# The operator cannot reach a registry server it does not run (refused: see below).
+OPERATOR_ORGS = [name for name in SERVING_ORGS if name != "remote"]
+GIT = {"platform_repo_url": "git@git.example.com:acme/platform.git", "platform_repo_ref": "v1.2"}
 BIN = Path(sys.executable).parent
 
 
-def bake(directory: Path, choices, deploy="kubernetes", ci="github") -> Path:
+def bake(directory: Path, choices, deploy="kubernetes", ci="github", **values) -> Path:
     from feast_federation.onboarding import bake_platform
     from feast_federation.rules.choices import Backends
 
     return bake_platform(directory, project="acme_co", owners=["p@x.io"],
-                         backends=Backends(*choices), deploy=deploy, ci=ci)  # fmt: skip
+                         backends=Backends(*choices), deploy=deploy, ci=ci, **values)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +97,9 @@ def test_no_manifests_unless_chosen(tmp_path):
 def test_deploy_choice_is_checked(tmp_path):
     from feast_federation.errors import FederationError
 
-    with pytest.raises(FederationError, match="deploy helm: choose one of none, kubernetes"):
+    with pytest.raises(
+        FederationError, match="deploy helm: choose one of none, kubernetes, feast-operator"
+    ):
         bake(tmp_path, SERVING_ORGS["file"], deploy="helm")
 
 
@@ -140,3 +146,144 @@ def test_the_generated_feature_server_command_serves(tmp_path):
         status, answer = Client(port).post("/get-online-features", body)
     assert status == 200, answer
     assert "registry refreshed every 10 s" in (tmp_path / "server.log").read_text()
+
+
+# --- the Feast Operator flavour -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def operator_baked(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("operator")
+    return {name: bake(root / name, SERVING_ORGS[name], deploy="feast-operator", **GIT)
+            for name in OPERATOR_ORGS}  # fmt: skip
+
+
+def feature_store(platform: Path) -> dict:
+    [doc] = [d for d in documents(platform) if d["kind"] == "FeatureStore"]
+    return doc
+
+
+def settings(platform: Path) -> dict:
+    """The settings Secret's entries, each parsed as the operator parses it (YAML)."""
+    found = [d for d in documents(platform) if d["kind"] == "Secret"]
+    return {key: yaml.safe_load(value) for d in found for key, value in d["stringData"].items()}
+
+
+@pytest.mark.parametrize("name", OPERATOR_ORGS)
+def test_operator_resources_pass_their_schemas(operator_baked, name):
+    import kubernetes_validate
+
+    platform = operator_baked[name]
+    files = sorted(p.name for p in (platform / "k8s").iterdir())
+    assert files == ["Dockerfile", "feature-store.yaml"]
+    docs = documents(platform)
+    for doc in docs:
+        if doc["kind"] == "FeatureStore":
+            assert errors(doc, template_schema()) == [], name
+        else:
+            kubernetes_validate.validate(doc, "1.30", strict=True)
+    kinds = sorted(f"{d['kind']}/{d['metadata']['name']}" for d in docs)
+    local = SERVING_ORGS[name][0] in ("sqlite", "file")
+    assert ("PersistentVolumeClaim/acme-co-feast-data" in kinds) == local
+    assert "FeatureStore/acme-co" in kinds
+
+
+@pytest.mark.skipif(not crd_schema(), reason="FEAST_OPERATOR_CRD names no CRD file")
+@pytest.mark.parametrize("name", OPERATOR_ORGS)
+def test_operator_resources_pass_the_published_crd(operator_baked, name):
+    assert errors(feature_store(operator_baked[name]), crd_schema()) == []
+
+
+def test_the_schemas_refuse_a_misplaced_or_misspelt_field(operator_baked):
+    schemas = [template_schema(), *filter(None, [crd_schema()])]
+    good = feature_store(operator_baked["postgres-oidc"])
+    assert all(errors(good, schema) == [] for schema in schemas)
+    mutations = {
+        "services/onlineStore/server/imageName": ("services", "onlineStore", "server"),
+        "cronJob/command": ("cronJob",),
+        "authz/oidc/clientId": ("authz", "oidc"),
+    }
+    for field, where in mutations.items():
+        bad = yaml.safe_load(yaml.safe_dump(good))
+        node = bad["spec"]
+        for key in where:
+            node = node[key]
+        node[field.rsplit("/", 1)[1]] = "x"
+        for schema in schemas:
+            assert errors(bad, schema), field
+    wrong_type = yaml.safe_load(yaml.safe_dump(good))
+    wrong_type["spec"]["services"]["onlineStore"]["persistence"]["store"]["type"] = "sqlite"
+    assert all(errors(wrong_type, schema) for schema in schemas)
+
+
+@pytest.mark.parametrize("name", OPERATOR_ORGS)
+def test_the_operator_runs_the_repo_with_its_settings_and_never_feast_apply(operator_baked, name):
+    from feast_federation.onboarding.ci_secrets import store_variables
+
+    platform = operator_baked[name]
+    registry, online, offline, auth = SERVING_ORGS[name]
+    spec = feature_store(platform)["spec"]
+    assert spec["feastProject"] == "acme_co"
+    assert spec["feastProjectDir"]["git"] == {"url": GIT["platform_repo_url"],
+                                              "ref": GIT["platform_repo_ref"],
+                                              "featureRepoPath": "."}  # fmt: skip
+    services = spec["services"]
+    assert services["runFeastApplyOnInit"] is False
+    assert spec["cronJob"]["containerConfigs"]["commands"] == ["feast-federation materialize ."]
+    assert spec["cronJob"]["schedule"] == "17 * * * *"
+
+    store_yaml = yaml.safe_load((platform / "feature_store.yaml").read_text())
+    given = settings(platform)
+    for key, service in (("online_store", "onlineStore"), ("offline_store", "offlineStore")):
+        if key in given:  # a database: the repo's settings, without the kind
+            expected = {k: v for k, v in store_yaml[key].items() if k != "type"}
+            assert given[key] == expected, (name, key)
+            store = services[service]["persistence"]["store"]
+            assert store["secretRef"] == {"name": "acme-co-feast-store-settings"}
+            assert store["secretKeyName"] == key
+    assert ("online_store" in given) == (online != "sqlite")
+    assert ("offline_store" in given) == (offline not in ("file", "duckdb"))
+    persistence = services["registry"]["local"]["persistence"]
+    if registry == "postgres":
+        assert given["registry"] == {"path": store_yaml["registry"]["path"],
+                                     "cache_ttl_seconds": 60}  # fmt: skip
+    elif registry == "sqlite":
+        assert given["registry"]["path"] == "sqlite:////feast/data/registry.db"
+    else:
+        path = "/feast/data/registry.pb" if registry == "file" else store_yaml["registry"]["path"]
+        assert persistence == {"file": {"path": path, "cache_ttl_seconds": 60}}
+
+    server = services["registry"]["local"].get("server")
+    assert (server is not None) == (auth != "none")
+    authz = {"none": {"noAuth": True}, "kubernetes": {"kubernetes": {}},
+             "oidc": {"oidc": {"secretRef": {"name": "acme-co-feast-store-settings"},
+                               "secretKeyName": "oidc"}}}  # fmt: skip
+    assert spec["authz"] == authz[auth]
+    if auth == "oidc":
+        assert given["oidc"] == {"client_id": "${OIDC_CLIENT_ID}",
+                                 "auth_discovery_url": "${OIDC_DISCOVERY_URL}"}  # fmt: skip
+    config = "registry_server.yaml" if auth != "none" else "feature_store.yaml"
+    expected_env = store_variables((platform / config).read_text())
+    for container in filter(None, [server, services["onlineStore"]["server"]]):
+        assert container["image"] == "acme-co-platform:latest"
+        env = container.get("env") or []
+        assert [item["name"] for item in env] == expected_env, name
+        for item in env:
+            if item["name"] != "GOOGLE_APPLICATION_CREDENTIALS":
+                ref = item["valueFrom"]["secretKeyRef"]
+                assert ref == {"name": "acme-co-feast-store", "key": item["name"]}
+
+
+def test_the_operator_flavour_refuses_what_it_cannot_deploy(tmp_path):
+    from feast_federation.errors import FederationError
+
+    with pytest.raises(FederationError) as refused:
+        bake(tmp_path, SERVING_ORGS["remote"], deploy="feast-operator")
+    assert str(refused.value).startswith("deploy feast-operator with registry remote: ")
+    with pytest.raises(FederationError, match=r"^platform_repo_ref 'main;reboot': "):
+        bake(tmp_path, SERVING_ORGS["file"], deploy="feast-operator",
+             platform_repo_ref="main;reboot")  # fmt: skip
+    with pytest.raises(FederationError, match=r"^platform_repo_url 'https://x.io/\$\(id\)': "):
+        bake(tmp_path, SERVING_ORGS["file"], deploy="feast-operator",
+             platform_repo_url="https://x.io/$(id)")  # fmt: skip
+    assert list(tmp_path.iterdir()) == []

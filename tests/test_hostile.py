@@ -81,10 +81,19 @@ PLAIN_TEAM_CASES = (
     + [{"federation_repo_url": u} for u in [PYTHON_CODE, "https://x.io/a b", JINJA_CODE]]
     + [{"offline_schema": "{{7*7}}"}, {"feast_federation_version": JINJA_CODE}]
 )
+# A choice the Feast Operator cannot deploy, refused like a bad value.
+OPERATOR_ON_REMOTE = {
+    "deploy": "feast-operator",
+    "registry": "remote",
+    "online_store": "redis",
+    "offline_store": "snowflake",
+}
 PLAIN_PLATFORM_CASES = (
     [{"platform_owners": o} for o in [PYTHON_CODE, JINJA_CODE, "&x", "run:"]]
     + [{"project_name": p} for p in [PYTHON_CODE, JINJA_CODE, "acme-x"]]
     + [{"repo_name": r} for r in ["../escape", "{{7*7}}", ".hidden"]]
+    + [{"platform_repo_url": PYTHON_CODE}, {"platform_repo_ref": "main;touch x"}]
+    + [OPERATOR_ON_REMOTE]
 )
 
 

@@ -4,6 +4,8 @@ configuration derived from the platform's (``team_config``), and the CI variable
 generated pipelines (``ci_secrets``)."""
 
 from feast_federation.onboarding.bake import (
+    DEFAULT_PLATFORM_REPO_REF,
+    DEFAULT_PLATFORM_REPO_URL,
     DEFAULT_STARTER_VIEW,
     STARTER_VIEWS,
     bake_platform,
@@ -18,6 +20,8 @@ from feast_federation.onboarding.bake import (
 from feast_federation.onboarding.templates import templates_root
 
 __all__ = [
+    "DEFAULT_PLATFORM_REPO_REF",
+    "DEFAULT_PLATFORM_REPO_URL",
     "DEFAULT_STARTER_VIEW",
     "STARTER_VIEWS",
     "bake_platform",

@@ -25,12 +25,12 @@ from feast_federation.onboarding.team_config import (
 from feast_federation.onboarding.templates import PLATFORM_TEMPLATE, TEAM_TEMPLATE, bake
 from feast_federation.rules.choices import (
     CI_SYSTEMS,
-    DEPLOY_TARGETS,
     LOCAL_DEFAULT,
     POSTGRES_SSLMODES,
     SCHEMA_SCOPED_OFFLINE_STORES,
     Backends,
     check_choice,
+    check_deploy,
 )
 from feast_federation.rules.contract import contract_path
 from feast_federation.rules.ownership import (
@@ -42,6 +42,7 @@ from feast_federation.rules.ownership import (
 from feast_federation.rules.policy import POLICY_FILE, load_policy, policy_section, register_team
 from feast_federation.rules.repo import STORE_FILE, declared_names
 from feast_federation.rules.values import (
+    check_git_ref,
     check_owners,
     check_plain_text,
     check_repo_dir_name,
@@ -53,6 +54,8 @@ from feast_federation.rules.values import (
 DEFAULT_FEDERATION_REPO_URL = "https://github.com/your-org/feast-federation"
 DEFAULT_FEDERATION_REQUIREMENT = f"feast-federation=={__version__}"
 DEFAULT_REGISTRY_SERVER_ADDRESS = "localhost:6570"
+DEFAULT_PLATFORM_REPO_URL = "https://github.com/your-org/platform"
+DEFAULT_PLATFORM_REPO_REF = "main"
 STARTER_VIEWS = ("user_features", "customer_features", "driver_stats")
 DEFAULT_STARTER_VIEW = STARTER_VIEWS[0]
 
@@ -145,6 +148,8 @@ def check_new_platform(
     feast_federation_version: str = __version__,
     registry_server_address: str = DEFAULT_REGISTRY_SERVER_ADDRESS,
     federation_requirement: str = DEFAULT_FEDERATION_REQUIREMENT,
+    platform_repo_url: str = DEFAULT_PLATFORM_REPO_URL,
+    platform_repo_ref: str = DEFAULT_PLATFORM_REPO_REF,
 ) -> None:
     """Every value of a new platform repo, checked before anything is written."""
     check_registry_server_address(registry_server_address)
@@ -156,6 +161,8 @@ def check_new_platform(
     check_url("federation_repo_url", federation_repo_url)
     check_version("feast_federation_version", feast_federation_version)
     check_requirement("federation_requirement", federation_requirement)
+    check_url("platform_repo_url", platform_repo_url)
+    check_git_ref("platform_repo_ref", platform_repo_ref)
 
 
 def finish_platform_repo(repo_dir: Path, project: str = "") -> None:
@@ -258,16 +265,22 @@ def bake_platform(
     federation_requirement: str = DEFAULT_FEDERATION_REQUIREMENT,
     federation_repo_url: str = DEFAULT_FEDERATION_REPO_URL,
     deploy: str = "none",
+    platform_repo_url: str = DEFAULT_PLATFORM_REPO_URL,
+    platform_repo_ref: str = DEFAULT_PLATFORM_REPO_REF,
 ) -> Path:
-    """Bake ``output_dir/<repo_name>``; every choice is checked before anything is written."""
+    """Bake ``output_dir/<repo_name>``; every choice is checked before anything is written.
+
+    ``platform_repo_url`` and ``platform_repo_ref`` are where the Feast Operator clones the
+    repo from (``deploy="feast-operator"``)."""
     check_new_platform(
         project=project, owners=owners, repo_name=repo_name,
         registry_server_address=registry_server_address,
         federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
+        platform_repo_url=platform_repo_url, platform_repo_ref=platform_repo_ref,
     )  # fmt: skip
     backends.check()
     check_choice("ci", ci, CI_SYSTEMS)
-    check_choice("deploy", deploy, DEPLOY_TARGETS)
+    check_deploy(deploy, backends)
     check_choice("postgres_sslmode", postgres_sslmode, POSTGRES_SSLMODES)
     check_plain_text("output directory", str(output_dir))
     target = Path(output_dir) / repo_name
@@ -285,6 +298,8 @@ def bake_platform(
         "registry_server_address": registry_server_address,
         "ci": ci,
         "deploy": deploy,
+        "platform_repo_url": platform_repo_url,
+        "platform_repo_ref": platform_repo_ref,
         "feast_federation_version": __version__,
         "feast_federation_requirement": federation_requirement,
         "federation_repo_url": federation_repo_url,

@@ -19,8 +19,12 @@ LOCAL_OFFLINE_STORES = ("file", "duckdb")
 REGISTRY_SERVERS = ("none", "oidc", "kubernetes")
 POSTGRES_SSLMODES = ("require", "verify-full", "prefer", "disable")
 CI_SYSTEMS = ("github", "gitlab", "none")
-DEPLOY_TARGETS = ("none", "kubernetes")
+DEPLOY_TARGETS = ("none", "kubernetes", "feast-operator")
 
+
+# Registries the Feast Operator cannot reach: its servers send no token to a registry
+# server they do not run (a remote registry's auth would also turn on auth for them).
+OPERATOR_UNREACHABLE_REGISTRIES = ("remote",)
 
 # Choices that need a cloud's credentials in CI.
 AWS_CHOICES = ("s3", "dynamodb", "redshift")
@@ -30,6 +34,17 @@ GCP_CHOICES = ("gcs", "datastore", "bigtable", "bigquery")
 def check_choice(what: str, value: str, choices: Sequence[str]) -> None:
     if value not in choices:
         raise FederationError(f"{what} {value}: choose one of {', '.join(choices)}")
+
+
+def check_deploy(deploy: str, backends: Backends) -> None:
+    check_choice("deploy", deploy, DEPLOY_TARGETS)
+    if deploy == "feast-operator" and backends.registry in OPERATOR_UNREACHABLE_REGISTRIES:
+        raise FederationError(
+            f"deploy feast-operator with registry {backends.registry}: the operator's servers "
+            "cannot send a token to a registry server they do not run; choose deploy "
+            f"kubernetes, or a registry the operator serves "
+            f"({_others(REGISTRIES, *OPERATOR_UNREACHABLE_REGISTRIES)})"
+        )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ TEMPLATE_MARKERS = ("{{", "{%", "{#")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 URL_PATTERN = re.compile(r"(?:(?:https?|ssh|git|file)://|git@)[^\s'\"{}<>\\`$;|&]+")
 VERSION_PATTERN = re.compile(r"[0-9][0-9A-Za-z.+!-]*")
+# A branch, tag or commit. The Feast Operator pastes it unquoted into a shell command
+# (`git checkout REF`), so nothing a shell would read specially, and no leading dash.
+GIT_REF_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}")
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _SPEC = r"(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+"
 # The PEP 508 requirements a generated requirements.txt may name feast-federation with: a
@@ -86,6 +89,15 @@ def check_url(what: str, url: str) -> None:
         raise OwnershipError(
             f"{what} {shown(url)}: expected a git URL (https://, ssh://, git://, file:// or "
             "git@host:path) without spaces, quotes or shell characters"
+        )
+
+
+def check_git_ref(what: str, ref: str) -> None:
+    check_plain_text(what, ref)
+    if not GIT_REF_PATTERN.fullmatch(ref) or ".." in ref or ref.endswith(("/", ".lock")):
+        raise OwnershipError(
+            f"{what} {shown(ref)}: expected a branch, tag or commit (letters, digits and "
+            "'.', '_', '/', '-', starting with a letter or digit)"
         )
 
 
