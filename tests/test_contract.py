@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from support import build_org, cli, run
+from support import build_org, cli, invoke, run
 
 UNREACHABLE = "sqlite:////nonexistent/feast-federation/registry.db"
 # The hook is checked with Feast made unimportable: a module that imports it fails.
@@ -159,6 +159,47 @@ def test_the_platform_sync_publishes_and_refresh_rewrites_the_contract(applied):
     assert cli("contract", "refresh", str(team)).returncode == 0
     refreshed = json.loads((team / "platform_contract.json").read_text())
     assert refreshed["views"] == published["views"]
+    assert refreshed["registry_objects"] == published["registry_objects"]
     refused = cli("contract", "refresh", str(platform))
     assert refused.returncode == 1
     assert refused.stderr.strip().startswith("error: ") and len(refused.stderr.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_add_team_refuses_a_prefix_that_owns_a_registry_object_the_repo_dropped(applied, tmp_path):
+    from feast_federation.onboarding import check_new_team
+
+    platform, _ = applied
+    contract = platform / "platform_contract.json"
+    recorded = json.loads(contract.read_text())["registry_objects"]
+    assert recorded["FeatureView"] == ["customer_features", "driver_stats", "user_features"]
+    assert "driver_stats_source" in recorded["DataSource"]
+    assert not any(name.startswith("risk_") for names in recorded.values() for name in names)
+    views, policy = platform / "feature_views.py", platform / "federation.yaml"
+    original, registered = views.read_text(), policy.read_bytes()
+    # Synced earlier, then dropped from the repo without a sync: only the registry has it.
+    start, end = (
+        original.index("driver_stats = FeatureView("),
+        original.index("customer_features ="),
+    )
+    views.write_text(original[:start] + original[end:])
+    try:
+        refused = invoke("add-team", "driver", "--platform", platform, "--output-dir", tmp_path)
+        assert refused.exit_code == 1
+        assert refused.output.strip().splitlines() == [
+            "error: team name 'driver': its prefix driver_ would take the platform's "
+            "driver_stats, driver_stats_source; choose another name"
+        ]
+        assert policy.read_bytes() == registered and not list(tmp_path.iterdir())
+        # A contract that records no registry names (written before contracts did): the
+        # check falls back to the repo's own definitions, which no longer name driver_*.
+        stale = json.loads(contract.read_text())
+        del stale["registry_objects"]
+        written = contract.read_text()
+        contract.write_text(json.dumps(stale))
+        try:
+            check_new_team(platform, team="driver", owners=["d@acme.io"])
+        finally:
+            contract.write_text(written)
+    finally:
+        views.write_text(original)

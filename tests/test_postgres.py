@@ -83,3 +83,20 @@ def test_twelve_simultaneous_team_applies_on_postgres(org):
     assert {view.name for view in store.list_feature_views()} == {
         "user_features", "driver_stats", "customer_features",
     }  # fmt: skip
+
+
+def test_restore_to_points_of_the_apply_log(org, monkeypatch):
+    from support.restores import applied, log_entries, object_digests, restore_each_point
+
+    for name, value in org.env.items():
+        if name.startswith("FEAST_PG_"):
+            monkeypatch.setenv(name, value)
+    points = [(log_entries(org.platform)[-1]["id"], object_digests(org.platform))]
+    # One team change each way is enough here: test_restore_points walks every kind of write.
+    marketing = org.root / "teams" / "marketing"
+    odfv = marketing / "on_demand_views.py"
+    odfv.write_text(odfv.read_text().replace("round(1 / (1", "round(0.5 / (1"))
+    applied(marketing)
+    points.append((log_entries(org.platform)[-1]["id"], object_digests(org.platform)))
+    assert points[0][1] != points[1][1]
+    restore_each_point(org.platform, points)

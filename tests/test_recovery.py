@@ -22,13 +22,14 @@ def org(tmp_path, monkeypatch):
 
 
 def fingerprints(platform: Path) -> dict:
-    from feast_federation.ops.backup import _objects, _parse, snapshot
+    from feast_federation.ops.backup import parse_snapshot, project_objects, snapshot
     from feast_federation.registry import open_store
     from feast_federation.registry.protos import fingerprint
 
     store = open_store(platform)
     return {
-        key: fingerprint(item) for key, item in _objects(_parse(snapshot(store)), "acme").items()
+        key: fingerprint(item)
+        for key, item in project_objects(parse_snapshot(snapshot(store)), "acme").items()
     }
 
 
@@ -83,10 +84,13 @@ def test_every_sync_with_changes_is_backed_up_with_retention(org):
     drop_view(platform, "driver_stats", "customer_features")
     assert invoke("apply", platform, "--yes").exit_code == 0
     newest = sorted(backups.glob("registry-*.pb"))[-1]
-    from feast_federation.ops.backup import _objects, _parse
+    from feast_federation.ops.backup import parse_snapshot, project_objects
     from feast_federation.registry.protos import fingerprint
 
-    snapshot = {k: fingerprint(v) for k, v in _objects(_parse(newest.read_bytes()), "acme").items()}
+    snapshot = {
+        k: fingerprint(v)
+        for k, v in project_objects(parse_snapshot(newest.read_bytes()), "acme").items()
+    }
     assert snapshot == before_drop  # taken before the sync wrote
     assert invoke("apply", platform).exit_code == 0  # nothing to change: no new backup
     views = platform / "feature_views.py"

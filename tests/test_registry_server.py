@@ -53,12 +53,12 @@ class Org:
 
     def fingerprints(self) -> dict:
         """The registry's objects by spec, read directly from the database."""
-        from feast_federation.ops.backup import _objects, _parse, snapshot
+        from feast_federation.ops.backup import parse_snapshot, project_objects, snapshot
         from feast_federation.registry import open_store
         from feast_federation.registry.protos import fingerprint
 
         store = open_store(self.platform)
-        items = _objects(_parse(snapshot(store)), "acme").items()
+        items = project_objects(parse_snapshot(snapshot(store)), "acme").items()
         return {key: fingerprint(item) for key, item in items}
 
 

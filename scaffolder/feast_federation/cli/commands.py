@@ -490,21 +490,43 @@ def backup(
 @user_errors
 def restore(
     repo: RepoArg,
-    input_file: Annotated[Path, typer.Option("--input", help="A snapshot from backup.")],
+    input_file: Annotated[
+        Path | None, typer.Option("--input", help="A snapshot from backup.")
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="POINT",
+            help="An apply-log entry id (see `log`) or an ISO 8601 time: restore the registry "
+            "as it was right after that entry, from the apply log.",
+        ),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Carry out the restore.")] = False,
     json_output: RestoreJsonOpt = False,
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Restore a snapshot that holds no object.")
     ] = False,
 ) -> None:
-    """Restore the registry to a snapshot: shows the plan; --yes carries it out."""
-    from feast_federation.ops.backup import restore_registry
+    """Restore the registry to a snapshot or to a point in the apply log: shows the plan;
+    --yes carries it out."""
     from feast_federation.rules.repo import find_repo
 
-    if not input_file.is_file():
-        raise FederationError(f"{input_file}: no such backup file")
-    backup = input_file.read_bytes()
-    result = restore_registry(find_repo(repo), backup, confirm=yes, allow_empty=allow_empty)
+    if (input_file is None) == (to is None):
+        raise FederationError("restore needs one of --input FILE and --to POINT")
+    if to is not None:
+        from feast_federation.ops.rewind import restore_to_point
+
+        if allow_empty:
+            raise FederationError("--allow-empty is for --input snapshots")
+        result = restore_to_point(find_repo(repo), to, confirm=yes)
+    else:
+        from feast_federation.ops.backup import restore_registry
+
+        if not input_file.is_file():
+            raise FederationError(f"{input_file}: no such backup file")
+        backup = input_file.read_bytes()
+        result = restore_registry(find_repo(repo), backup, confirm=yes, allow_empty=allow_empty)
     if json_output:
         print_json(result.to_json())
     else:
@@ -528,14 +550,15 @@ def show_log(
     json_output: LogJsonOpt = False,
     team: Annotated[str | None, typer.Option("--team", help="Only this team's entries.")] = None,
 ) -> None:
-    """Show who applied what to the shared registry, oldest first."""
+    """Show who applied what to the shared registry, oldest first; `restore --to ID` puts
+    the registry back as it was right after an entry."""
     from feast_federation.ops import applylog
     from feast_federation.registry import open_store
     from feast_federation.rules.repo import find_repo
 
     entries = applylog.read(open_store(find_repo(repo).path), owner=team)
     if json_output:
-        print_json(entries)
+        print_json([applylog.summary(entry) for entry in entries])
     else:
         print_log(entries)
 

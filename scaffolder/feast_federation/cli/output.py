@@ -165,10 +165,12 @@ def print_findings(findings: list) -> None:
 
 def print_log(entries: list[dict]) -> None:
     table = Table(title="Apply log", title_justify="left")
-    for column in ("when", "who", "owner", "action", "changes"):
+    for column in ("id", "when", "who", "owner", "action", "changes"):
         table.add_column(column)
     for entry in entries:
         counts = Counter(change["action"] for change in entry["changes"])
         summary = ", ".join(f"{count} {action}" for action, count in sorted(counts.items()))
-        table.add_row(entry["at"], entry["actor"], entry["owner"], entry["action"], summary)
+        table.add_row(
+            str(entry["id"]), entry["at"], entry["actor"], entry["owner"], entry["action"], summary
+        )
     out.print(table)

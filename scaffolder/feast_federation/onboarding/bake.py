@@ -32,7 +32,7 @@ from feast_federation.rules.choices import (
     check_choice,
     check_deploy,
 )
-from feast_federation.rules.contract import contract_path
+from feast_federation.rules.contract import contract_path, registry_names
 from feast_federation.rules.ownership import (
     offline_schema_of,
     validate_offline_schema,
@@ -84,7 +84,7 @@ def check_new_team(
     check_plain_text("platform_dir", str(platform_dir))
     platform = _platform(platform_dir)
     policy = load_policy(platform)
-    validate_team_name(team, policy.teams, declared_names(platform))
+    validate_team_name(team, policy.teams, declared_names(platform) | registry_names(platform))
     if not owners:
         raise FederationError(f"team {team}: give at least one owner")
     check_owners(f"team {team}", list(owners))

@@ -473,9 +473,7 @@ def arrive(platform: Path, split: Split) -> None:
     store = registry.open_store(platform)
     permissions = policy_permissions(load_policy(platform))
     with exclusive(store):
-        for permission in permissions:
-            store.registry.apply_permission(permission, store.project, commit=False)
-        store.registry.commit()
+        logged = {}
         for owner in (PLATFORM, *split.teams):
             held = [
                 registry.get(store, o.kind, o.name)
@@ -486,7 +484,14 @@ def arrive(platform: Path, split: Split) -> None:
             if owner == PLATFORM:
                 held += permissions
             changes = [{"kind": kind_of(obj), "name": obj.name, "action": "add"} for obj in held]
-            applylog.record(store, platform, owner, "adopt", applylog.with_digests(changes, held))
+            # Before-images too: the adopted objects were there already, so undoing the
+            # adoption removes only the Permissions it added.
+            logged[owner] = changes, applylog.images(store, changes)
+        for permission in permissions:
+            store.registry.apply_permission(permission, store.project, commit=False)
+        store.registry.commit()
+        for owner, (changes, before) in logged.items():
+            applylog.record(store, platform, owner, "adopt", changes, before)
 
 
 def adopt_repo(

@@ -1,11 +1,14 @@
 """The apply log: who changed the shared registry, when, from which repo, and what.
 
 It lives with the registry: a table in the same database for a SQL registry, a JSON-lines
-file beside a local or S3 file registry (written under the registry's lock).
+file beside a local or S3 file registry (written under the registry's lock). Each changed
+object is kept as it was before and after the write (``images``), so the registry can be
+put back to the moment after any entry (``ops.rewind``).
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import getpass
 import json
@@ -44,14 +47,19 @@ def _git_author(repo_path: str) -> str:
     return email or getpass.getuser()
 
 
-def record(store, repo_path: Path, owner: str, action: str, changes: list[dict], **extra) -> dict:
+def record(
+    store, repo_path: Path, owner: str, action: str, changes: list[dict], before: dict, **extra
+) -> dict:
+    """Append an entry for a write that has just happened; ``before`` holds the ``images``
+    of its changed objects taken before it wrote."""
+    changes = [change for change in changes if change["action"] != "unchanged"]
     entry = {
         "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "actor": actor(repo_path),
         "repo": str(repo_path),
         "owner": owner,
         "action": action,
-        "changes": [change for change in changes if change["action"] != "unchanged"],
+        "changes": _with_images(changes, before, images(store, changes)),
         **extra,
     }
     location = RegistryLocation.of(store)
@@ -69,18 +77,64 @@ def record(store, repo_path: Path, owner: str, action: str, changes: list[dict],
     return entry
 
 
-def with_digests(changes: list[dict], written: list) -> list[dict]:
-    """``changes`` with the digest of each object written, so an audit can tell what its
-    owner last applied from what someone changed since (``last_applied``)."""
+def images(store, changes: list[dict]) -> dict[tuple[str, str], str | None]:
+    """Each changed object as the registry holds it now, by ``table_key``: a one-object
+    RegistryProto, base64 (None: no such object). Looked up by name, not by reading the
+    whole registry: a team apply stays cheap at org scale."""
+    if not kept(store):
+        return {}
+    from feast_federation import registry
     from feast_federation.registry.kinds import kind_of
+    from feast_federation.registry.protos import stamp_project
+
+    found: dict[tuple[str, str], str | None] = {}
+    for change in changes:
+        kind = BY_NAME.get(change["kind"])
+        if change["action"] == "unchanged" or kind is None or not kind.backed_up:
+            continue
+        held = registry.occupant(store, kind.name, change["name"])
+        same_collection = held is not None and BY_NAME[kind_of(held)].collection == kind.collection
+        found[table_key(kind.name, change["name"])] = (
+            encode_image(kind.collection, stamp_project(held.to_proto(), store.project))
+            if same_collection
+            else None
+        )
+    return found
+
+
+def encode_image(collection: str, proto) -> str:
+    from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
+
+    holder = RegistryProto()
+    getattr(holder, collection).add().CopyFrom(proto)
+    return base64.b64encode(holder.SerializeToString(deterministic=True)).decode("ascii")
+
+
+def decode_image(image: str) -> tuple[str, object]:
+    """The collection and proto of an image's one object."""
+    from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
+
+    holder = RegistryProto()
+    holder.ParseFromString(base64.b64decode(image))
+    [(field, [proto])] = holder.ListFields()
+    return field.name, proto
+
+
+def _with_images(changes: list[dict], before: dict, after: dict) -> list[dict]:
+    """``changes`` with each object's images, and the digest of what was written, so an
+    audit can tell what its owner last applied from what someone changed since."""
     from feast_federation.registry.protos import digest
 
-    digests = {table_key(kind_of(obj), obj.name): digest(obj.to_proto()) for obj in written}
-    return [
-        {**change, "digest": digests[key]} if key in digests else change
-        for change in changes
-        for key in [table_key(change["kind"], change["name"])]
-    ]
+    result = []
+    for change in changes:
+        key = table_key(change["kind"], change["name"])
+        change = {k: v for k, v in change.items() if k != "digest"}
+        if key in after:
+            change |= {"before": before.get(key), "after": after[key]}
+        if after.get(key) is not None:
+            change["digest"] = digest(decode_image(after[key])[1])
+        result.append(change)
+    return result
 
 
 def table_key(kind: str, name: str) -> tuple[str, str]:
@@ -127,6 +181,15 @@ def read(store, owner: str | None = None) -> list[dict]:
     return [entry for entry in entries if owner is None or entry["owner"] == owner]
 
 
+def summary(entry: dict) -> dict:
+    """An entry without its object images: what ``log --json`` prints."""
+    changes = [
+        {k: v for k, v in change.items() if k not in ("before", "after")}
+        for change in entry["changes"]
+    ]
+    return {**entry, "changes": changes}
+
+
 def _append_line(path: Path, line: str) -> None:
     """One entry per line, in one write and fsynced: the log outlives the process."""
     with open(path, "a", encoding="utf-8") as log:
@@ -136,10 +199,11 @@ def _append_line(path: Path, line: str) -> None:
 
 
 def _json_lines(text: str) -> list[dict]:
+    """The entries, each with its line number as its id: lines are only ever appended."""
     entries = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         try:
-            entries.append(json.loads(line))
+            entries.append({"id": number, **json.loads(line)})
         except ValueError:
             continue  # a line torn by a crash while it was being appended
     return entries
@@ -199,5 +263,5 @@ def _table_rows(store) -> list[dict]:
         return []
     table = _table(MetaData())
     with engine.connect() as connection:
-        rows = connection.execute(select(table.c.entry).order_by(table.c.id)).all()
-    return [json.loads(row.entry) for row in rows]
+        rows = connection.execute(select(table.c.id, table.c.entry).order_by(table.c.id)).all()
+    return [{"id": row.id, **json.loads(row.entry)} for row in rows]

@@ -7,6 +7,7 @@ or changes lost their online rows and need re-materializing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,12 +42,14 @@ _VIEWS = {BY_NAME[FEATURE_VIEW].collection, BY_NAME[STREAM_FEATURE_VIEW].collect
 
 def snapshot(store) -> bytes:
     """The project's objects in the registry, as one serialized RegistryProto."""
-    source, project = registry.registry_proto(store), store.project
+    return snapshot_of(project_objects(registry.registry_proto(store), store.project))
+
+
+def snapshot_of(objects: dict[tuple[str, str], object]) -> bytes:
+    """``project_objects``' form back as a snapshot."""
     result = RegistryProto()
-    for collection in COLLECTIONS:
-        getattr(result, collection).extend(
-            item for item in getattr(source, collection) if project_of(item) == project
-        )
+    for (collection, _), item in objects.items():
+        getattr(result, collection).append(item)
     return result.SerializeToString(deterministic=True)
 
 
@@ -96,7 +99,7 @@ def backup_settings(platform_dir: Path, settings: dict) -> tuple[Path, int]:
 
 def is_empty(backup: bytes, project: str) -> bool:
     """True when the snapshot holds none of the project's objects."""
-    return not _objects(_parse(backup), project)
+    return not project_objects(parse_snapshot(backup), project)
 
 
 @dataclass
@@ -110,8 +113,8 @@ class Restore(Plan):
 
 
 def plan_restore(store, backup: bytes) -> Restore:
-    wanted = _objects(_parse(backup), store.project)
-    current = _objects(registry.registry_proto(store), store.project)
+    wanted = project_objects(parse_snapshot(backup), store.project)
+    current = project_objects(registry.registry_proto(store), store.project)
     restore = Restore(owner=PLATFORM)
     for key in sorted(wanted.keys() | current.keys()):
         collection, name = key
@@ -137,7 +140,7 @@ def carry_out(store, restore: Restore) -> None:
     store.apply(restore.to_apply, objects_to_delete=restore.to_delete, partial=False)
 
 
-def _parse(backup: bytes) -> RegistryProto:
+def parse_snapshot(backup: bytes) -> RegistryProto:
     proto = RegistryProto()
     try:
         proto.ParseFromString(backup)
@@ -148,7 +151,7 @@ def _parse(backup: bytes) -> RegistryProto:
     return proto
 
 
-def _objects(proto: RegistryProto, project: str) -> dict[tuple[str, str], object]:
+def project_objects(proto: RegistryProto, project: str) -> dict[tuple[str, str], object]:
     return {
         (collection, spec_of(item).name): item
         for collection in COLLECTIONS
@@ -163,26 +166,35 @@ def _feast_object(collection: str, proto, skip_udf: bool = False):
 
 def restore_registry(repo, backup: bytes, *, confirm: bool, allow_empty: bool = False) -> Restore:
     """Plan the restore of ``backup`` into the platform's registry; carry it out if confirmed."""
-    from feast_federation.ops import applylog
-    from feast_federation.registry.location import exclusive
-
-    if not repo.is_platform:
-        raise FederationError(f"{repo.path}: restore runs from the platform repo")
-    store = registry.open_store(repo.path)
+    store = platform_store(repo)
     if not allow_empty and is_empty(backup, store.project):
         raise FederationError(
             f"the backup holds no object of project {store.project}: restoring it would delete "
             "every object; pass --allow-empty if that is what you want"
         )
+    return restore_with(repo, store, lambda: backup, confirm=confirm)
+
+
+def platform_store(repo):
+    if not repo.is_platform:
+        raise FederationError(f"{repo.path}: restore runs from the platform repo")
+    return registry.open_store(repo.path)
+
+
+def restore_with(repo, store, wanted: Callable[[], bytes], *, confirm: bool, **logged) -> Restore:
+    """Plan the restore of the snapshot ``wanted`` reads under the registry lock; carry it
+    out and log it if confirmed (``logged``: more fields for the log entry)."""
+    from feast_federation.ops import applylog
+    from feast_federation.registry.location import exclusive
+
     with exclusive(store):
-        restore = plan_restore(store, backup)
+        restore = plan_restore(store, wanted())
         if confirm and restore.has_changes:
+            changes = [change.to_json() for change in restore.changes]
+            before = applylog.images(store, changes)
             carry_out(store, restore)
             applylog.record(
-                store, repo.path, PLATFORM, "restore",
-                applylog.with_digests(
-                    [change.to_json() for change in restore.changes], restore.to_apply
-                ),
-                rematerialize=restore.rematerialize,
+                store, repo.path, PLATFORM, "restore", changes, before,
+                rematerialize=restore.rematerialize, **logged,
             )  # fmt: skip
     return restore

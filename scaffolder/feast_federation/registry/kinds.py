@@ -17,6 +17,7 @@ from feast_federation.rules.ownership import (
     FEATURE_VIEW,
     INTERNAL_NAMES,
     ON_DEMAND_FEATURE_VIEW,
+    REQUEST_SOURCE,
     STREAM_FEATURE_VIEW,
     Definition,
     PlatformState,
@@ -44,6 +45,18 @@ def kind_of(obj: object) -> str:
 def stored(proto, kind_name: str):
     """The protos of ``kind_name`` in a RegistryProto (data sources: every kind of source)."""
     return getattr(proto, BY_NAME[kind_name].collection)
+
+
+def kind_of_proto(collection: str, proto) -> str:
+    """The kind of an object stored in a RegistryProto ``collection`` (data sources: a
+    RequestSource or any other source)."""
+    kinds = [kind for kind in KINDS if kind.collection == collection]
+    if BY_NAME[REQUEST_SOURCE] in kinds:
+        from feast.protos.feast.core.DataSource_pb2 import DataSource as DataSourceProto
+
+        is_request = proto.type == DataSourceProto.SourceType.REQUEST_SOURCE
+        return REQUEST_SOURCE if is_request else DATA_SOURCE
+    return kinds[0].name
 
 
 def from_proto(kind_name: str, proto, *, skip_udf: bool = False):

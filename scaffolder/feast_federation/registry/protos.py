@@ -30,6 +30,13 @@ def project_of(proto) -> str:
     return proto.spec.project if "spec" in proto.DESCRIPTOR.fields_by_name else proto.project
 
 
+def stamp_project(proto, project: str):
+    """``proto`` stamped with its project, as the registry stores it: an object's own
+    ``to_proto`` leaves the project out for some kinds."""
+    ("spec" in proto.DESCRIPTOR.fields_by_name and proto.spec or proto).project = project
+    return proto
+
+
 def fingerprint(proto) -> bytes:
     return spec_of(proto).SerializeToString(deterministic=True)
 

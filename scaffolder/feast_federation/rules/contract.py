@@ -4,8 +4,9 @@
 and value type) and fields (name and Feast type). The platform sync writes it into the
 platform repo from its own definitions; ``add-team`` copies it into each team repo and
 ``feast-federation contract refresh`` rewrites it from the registry. With it, a team repo
-resolves ``platform_view`` and checks its ownership without Feast's registry. Never imports
-Feast.
+resolves ``platform_view`` and checks its ownership without Feast's registry. It also
+records the names of the registry's objects no team owns, so ``add-team`` refuses a team
+whose prefix would own one without reaching the registry. Never imports Feast.
 """
 
 from __future__ import annotations
@@ -49,11 +50,40 @@ def load_contract(repo_dir: Path | str) -> dict:
     return data
 
 
-def write_contract(repo_dir: Path | str, project: str, views: dict, adopted: dict) -> Path:
+def write_contract(
+    repo_dir: Path | str, project: str, views: dict, adopted: dict, registry_objects: dict
+) -> Path:
+    """``registry_objects``: the names of the registry's objects no team owns, by kind."""
     path = contract_path(repo_dir)
-    data = {"note": _NOTE, "project": project, "views": views, "adopted": adopted}
+    data = {
+        "note": _NOTE,
+        "project": project,
+        "views": views,
+        "adopted": adopted,
+        "registry_objects": registry_objects,
+    }
     atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def registry_names(repo_dir: Path | str) -> set[str]:
+    """The names of the registry's objects no team owns, as the repo's contract last
+    recorded them. A contract that records none (none yet, or one written before contracts
+    recorded them) gives none: the caller's checks fall back to what the repo defines, and
+    the next platform sync writes them."""
+    try:
+        recorded = load_contract(repo_dir).get("registry_objects")
+    except FederationError:
+        return set()
+    if not isinstance(recorded, dict):
+        return set()
+    return {
+        name
+        for names in recorded.values()
+        if isinstance(names, list)
+        for name in names
+        if isinstance(name, str)
+    }
 
 
 def contract_view(contract: dict, name: str, source: str = CONTRACT_FILE) -> dict:

@@ -85,6 +85,9 @@ def apply(
         if carried_out.to_delete and not allow_delete:
             raise FederationError(unconfirmed_deletions(carried_out))
         if carried_out.has_changes:
+            # The log keeps field names and the objects themselves, not the values' diffs.
+            changes = [change.to_json(with_values=False) for change in carried_out.changes]
+            before = applylog.images(store, changes)
             if repo.is_platform:
                 backups.backup_before_sync(store, repo.path, policy_section(repo.path, "backups"))
                 record_sync_start(store, applylog.actor(repo.path))
@@ -92,15 +95,10 @@ def apply(
             if repo.is_platform:
                 record_sync_end(store)  # only now are the online tables there too
             action = "apply --prune" if prune else "apply"
-            # The log keeps field names and digests, not values: UDF sources would bloat it.
-            changes = applylog.with_digests(
-                [change.to_json(with_values=False) for change in carried_out.changes],
-                carried_out.to_apply,
-            )
             extra = (
                 {"overridden_breakages": carried_out.overridden} if carried_out.overridden else {}
             )
-            applylog.record(store, repo.path, carried_out.owner, action, changes, **extra)
+            applylog.record(store, repo.path, carried_out.owner, action, changes, before, **extra)
         return carried_out
 
     with translated(store, repo.owner), exclusive(store, lock_timeout):
