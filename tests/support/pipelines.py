@@ -1,6 +1,6 @@
 """Running a generated pipeline's jobs here: each step or script line in order, each in a
-fresh bash, as a runner would. ``uses:`` steps (checkout, setup-python, artifact upload) and
-``pip install`` are what the caller stands in for."""
+fresh bash, as a runner would. ``uses:`` steps (checkout, setup-python, artifact upload) are
+what the caller stands in for; ``wanted`` leaves out what it has already (an install)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def run_github_job(
     step that fails."""
     ran = Ran([])
     for step in github_steps(workflow, job):
-        if "run" not in step or step["run"].startswith("pip install") or not wanted(step["run"]):
+        if "run" not in step or not wanted(step["run"]):
             continue
         if not condition_holds(str(step.get("if", "")), context):
             continue
@@ -79,12 +79,12 @@ def run_gitlab_job(
     env: dict[str, str],
     wanted: Callable[[str], bool] = lambda line: True,
 ) -> Ran:
-    """Each line of ``job``'s script that ``wanted`` keeps (installs aside: the default
-    ``before_script`` does those), each in its own bash with ``env`` as the CI/CD variables;
-    stops at the first that fails."""
+    """Each line of ``job``'s script that ``wanted`` keeps (the default ``before_script``
+    aside), each in its own bash with ``env`` as the CI/CD variables; stops at the first
+    that fails."""
     ran = Ran([])
     for line in yaml.safe_load(pipeline.read_text())[job]["script"]:
-        if line.startswith("pip install") or not wanted(line):
+        if not wanted(line):
             continue
         result = _bash(line, repo, env)
         ran.commands.append(line)
