@@ -277,7 +277,7 @@ def test_no_pull_request_no_artifact_or_a_refused_token_fail_in_one_line(tmp_pat
                  "commit c3c3c3c3c3c3: no merged pull request brought it to main")  # fmt: skip
         fake.artifacts.clear()
         one_line(reviewed_plan(env, out), "pull request #7, run 301: no feast-plan artifact",
-                 "FEAST_REGISTRY_READONLY", "re-run the check of the pull request")  # fmt: skip
+                 "FEAST_REGISTRY_READONLY", "re-run the pull request's check")  # fmt: skip
         one_line(reviewed_plan(env | {"GITHUB_TOKEN": "expired"}, out),
                  "GitHub API: GET /repos/acme/platform/commits/", "answered 401 Unauthorized "
                  "(Bad credentials); the job needs permissions actions: read and pull-requests: "
@@ -333,7 +333,8 @@ def test_github_takes_the_newest_successful_run_of_this_workflow(monkeypatch, tm
         ({"zip": b"not a zip"}, "pull request #7, run 301, artifact feast-plan: not a zip"),
         ({"zip": zipped("other.json", b"{}")}, "artifact feast-plan: the archive holds no plan"),
         ({"runs": []}, "pull request #7: no successful feature-store.yml run for its head "
-                       "commit b2b2b2b2b2b2, so no saved plan; re-run the check"),
+                       "commit b2b2b2b2b2b2, so no saved plan; re-run the pull "
+                       "request's check"),
     ],
 )  # fmt: skip
 def test_github_failures_are_one_line_and_write_nothing(monkeypatch, tmp_path, change, expected):
@@ -378,7 +379,9 @@ def test_gitlab_finds_the_merge_request_and_its_plan_job(monkeypatch, tmp_path):
         ({"FEAST_PLAN_TOKEN": ""}, "FEAST_PLAN_TOKEN is not set; a project access token"),
         ({"FEAST_PLAN_TOKEN": "revoked"}, "answered 401 Unauthorized (401 Unauthorized); "
                                           "FEAST_PLAN_TOKEN needs scope read_api"),
-        ({"plans": {}}, "merge request !5: no successful check job saved plan.json"),
+        ({"plans": {}}, "merge request !5: no successful check job saved plan.json (the check "
+                        "saves its plan only while FEAST_REGISTRY_READONLY is true, and "
+                        "artifacts expire); re-run the merge request's check, then this job"),
     ],
 )  # fmt: skip
 def test_gitlab_failures_are_one_line_and_write_nothing(monkeypatch, tmp_path, change, expected):

@@ -33,12 +33,14 @@ GITLAB_PLAN_JOB = "check"
 GITLAB_TOKEN = "FEAST_PLAN_TOKEN"
 _TIMEOUT_SECONDS = 30
 _REPLAN = (
-    "re-run the check of the pull request (its summary shows the new plan), then this job; "
-    "or run the pipeline by hand on main to plan and apply in one run"
+    "re-run the {request}'s check, then this job (or run the pipeline by hand on main to plan "
+    "and apply in one run)"
 )
 
 
-def fetch_reviewed_plan(environ: Mapping[str, str], *, gitlab_job: str = GITLAB_PLAN_JOB):
+def fetch_reviewed_plan(
+    environ: Mapping[str, str], *, gitlab_job: str = GITLAB_PLAN_JOB
+) -> tuple[bytes, str]:
     """plan.json's bytes, and where they came from (``pull request #7, run 42``)."""
     if environ.get("GITHUB_ACTIONS") == "true":
         return _from_github(environ)
@@ -79,7 +81,7 @@ def _from_github(environ: Mapping[str, str]) -> tuple[bytes, str]:
     if not runs:
         raise FederationError(
             f"pull request #{number}: no successful {workflow} run for its head commit "
-            f"{head[:12]}, so no saved plan; {_REPLAN}"
+            f"{head[:12]}, so no saved plan; {_REPLAN.format(request='pull request')}"
         )
     run = max(runs, key=lambda r: (r.get("run_started_at") or r.get("created_at") or "", r["id"]))
     artifacts = [
@@ -93,7 +95,8 @@ def _from_github(environ: Mapping[str, str]) -> tuple[bytes, str]:
     if not artifacts:
         raise FederationError(
             f"{origin}: no {GITHUB_ARTIFACT} artifact (the check saves its plan only while "
-            f"FEAST_REGISTRY_READONLY is true, and artifacts expire); {_REPLAN}"
+            f"FEAST_REGISTRY_READONLY is true, and artifacts expire); "
+            + _REPLAN.format(request="pull request")
         )
     artifact = max(artifacts, key=lambda a: (a.get("created_at") or "", a["id"]))
     archive = api.data(f"/repos/{repo}/actions/artifacts/{artifact['id']}/zip")
@@ -130,7 +133,7 @@ def _from_gitlab(environ: Mapping[str, str], job: str) -> tuple[bytes, str]:
     raise FederationError(
         f"merge request !{iid}: no successful {job} job saved {PLAN_FILE} (the check saves its "
         "plan only while FEAST_REGISTRY_READONLY is true, and artifacts expire); "
-        + _REPLAN.replace("pull request", "merge request")
+        + _REPLAN.format(request="merge request")
     )
 
 
