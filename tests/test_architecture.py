@@ -18,7 +18,9 @@ import pytest
 from support import ROOT
 
 PACKAGE = ROOT / "scaffolder" / "feast_federation"
-FEAST_FREE = ("errors", "files", "rules", "onboarding", "cli.output", "cli.commands", "cli")
+FEAST_FREE = (
+    "errors", "files", "rules", "onboarding", "ops.reviewed", "cli.output", "cli.commands", "cli",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +94,14 @@ def test_refusals_are_one_line_without_feast(without_feast, tmp_path, args, mess
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
     assert policy.read_bytes() == before
     assert not (tmp_path / "org" / "teams" / "gamma").exists()
+
+
+def test_the_main_job_fetches_the_reviewed_plan_without_feast(without_feast, tmp_path):
+    env = {k: v for k, v in without_feast.items() if not k.startswith(("GITHUB_", "GITLAB_"))}
+    env |= {"GITHUB_ACTIONS": "true"}
+    result = cli(env, "reviewed-plan", "--out", tmp_path / "plan.json")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: reviewed-plan: GITHUB_API_URL, "), result.stderr
 
 
 def test_template_hooks_refuse_without_feast(without_feast, tmp_path):

@@ -16,9 +16,9 @@ import threading
 from pathlib import Path
 
 import pytest
-import yaml
 
 from support import ROOT, run
+from support.pipelines import run_github_job
 
 pytestmark = pytest.mark.slow
 
@@ -90,35 +90,16 @@ def pip_setting(name: str) -> str:
     ).stdout.strip()  # fmt: skip
 
 
-def pr_steps(repo: Path, kind: str) -> list[dict]:
-    workflow, job = PR_JOBS[kind]
-    data = yaml.safe_load((repo / ".github" / "workflows" / workflow).read_text())
-    return data["jobs"][job]["steps"]
-
-
-def runs_without_vars(step: dict) -> bool:
-    """A step's `if:` with no repository variables set (the only conditions PR jobs use)."""
-    condition = str(step.get("if", "")).strip()
-    if not condition:
-        return True
-    assert re.fullmatch(r"vars\.\w+ == 'true'", condition), condition
-    return False
-
-
 def run_pr_job(repo: Path, kind: str, env: dict[str, str]) -> list[str]:
-    """Each `run:` step of the repo's PR job, in order; `uses:` steps are the checkout and
-    setup-python this test stands in for. Returns the commands run."""
-    ran = []
-    for step in pr_steps(repo, kind):
-        if "run" not in step or not runs_without_vars(step):
-            continue
-        result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env,
-                                capture_output=True, text=True)  # fmt: skip
-        assert result.returncode == 0, (
-            f"{kind}: {step['run']}\n{result.stdout[-3000:]}\n" + (result.stderr[-3000:])
-        )
-        ran.append(step["run"])
-    return ran
+    """Each `run:` step of the repo's PR job that runs with no repository variables set, in
+    order; `uses:` steps are the checkout and setup-python this test stands in for. Returns
+    the commands run."""
+    workflow, job = PR_JOBS[kind]
+    ran = run_github_job(repo / ".github" / "workflows" / workflow, job, repo, env, context={})
+    assert ran.failed is None, (
+        f"{kind}: {ran.commands[-1]}\n{ran.failed.stdout[-3000:]}\n{ran.failed.stderr[-3000:]}"
+    )
+    return ran.commands
 
 
 def bake(root: Path, requirement: str = "") -> tuple[Path, Path]:

@@ -6,6 +6,7 @@ inside the command.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -353,6 +354,31 @@ def _confirm_deletions(deletions: list[dict]) -> None:
 
     if not typer.confirm(f"Delete {objects(len(deletions))}?", default=False):
         raise FederationError("the deletions were not confirmed; nothing was written")
+
+
+@app.command(
+    "reviewed-plan",
+    help="In CI on main: fetch the plan that the merged pull (merge) request's check saved, "
+    "for `apply.py FILE` to carry out exactly (GitLab: the token is $FEAST_PLAN_TOKEN).",
+)
+@user_errors
+def reviewed_plan(
+    out_file: Annotated[
+        Path, typer.Option("--out", metavar="FILE", help="Where to write the plan.")
+    ],
+    plan_job: Annotated[
+        str, typer.Option("--plan-job", help="GitLab: the merge-request job that saved it.")
+    ] = "check",
+) -> None:
+    from feast_federation.files import atomic_write
+    from feast_federation.ops.reviewed import fetch_reviewed_plan
+
+    plan, origin = fetch_reviewed_plan(os.environ, gitlab_job=plan_job)
+    try:
+        atomic_write(out_file, plan)
+    except OSError as exc:
+        raise FederationError(f"{out_file}: cannot write the plan ({exc.strerror})") from None
+    note(f"Saved the plan reviewed in {origin} to {out_file}")
 
 
 OfflineOpt = Annotated[
