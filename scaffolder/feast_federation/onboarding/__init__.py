@@ -4,8 +4,6 @@ configuration derived from the platform's (``team_config``), and the CI variable
 generated pipelines (``ci_secrets``)."""
 
 from feast_federation.onboarding.bake import (
-    DEFAULT_STARTER_VIEW,
-    STARTER_VIEWS,
     bake_platform,
     bake_team,
     bootstrap_org,
@@ -18,8 +16,6 @@ from feast_federation.onboarding.bake import (
 from feast_federation.onboarding.templates import templates_root
 
 __all__ = [
-    "DEFAULT_STARTER_VIEW",
-    "STARTER_VIEWS",
     "bake_platform",
     "bake_team",
     "bootstrap_org",
