@@ -74,7 +74,7 @@ def _identifier_problem(view: str) -> str | None:
     if view in BESPOKE_STARTERS:
         return None
     if not view.isidentifier() or keyword.iskeyword(view) or not view.isascii():
-        return "the generic starter names a Python variable after the view: not an identifier"
+        return "the generic starter names a Python variable after the view, which this cannot be"
     if view in _STARTER_NAMES:
         return "the generic starter's modules already use this name"
     return None
