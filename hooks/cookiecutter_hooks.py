@@ -53,9 +53,10 @@ def starter_view_default(platform_dir: str) -> str:
     from the current directory then); empty when the platform cannot be read, which the
     pre-generation hook refuses naming the platform's views."""
     try:
-        return starters.default_starter_view(starters.platform_views(Path(platform_dir)))
+        views = starters.platform_views(Path(platform_dir).expanduser())
     except FederationError:
         return ""
+    return starters.default_starter_view(views)
 
 
 def starter(platform_dir: str, view: str) -> str:

@@ -177,3 +177,20 @@ def test_a_view_the_platform_cannot_offer_is_refused_leaving_nothing(
     assert output.strip().splitlines() == [message.format(platform=platform)]
     assert (platform / "federation.yaml").read_bytes() == policy
     assert files_of(out) == [] and list(out.iterdir()) == []
+
+
+def test_a_platform_without_a_contract_has_no_views_to_offer(tmp_path):
+    """An adopted repo before its first sync: no contract, so no starter to build on."""
+    from feast_federation.onboarding import bake_platform
+
+    platform = bake_platform(tmp_path, project="market", owners=["p@market.io"])
+    (platform / "platform_contract.json").unlink()
+    policy = (platform / "federation.yaml").read_bytes()
+    result = invoke("add-team", "fraud", "--platform", platform, "--output-dir", tmp_path / "t")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"error: platform_dir {platform}: no platform_contract.json, so there are no views to "
+        "start from; sync the platform first (python apply.py in the platform repo)"
+    ]
+    assert (platform / "federation.yaml").read_bytes() == policy
+    assert not (tmp_path / "t").exists()
