@@ -21,6 +21,8 @@ if (_SOURCE / "feast_federation").is_dir():
     sys.path.insert(0, str(_SOURCE))
 
 from feast_federation import onboarding  # noqa: E402
+from feast_federation.errors import FederationError  # noqa: E402
+from feast_federation.onboarding import starters  # noqa: E402
 from feast_federation.rules import choices  # noqa: E402
 from feast_federation.rules.policy import split_owners  # noqa: E402
 
@@ -40,8 +42,31 @@ def team_pre_gen(values: dict, project_dir: Path) -> None:
         federation_repo_url=values["federation_repo_url"],
         feast_federation_version=values["feast_federation_version"],
         federation_requirement=values["feast_federation_requirement"],
+        starter_view=values["starter_view"],
+        starter=values["__starter"],
     )
     onboarding.check_outside_feature_repos(project_dir.parent)
+
+
+def starter_view_default(platform_dir: str) -> str:
+    """The starter view offered while cookiecutter asks (a relative platform_dir is read
+    from the current directory then); empty when the platform cannot be read, which the
+    pre-generation hook refuses naming the platform's views."""
+    try:
+        views = starters.platform_views(Path(platform_dir).expanduser())
+    except FederationError:
+        return ""
+    return starters.default_starter_view(views)
+
+
+def starter(platform_dir: str, view: str) -> str:
+    """What the template renders the starter from; the pre-generation hook refuses it when
+    it is not what the platform it reads says."""
+    try:
+        views = starters.platform_views(Path(platform_dir).expanduser())
+    except FederationError:
+        views = {}
+    return starters.starter_context(views, view)
 
 
 def team_post_gen(values: dict, project_dir: Path) -> None:

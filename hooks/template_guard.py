@@ -38,6 +38,9 @@ class RefuseTemplatedValues(Extension):
         super().__init__(environment)
         environment.globals["federation_hook"] = federation_hook
         environment.globals["federation_project"] = federation_project
+        environment.globals["federation_starter_view"] = federation_starter_view
+        environment.globals["federation_starter"] = federation_starter
+        environment.filters["fromjson"] = json.loads
         logging.getLogger("cookiecutter.hooks").addFilter(_without_refusals)
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
@@ -85,6 +88,31 @@ def federation_project(platform_dir: str) -> str:
         return ""
     found = re.search(r"^project:\s*['\"]?([A-Za-z][A-Za-z0-9_]*)", text, re.MULTILINE)
     return found[1] if found else ""
+
+
+def federation_starter_view(platform_dir: str) -> str:
+    """The default starter view: one of the platform's, from its platform_contract.json."""
+    hooks = _feast_federation_hooks()
+    return hooks.starter_view_default(platform_dir) if hooks else ""
+
+
+def federation_starter(platform_dir: str, view: str) -> str:
+    """The starter the team template renders for ``view`` (JSON: its folder, the view's
+    numeric fields), kept in the context so a cruft update renders it without the platform."""
+    hooks = _feast_federation_hooks()
+    return hooks.starter(platform_dir, view) if hooks else ""
+
+
+def _feast_federation_hooks():
+    """The hooks module, whose rules are feast_federation's; None when that is not installed
+    (the pre-generation hook then says so)."""
+    if str(HOOKS) not in sys.path:
+        sys.path.insert(0, str(HOOKS))
+    try:
+        import cookiecutter_hooks
+    except ImportError:
+        return None
+    return cookiecutter_hooks
 
 
 def _shown(text: str) -> str:

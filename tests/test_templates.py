@@ -10,33 +10,11 @@ import pytest
 import yaml
 
 from support import ROOT, invoke, run
+from support.baking import assert_fully_rendered, assert_ruff_clean, files_of
 from support.hostile import HOSTILE_NAMES
 
 PLATFORM_TEMPLATE = str(ROOT / "cookiecutter-platform")
 TEAM_TEMPLATE = str(ROOT / "cookiecutter-team")
-
-
-GITHUB_EXPRESSION = re.compile(r"\$\{\{ [\w.]+ \}\}")
-
-
-def files_of(repo: Path) -> list[Path]:
-    return [path for path in repo.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
-
-
-def assert_fully_rendered(repo: Path) -> None:
-    for path in files_of(repo):
-        if path.suffix in {".parquet", ".db"}:
-            continue
-        # A GitHub expression (${{ github.token }}) is the workflow's own, not a leftover.
-        text = GITHUB_EXPRESSION.sub("", path.read_text(encoding="utf-8"))
-        assert "{{" not in text and "{%" not in text and "cookiecutter" not in text, path
-
-
-def assert_ruff_clean(repo: Path) -> None:
-    result = run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=repo)
-    assert result.returncode == 0, result.stdout + result.stderr
-    result = run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=repo)
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")

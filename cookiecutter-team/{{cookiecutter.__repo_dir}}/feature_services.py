@@ -3,4 +3,4 @@
 from feast import FeatureService
 from feast_federation import platform_view
 
-{% include "starters/" ~ cookiecutter.starter_view ~ "/feature_services.py" -%}
+{% include "starters/" ~ (cookiecutter.__starter | fromjson).folder ~ "/feature_services.py" -%}

@@ -9,4 +9,4 @@ from feast.on_demand_feature_view import on_demand_feature_view
 from feast.types import Float64
 from feast_federation import platform_view
 
-{% include "starters/" ~ cookiecutter.starter_view ~ "/on_demand_views.py" -%}
+{% include "starters/" ~ (cookiecutter.__starter | fromjson).folder ~ "/on_demand_views.py" -%}

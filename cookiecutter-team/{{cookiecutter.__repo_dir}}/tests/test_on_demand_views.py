@@ -4,7 +4,7 @@ from pathlib import Path
 
 from feast_federation.testing import odfv_serving_problems, transform_in_fresh_process
 
-{% include "starters/" ~ cookiecutter.starter_view ~ "/test_on_demand_views.py" %}
+{% include "starters/" ~ (cookiecutter.__starter | fromjson).folder ~ "/test_on_demand_views.py" %}
 
 def test_every_odfv_serves_rebuilt_from_its_proto():
     """Every ODFV this repo defines, run on inputs made from its sources' schemas."""

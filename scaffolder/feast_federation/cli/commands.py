@@ -35,7 +35,6 @@ from feast_federation.onboarding.bake import (
     DEFAULT_FEDERATION_REPO_URL,
     DEFAULT_FEDERATION_REQUIREMENT,
     DEFAULT_REGISTRY_SERVER_ADDRESS,
-    DEFAULT_STARTER_VIEW,
 )
 from feast_federation.rules.choices import OFFLINE_STORES, ONLINE_STORES, REGISTRIES, Backends
 
@@ -599,6 +598,17 @@ _REQUIREMENT_HELP = (
 _REPO_URL_HELP = "Git URL the generated pre-commit hooks come from (tag v<version>)"
 
 
+def _platform_views(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of --starter-view: the views of the --platform given before it."""
+    from feast_federation.onboarding.starters import platform_views
+
+    try:
+        views = platform_views(ctx.params.get("platform") or ".")
+    except FederationError:
+        return []
+    return [view for view in views if view.startswith(incomplete)]
+
+
 @app.command("add-team")
 @user_errors
 def add_team(
@@ -609,8 +619,15 @@ def add_team(
         Path | None, typer.Option("--output-dir", help="Where to create the team repo.")
     ] = None,
     starter_view: Annotated[
-        str, typer.Option(help="Platform view the starter ODFV builds on.")
-    ] = DEFAULT_STARTER_VIEW,
+        str,
+        typer.Option(
+            help="Platform view the starter ODFV and FeatureService build on: any view of the "
+            "platform's platform_contract.json [the first with a bespoke starter, else its "
+            "first].",
+            show_default=False,
+            autocompletion=_platform_views,
+        ),
+    ] = "",
     registry_server: Annotated[
         str,
         typer.Option(
@@ -689,7 +706,7 @@ def bootstrap(
     from feast_federation.onboarding import bootstrap_org
 
     teams = [
-        (name, view or DEFAULT_STARTER_VIEW)
+        name if not view else (name, view)
         for name, _, view in (t.partition(":") for t in team or [])
     ]
     backends = Backends(registry, online_store, offline_store, registry_server)

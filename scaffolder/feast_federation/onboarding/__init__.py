@@ -6,8 +6,6 @@ generated pipelines (``ci_secrets``)."""
 from feast_federation.onboarding.bake import (
     DEFAULT_PLATFORM_REPO_REF,
     DEFAULT_PLATFORM_REPO_URL,
-    DEFAULT_STARTER_VIEW,
-    STARTER_VIEWS,
     bake_platform,
     bake_team,
     bootstrap_org,
@@ -22,8 +20,6 @@ from feast_federation.onboarding.templates import templates_root
 __all__ = [
     "DEFAULT_PLATFORM_REPO_REF",
     "DEFAULT_PLATFORM_REPO_URL",
-    "DEFAULT_STARTER_VIEW",
-    "STARTER_VIEWS",
     "bake_platform",
     "bake_team",
     "bootstrap_org",

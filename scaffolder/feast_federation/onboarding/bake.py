@@ -15,6 +15,12 @@ from feast_federation import __version__
 from feast_federation.errors import FederationError
 from feast_federation.onboarding.ci_secrets import wire_ci_secrets
 from feast_federation.onboarding.k8s_secrets import wire_k8s_secrets
+from feast_federation.onboarding.starters import (
+    check_starter_view,
+    default_starter_view,
+    platform_views,
+    starter_context,
+)
 from feast_federation.onboarding.team_config import (
     REGISTRY_SERVER_FILE,
     check_registry_server_address,
@@ -22,7 +28,13 @@ from feast_federation.onboarding.team_config import (
     team_federation_source,
     team_store_yaml,
 )
-from feast_federation.onboarding.templates import PLATFORM_TEMPLATE, TEAM_TEMPLATE, bake
+from feast_federation.onboarding.templates import (
+    PLATFORM_REPO_DIR,
+    PLATFORM_TEMPLATE,
+    TEAM_TEMPLATE,
+    bake,
+    templates_root,
+)
 from feast_federation.rules.choices import (
     CI_SYSTEMS,
     LOCAL_DEFAULT,
@@ -49,6 +61,7 @@ from feast_federation.rules.values import (
     check_requirement,
     check_url,
     check_version,
+    shown,
 )
 
 DEFAULT_FEDERATION_REPO_URL = "https://github.com/your-org/feast-federation"
@@ -56,8 +69,6 @@ DEFAULT_FEDERATION_REQUIREMENT = f"feast-federation=={__version__}"
 DEFAULT_REGISTRY_SERVER_ADDRESS = "localhost:6570"
 DEFAULT_PLATFORM_REPO_URL = "https://github.com/your-org/platform"
 DEFAULT_PLATFORM_REPO_REF = "main"
-STARTER_VIEWS = ("user_features", "customer_features", "driver_stats")
-DEFAULT_STARTER_VIEW = STARTER_VIEWS[0]
 
 
 # --- checks shared by the CLI and the template hooks -----------------------------------
@@ -73,10 +84,14 @@ def check_new_team(
     federation_repo_url: str = "",
     feast_federation_version: str = __version__,
     federation_requirement: str = "",
+    starter_view: str | None = None,
+    starter: str | None = None,
 ) -> None:
     """Raise FederationError unless ``team`` may be registered in ``platform_dir``'s policy.
 
     An empty ``federation_repo_url`` or ``federation_requirement`` is the platform's.
+    ``starter_view`` must be one of the platform's views; ``starter`` is what the template
+    will render for it (``__starter``), read when cookiecutter asked its questions.
 
     Every value is checked here, before anything is written: the CLI calls this before it
     bakes, and the template's pre-generation hook calls it under plain cookiecutter.
@@ -94,6 +109,20 @@ def check_new_team(
         raise FederationError(f"project_name {project}: the platform's project is {policy.project}")
     schemas = {other.effective_offline_schema: name for name, other in policy.teams.items()}
     validate_offline_schema(team, offline_schema_of(team, offline_schema), schemas)
+    if starter_view is not None:
+        _check_starter(platform, starter_view, starter)
+
+
+def _check_starter(platform: Path, starter_view: str, starter: str | None) -> None:
+    views = platform_views(platform)
+    check_starter_view(views, starter_view, f"at {platform}")
+    if starter is not None and starter != starter_context(views, starter_view):
+        # Cookiecutter reads a relative platform_dir from the current directory while asking,
+        # the hooks from the output directory: they found different platforms.
+        raise FederationError(
+            f"starter_view {shown(starter_view)}: the template could not read the platform "
+            f"at {platform} while asking; give platform_dir as an absolute path"
+        )
 
 
 def check_team_location(target: Path) -> None:
@@ -242,13 +271,6 @@ def _platform(platform_dir: Path) -> Path:
     return platform_dir
 
 
-def _check_starter_view(starter_view: str) -> None:
-    if starter_view not in STARTER_VIEWS:
-        raise FederationError(
-            f"starter view {starter_view}: choose one of {', '.join(STARTER_VIEWS)}"
-        )
-
-
 # --- baking ----------------------------------------------------------------------------
 
 
@@ -313,7 +335,7 @@ def bake_team(
     team: str,
     owners: Sequence[str],
     output_dir: Path,
-    starter_view: str = DEFAULT_STARTER_VIEW,
+    starter_view: str = "",
     registry_server: str = "",
     ci: str = "github",
     offline_schema: str = "",
@@ -325,13 +347,18 @@ def bake_team(
 ) -> Path:
     """Bake ``output_dir/<team>``; the template's hooks check and register the team.
 
-    ``registry``, ``online_store`` and ``offline_store`` are only checked: a team repo takes
-    the platform's. So are ``federation_requirement`` and ``federation_repo_url`` unless
-    given (how the repo installs feast-federation, where its pre-commit hooks come from).
+    ``starter_view`` is one of the platform's views (default: the first with a bespoke
+    starter, else its first). ``registry``, ``online_store`` and ``offline_store`` are only
+    checked: a team repo takes the platform's. So are ``federation_requirement`` and
+    ``federation_repo_url`` unless given (how the repo installs feast-federation, where its
+    pre-commit hooks come from).
     """
+    check_plain_text("platform_dir", str(platform_dir))
+    starter_view = starter_view or default_starter_view(platform_views(_platform(platform_dir)))
     check_new_team(
         platform_dir, team=team, owners=owners, offline_schema=offline_schema,
         federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
+        starter_view=starter_view,
     )  # fmt: skip
     source = team_federation_source(
         _platform(platform_dir), federation_requirement, federation_repo_url
@@ -340,7 +367,6 @@ def bake_team(
         platform_dir, team=team,
         registry=registry, online_store=online_store, offline_store=offline_store,
     )  # fmt: skip
-    _check_starter_view(starter_view)
     check_choice("ci", ci, CI_SYSTEMS)
     registry_server = team_registry_server(platform_dir, registry_server)
     check_team_location(Path(output_dir) / team)
@@ -381,7 +407,10 @@ def bootstrap_org(
     check_plain_text("org directory", str(org_dir))
     if org_dir.exists() and (not org_dir.is_dir() or any(org_dir.iterdir())):
         raise FederationError(f"{org_dir}: exists and is not an empty directory")
-    pairs = [(team, DEFAULT_STARTER_VIEW) if isinstance(team, str) else team for team in teams]
+    # The new platform offers the views of the template's contract.
+    template_views = platform_views(templates_root() / PLATFORM_TEMPLATE / PLATFORM_REPO_DIR)
+    default = default_starter_view(template_views)
+    pairs = [(team, default) if isinstance(team, str) else team for team in teams]
     owners = list(owners) or ["platform-team@example.com"]
     check_new_platform(
         project=project, owners=owners, registry_server_address=registry_server_address,
@@ -393,7 +422,7 @@ def bootstrap_org(
     registered: list[str] = []
     for name, starter_view in pairs:
         validate_team_name(name, registered)
-        _check_starter_view(starter_view)
+        check_starter_view(template_views, starter_view, "bootstrap creates")
         registered.append(name)
     # bake_platform checks the choices before it writes anything.
     platform_dir = bake_platform(

@@ -14,6 +14,7 @@ from feast_federation.errors import FederationError
 
 PLATFORM_TEMPLATE = "cookiecutter-platform"
 TEAM_TEMPLATE = "cookiecutter-team"
+PLATFORM_REPO_DIR = "{{cookiecutter.repo_name}}"  # the platform template's repo folder
 TEMPLATES_VARIABLE = "FEAST_FEDERATION_TEMPLATES"
 TEMPLATE_URL_VARIABLE = "FEAST_FEDERATION_TEMPLATE_URL"
 

@@ -140,9 +140,7 @@ def _from_gitlab(environ: Mapping[str, str], job: str) -> tuple[bytes, str]:
 def _required(environ: Mapping[str, str], *names: str) -> list[str]:
     missing = [name for name in names if not environ.get(name)]
     if missing:
-        raise FederationError(
-            f"reviewed-plan: {', '.join(missing)} not set (a CI job has it)"
-        )
+        raise FederationError(f"reviewed-plan: {', '.join(missing)} not set (a CI job has it)")
     return [environ[name] for name in names]
 
 
