@@ -372,3 +372,37 @@ def test_dangling_names_each_read_of_a_missing_view_or_feature():
     ]
     assert dangling([SERVICE], views) == []
     assert dangling([SERVICE], {}) == [(SERVICE, "reads user_features, which does not exist")]
+
+
+# --- starter views ------------------------------------------------------------------------
+
+STARTER_VIEWS = {
+    "class": {"fields": {"tier": "Int64"}},
+    "merchant_weights": {"fields": {"request_weight": "Float64", "volume": "Int64"}},
+    "merchant_stats": {"fields": {"volume": "Int64", "name": "String"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("view", "reason"),
+    [
+        ("class", "the generic starter names a Python variable after the view"),
+        ("merchant_weights", "the view has a field request_weight, a name the generic starter"),
+        ("ghost", "not a view of the platform at ../platform (its views: class,"),
+    ],
+)
+def test_a_starter_view_the_generic_starter_cannot_build_on_is_refused(view, reason):
+    from feast_federation.onboarding.starters import check_starter_view
+
+    with pytest.raises(FederationError) as refused:
+        check_starter_view(STARTER_VIEWS, view, "at ../platform")
+    assert reason in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_the_default_starter_view_is_the_first_the_generic_starter_can_build_on():
+    from feast_federation.onboarding.starters import check_starter_view, default_starter_view
+
+    view = default_starter_view(STARTER_VIEWS)
+    assert view == "merchant_stats"
+    check_starter_view(STARTER_VIEWS, view, "at ../platform")
+    assert default_starter_view({**STARTER_VIEWS, "driver_stats": {}}) == "driver_stats"

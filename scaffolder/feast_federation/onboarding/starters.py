@@ -21,6 +21,8 @@ from feast_federation.rules.values import shown
 BESPOKE_STARTERS = ("user_features", "customer_features", "driver_stats")
 GENERIC_STARTER = "_generic"
 NUMERIC_TYPES = frozenset({"Int32", "Int64", "Float32", "Float64"})
+# The request field and the output feature the generic starter adds beside the view's.
+GENERIC_FEATURES = ("request_weight", "weighted_sum")
 # Names the generic starter's modules bind themselves: a view variable must not shadow them.
 _STARTER_NAMES = frozenset(
     {"Field", "RequestSource", "FeatureService", "Float64", "on_demand_feature_view",
@@ -41,21 +43,21 @@ def platform_views(platform_dir: Path | str) -> dict[str, dict]:
 def default_starter_view(views: dict[str, dict]) -> str:
     """The first view with a bespoke starter, else the first view a starter can be named
     after, else the first view (which ``check_starter_view`` then refuses)."""
-    usable = [view for view in views if _identifier_problem(view) is None]
+    usable = [view for view in views if _generic_problem(views, view) is None]
     ordered = [view for view in BESPOKE_STARTERS if view in views] + usable + list(views)
     return ordered[0] if ordered else ""
 
 
 def check_starter_view(views: dict[str, dict], view: str, platform: str) -> None:
     """Refuse a starter view the platform (``platform``: "at DIR", or how else to name it)
-    does not offer, or that the generic starter cannot name a Python variable after."""
+    does not offer, or that the generic starter cannot be built on."""
     listed = ", ".join(views) or "none"
     if view not in views:
         raise FederationError(
             f"starter_view {shown(view)}: not a view of the platform {platform} "
             f"(its views: {listed})"
         )
-    problem = _identifier_problem(view)
+    problem = _generic_problem(views, view)
     if problem:
         raise FederationError(f"starter_view {shown(view)}: {problem}; choose another ({listed})")
 
@@ -69,12 +71,20 @@ def starter_context(views: dict[str, dict], view: str) -> str:
     return json.dumps({"folder": folder, "numeric_fields": numeric})
 
 
-def _identifier_problem(view: str) -> str | None:
-    # The generic starter binds the view to a variable of its name; a bespoke one has its own.
+def _generic_problem(views: dict[str, dict], view: str) -> str | None:
+    """Why the generic starter cannot be built on ``view``; None when it can, or when the
+    view has a bespoke starter. It binds the view to a variable of the view's name and adds
+    a request field and an output feature of fixed names."""
     if view in BESPOKE_STARTERS:
         return None
     if not view.isidentifier() or keyword.iskeyword(view) or not view.isascii():
         return "the generic starter names a Python variable after the view, which this cannot be"
     if view in _STARTER_NAMES:
         return "the generic starter's modules already use this name"
+    clashes = sorted(set(GENERIC_FEATURES) & set(views[view].get("fields", {})))
+    if clashes:
+        return (
+            f"the view has a field {', '.join(clashes)}, a name the generic starter gives its "
+            "own request field and output feature"
+        )
     return None
