@@ -43,7 +43,7 @@ def team_pre_gen(values: dict, project_dir: Path) -> None:
         feast_federation_version=values["feast_federation_version"],
         federation_requirement=values["feast_federation_requirement"],
         starter_view=values["starter_view"],
-        starter=values["__starter"],
+        rendered_starter=values["__starter"],
     )
     onboarding.check_outside_feature_repos(project_dir.parent)
 

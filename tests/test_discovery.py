@@ -217,3 +217,17 @@ def test_a_module_that_exits_refuses_with_exit_1(org, code, shown):
     )
     assert result.stdout == ""
     assert registry_digest(platform) == before
+
+
+def test_an_absolute_feastignore_pattern_is_one_line(tmp_path):
+    from feast_federation.errors import FederationError
+    from feast_federation.rules.repo import definition_modules
+
+    (tmp_path / "views.py").write_text("\n")
+    (tmp_path / ".feastignore").write_text("/build\n")
+    with pytest.raises(FederationError) as refused:
+        definition_modules(tmp_path)
+    assert str(refused.value) == (
+        f"{tmp_path / '.feastignore'}: pattern '/build' must be relative to the repo "
+        "(write 'build'); Feast cannot read it either"
+    )

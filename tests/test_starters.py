@@ -194,3 +194,30 @@ def test_a_platform_without_a_contract_has_no_views_to_offer(tmp_path):
     ]
     assert (platform / "federation.yaml").read_bytes() == policy
     assert not (tmp_path / "t").exists()
+
+
+def test_a_platform_cookiecutter_could_not_read_while_asking_gets_the_path_hint(
+    platform, tmp_path
+):
+    """A relative platform_dir is read from the current directory while cookiecutter asks,
+    and from the output directory by the hooks: the view it offered is then empty."""
+    policy = (platform / "federation.yaml").read_bytes()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run(
+        [
+            sys.executable, "-m", "cookiecutter", TEAM_TEMPLATE, "--no-input",
+            "--output-dir", str(platform.parent), "team_name=fraud",
+            f"platform_dir={platform.name}",
+        ],
+        cwd=elsewhere,
+    )  # fmt: skip
+    assert result.returncode == 1
+    (line,) = (result.stdout + result.stderr).strip().splitlines()
+    assert line.startswith("error: starter_view '': the template could not read the platform's")
+    assert line.endswith(
+        "while asking; give platform_dir as an absolute path, or starter_view as one of: "
+        "class, merchant_names, merchant_stats"
+    )
+    assert (platform / "federation.yaml").read_bytes() == policy
+    assert not (platform.parent / "fraud").exists()

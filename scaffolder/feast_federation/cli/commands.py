@@ -622,8 +622,8 @@ def add_team(
         str,
         typer.Option(
             help="Platform view the starter ODFV and FeatureService build on: any view of the "
-            "platform's platform_contract.json [the first with a bespoke starter, else its "
-            "first].",
+            "platform's platform_contract.json [the first with a bespoke starter, else the "
+            "first the generic starter can be built on].",
             show_default=False,
             autocompletion=_platform_views,
         ),

@@ -85,13 +85,13 @@ def check_new_team(
     feast_federation_version: str = __version__,
     federation_requirement: str = "",
     starter_view: str | None = None,
-    starter: str | None = None,
+    rendered_starter: str | None = None,
 ) -> None:
     """Raise FederationError unless ``team`` may be registered in ``platform_dir``'s policy.
 
     An empty ``federation_repo_url`` or ``federation_requirement`` is the platform's.
-    ``starter_view`` must be one of the platform's views; ``starter`` is what the template
-    will render for it (``__starter``), read when cookiecutter asked its questions.
+    ``starter_view`` must be one of the platform's views; ``rendered_starter`` is what the
+    template will render for it (``__starter``), read when cookiecutter asked its questions.
 
     Every value is checked here, before anything is written: the CLI calls this before it
     bakes, and the template's pre-generation hook calls it under plain cookiecutter.
@@ -110,19 +110,23 @@ def check_new_team(
     schemas = {other.effective_offline_schema: name for name, other in policy.teams.items()}
     validate_offline_schema(team, offline_schema_of(team, offline_schema), schemas)
     if starter_view is not None:
-        _check_starter(platform, starter_view, starter)
+        _check_starter(platform, starter_view, rendered_starter)
 
 
-def _check_starter(platform: Path, starter_view: str, starter: str | None) -> None:
+def _check_starter(platform: Path, starter_view: str, rendered_starter: str | None) -> None:
     views = platform_views(platform)
-    check_starter_view(views, starter_view, f"at {platform}")
-    if starter is not None and starter != starter_context(views, starter_view):
-        # Cookiecutter reads a relative platform_dir from the current directory while asking,
-        # the hooks from the output directory: they found different platforms.
+    # Cookiecutter reads a relative platform_dir from the current directory while asking,
+    # the hooks from the output directory: when they found different platforms, the view
+    # offered (empty when none was found) and what the template renders are not this one's.
+    if rendered_starter is not None and (
+        not starter_view or rendered_starter != starter_context(views, starter_view)
+    ):
         raise FederationError(
-            f"starter_view {shown(starter_view)}: the template could not read the platform "
-            f"at {platform} while asking; give platform_dir as an absolute path"
+            f"starter_view {shown(starter_view)}: the template could not read the platform's "
+            f"views at {platform} while asking; give platform_dir as an absolute path, or "
+            f"starter_view as one of: {', '.join(views) or 'none'}"
         )
+    check_starter_view(views, starter_view, f"at {platform}")
 
 
 def check_team_location(target: Path) -> None:
@@ -348,8 +352,9 @@ def bake_team(
     """Bake ``output_dir/<team>``; the template's hooks check and register the team.
 
     ``starter_view`` is one of the platform's views (default: the first with a bespoke
-    starter, else its first). ``registry``, ``online_store`` and ``offline_store`` are only
-    checked: a team repo takes the platform's. So are ``federation_requirement`` and
+    starter, else the first the generic starter can be built on). ``registry``,
+    ``online_store`` and ``offline_store`` are only checked: a team repo takes the
+    platform's. So are ``federation_requirement`` and
     ``federation_repo_url`` unless given (how the repo installs feast-federation, where its
     pre-commit hooks come from).
     """

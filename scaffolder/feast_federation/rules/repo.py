@@ -109,12 +109,22 @@ def _ignored_files(root: Path, patterns: list[str]) -> set[Path]:
     """Each file a pattern matches, and every ``*.py`` under a directory one matches."""
     ignored: set[Path] = set()
     for pattern in set(patterns):
-        for matched in root.glob(pattern):
+        for matched in _glob(root, pattern):
             if matched.is_file():
                 ignored.add(matched.resolve())
             else:
                 ignored |= {sub.resolve() for sub in matched.glob("**/*.py") if sub.is_file()}
     return ignored
+
+
+def _glob(root: Path, pattern: str):
+    try:
+        return list(root.glob(pattern))
+    except (NotImplementedError, ValueError):  # "/build": pathlib takes no absolute pattern
+        raise FederationError(
+            f"{root / '.feastignore'}: pattern {pattern!r} must be relative to the repo "
+            f"(write {pattern.lstrip('/')!r}); Feast cannot read it either"
+        ) from None
 
 
 def declared_names(repo_dir: Path) -> set[str]:
