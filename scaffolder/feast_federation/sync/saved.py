@@ -99,6 +99,26 @@ class SavedPlan:
                 f"({describe_owner(owner)})"
             )
 
+    def check_options(self, *, prune: bool, allow_breaking: bool) -> None:
+        """Refuse an apply whose flags differ from the plan's.
+
+        The file may come from elsewhere (a pull request's CI artifact): a flag that deletes
+        or breaks has to be given by whoever applies, never taken from the file.
+        """
+        for flag, planned, given in (
+            ("--prune", self.prune, prune),
+            ("--allow-breaking-teams", self.allow_breaking_teams, allow_breaking),
+        ):
+            if planned and not given:
+                raise FederationError(
+                    f"{self._name} was made with {flag}: apply it with {flag} to carry it out"
+                )
+            if given and not planned:
+                raise FederationError(
+                    f"{self._name} was made without {flag}: apply it without {flag}, or plan "
+                    f"again with {flag}"
+                )
+
     def verify(self, fresh: Plan, repo_path: Path) -> None:
         """Refuse, naming what changed, unless ``fresh`` is this plan computed again."""
         self.check_target(fresh.owner, fresh.project, repo_path)
