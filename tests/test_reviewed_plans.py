@@ -218,14 +218,31 @@ def test_gitlab_team_apply_applies_the_plan_reviewed_in_the_merge_request(org, t
     with serving(fake) as base:
         ran = gitlab_main_job(pipeline, team, "apply", fake, base)
     assert ran.failed is None, ran.failed and ran.failed.stderr
-    assert len(ran.commands) == 1 and "reviewed-plan --out plan.json && python apply.py " \
-        "plan.json --yes" in ran.commands[0]  # fmt: skip
+    [command] = ran.commands
+    assert 'then FEAST_PLAN_TOKEN="$plan_token" feast-federation reviewed-plan --out plan.json; ' \
+        "python apply.py plan.json --yes; else" in command  # fmt: skip
+    # The job received the token; the fetch used it, and apply.py (this repo's code) never
+    # had it in its environment.
     assert (team / "plan.json").read_bytes() == plan
+    assert [h.get("Private-Token") for _, h in fake.requests][-1] == fake.token
+    assert all(fake.token not in value for value in ran.environments[0].values())
     assert invoke("plan", team).exit_code == 0
     from feast_federation.registry import open_store
 
     service = open_store(team).get_feature_service("marketing_campaign_model")
     assert service.description == "Reviewed on GitLab."
+
+    # A fetch that fails ends the job: nothing is applied, in one run or otherwise.
+    (team / "plan.json").unlink()
+    describe_service(team, "Never reviewed.")
+    before = file_digest(registry_file(org))
+    fake.merge_requests.clear()
+    with serving(fake) as base:
+        ran = gitlab_main_job(pipeline, team, "apply", fake, base)
+    assert ran.failed is not None and ran.failed.returncode == 1
+    assert "no merged merge request brought it to main" in ran.failed.stderr
+    assert "Applying" not in ran.failed.stdout + ran.failed.stderr
+    assert file_digest(registry_file(org)) == before
 
 
 @pytest.mark.slow
