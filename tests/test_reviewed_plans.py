@@ -176,8 +176,22 @@ def test_github_team_apply_refuses_a_reviewed_plan_the_registry_moved_past(org, 
     assert ran.failed is not None and ran.failed.returncode == 1
     assert ran.failed.stderr.strip().splitlines() == [
         "error: the registry changed since the plan: FeatureView customer_features was "
-        "updated; nothing was written: plan again"
+        "updated; nothing was written: re-run the pull request's check to plan against the "
+        "registry as it is now, review that plan, then re-run this job"
     ]
+    assert file_digest(registry_file(org)) == before
+    # Main moved past the pull request too: a re-run of its check would plan the same code.
+    describe_service(team, "Merged after the review.")
+    with serving(fake) as base:
+        ran = github_main_job(team, "team", fake, base, tmp_path / "summary.md")
+    assert ran.failed is not None and ran.failed.returncode == 1
+    [error] = ran.failed.stderr.strip().splitlines()
+    repo_first = "error: the repo changed since the plan: FeatureService marketing_campaign_model"
+    assert error.startswith(f"{repo_first} was updated; the registry changed")
+    assert error.endswith("nothing was written: main holds changes the pull request's check "
+                          "did not plan, and re-running that check plans the same code again: "
+                          "run the workflow by hand on main to plan and apply what main holds, "
+                          "or merge an updated branch whose check plans them")  # fmt: skip
     assert file_digest(registry_file(org)) == before
 
 
@@ -262,7 +276,8 @@ def test_gitlab_platform_sync_refuses_a_plan_a_team_apply_made_stale(org, tmp_pa
     errors = [line for line in ran.failed.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
         "error: the registry changed since the plan: FeatureService marketing_campaign_model was "
-        "updated; nothing was written: plan again"
+        "updated; nothing was written: re-run the merge request's check to plan against the "
+        "registry as it is now, review that plan, then re-run this job"
     ], ran.failed.stderr
     assert file_digest(registry_file(org)) == before
 

@@ -299,7 +299,8 @@ def _plan_repo(repo_path: Path, options: RunOptions, out_file: Path | None) -> N
 
 def _apply_saved(plan_file: Path, repo_path: Path | None, options: RunOptions, yes: bool):
     """Carry out a saved plan, in ``repo_path`` (apply.py's repo) or the repo it records."""
-    from feast_federation.sync.saved import SavedPlan
+    from feast_federation.ops.reviewed import stale_plan_advice
+    from feast_federation.sync.saved import SavedPlan, StalePlan
 
     saved = SavedPlan.read(plan_file)
     # Before loading Feast or asking about deletions; the engine checks again for its callers.
@@ -309,7 +310,13 @@ def _apply_saved(plan_file: Path, repo_path: Path | None, options: RunOptions, y
             f"{plan_file}: its repo {saved.repo} is not here; run `python apply.py "
             f"{plan_file}` in the repo's checkout"
         )
-    _apply_repo(repo_path or Path(saved.repo), options, yes, saved)
+    try:
+        _apply_repo(repo_path or Path(saved.repo), options, yes, saved)
+    except StalePlan as stale:
+        advice = stale_plan_advice(os.environ, repo_changed=stale.repo_changed)
+        if advice is None:
+            raise
+        raise stale.advising(advice) from None
 
 
 def _apply_repo(repo_path: Path, options: RunOptions, yes: bool, saved=None) -> None:

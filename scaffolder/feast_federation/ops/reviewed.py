@@ -54,6 +54,29 @@ def fetch_reviewed_plan(
     )
 
 
+def stale_plan_advice(environ: Mapping[str, str], *, repo_changed: bool) -> str | None:
+    """What to do when a CI job refuses a saved plan (the reviewed one, in the generated
+    pipelines) as stale; None outside CI, where "plan again" says it. Re-running the check
+    plans the same code again (GitHub re-runs its merge commit, GitLab the branch), so it
+    helps only when the registry moved."""
+    if environ.get("GITHUB_ACTIONS") == "true":
+        request, runner = "pull request", "workflow"
+    elif environ.get("GITLAB_CI") == "true":
+        request, runner = "merge request", "pipeline"
+    else:
+        return None
+    if repo_changed:
+        return (
+            f"main holds changes the {request}'s check did not plan, and re-running that check "
+            f"plans the same code again: run the {runner} by hand on main to plan and apply "
+            f"what main holds, or merge an updated branch whose check plans them"
+        )
+    return (
+        f"re-run the {request}'s check to plan against the registry as it is now, review "
+        "that plan, then re-run this job"
+    )
+
+
 def _from_github(environ: Mapping[str, str]) -> tuple[bytes, str]:
     base, repo, sha, workflow_ref = _required(
         environ, "GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_WORKFLOW_REF"

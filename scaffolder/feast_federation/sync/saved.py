@@ -133,11 +133,24 @@ class SavedPlan:
         if not changed and _as_json(fresh.to_json()) != self.plan:
             changed = ["the plan computed now differs from the saved plan"]
         if changed:
-            raise FederationError("; ".join(changed) + "; nothing was written: plan again")
+            repo_changed = bool(_differences(self.definitions, fresh.definitions))
+            raise StalePlan(changed, repo_changed=repo_changed)
 
     @property
     def _name(self) -> str:
         return self.source or "the plan"
+
+
+class StalePlan(FederationError):
+    """The repo or the registry moved past a saved plan; nothing was written."""
+
+    def __init__(self, changed: list[str], *, repo_changed: bool, advice: str = "plan again"):
+        self.changed, self.repo_changed = changed, repo_changed
+        super().__init__("; ".join(changed) + f"; nothing was written: {advice}")
+
+    def advising(self, advice: str) -> StalePlan:
+        """The same refusal, with what to do where the plan came from."""
+        return StalePlan(self.changed, repo_changed=self.repo_changed, advice=advice)
 
 
 def _differences(then: dict, now: dict) -> list[str]:
