@@ -176,8 +176,22 @@ def test_github_team_apply_refuses_a_reviewed_plan_the_registry_moved_past(org, 
     assert ran.failed is not None and ran.failed.returncode == 1
     assert ran.failed.stderr.strip().splitlines() == [
         "error: the registry changed since the plan: FeatureView customer_features was "
-        "updated; nothing was written: plan again"
+        "updated; nothing was written: re-run the pull request's check to plan against the "
+        "registry as it is now, review that plan, then re-run this job"
     ]
+    assert file_digest(registry_file(org)) == before
+    # Main moved past the pull request too: a re-run of its check would plan the same code.
+    describe_service(team, "Merged after the review.")
+    with serving(fake) as base:
+        ran = github_main_job(team, "team", fake, base, tmp_path / "summary.md")
+    assert ran.failed is not None and ran.failed.returncode == 1
+    [error] = ran.failed.stderr.strip().splitlines()
+    repo_first = "error: the repo changed since the plan: FeatureService marketing_campaign_model"
+    assert error.startswith(f"{repo_first} was updated; the registry changed")
+    assert error.endswith("nothing was written: main holds changes the pull request's check "
+                          "did not plan, and re-running that check plans the same code again: "
+                          "run the workflow by hand on main to plan and apply what main holds, "
+                          "or merge an updated branch whose check plans them")  # fmt: skip
     assert file_digest(registry_file(org)) == before
 
 
@@ -218,14 +232,31 @@ def test_gitlab_team_apply_applies_the_plan_reviewed_in_the_merge_request(org, t
     with serving(fake) as base:
         ran = gitlab_main_job(pipeline, team, "apply", fake, base)
     assert ran.failed is None, ran.failed and ran.failed.stderr
-    assert len(ran.commands) == 1 and "reviewed-plan --out plan.json && python apply.py " \
-        "plan.json --yes" in ran.commands[0]  # fmt: skip
+    [command] = ran.commands
+    assert 'then FEAST_PLAN_TOKEN="$plan_token" feast-federation reviewed-plan --out plan.json; ' \
+        "python apply.py plan.json --yes; else" in command  # fmt: skip
+    # The job received the token; the fetch used it, and apply.py (this repo's code) never
+    # had it in its environment.
     assert (team / "plan.json").read_bytes() == plan
+    assert [h.get("Private-Token") for _, h in fake.requests][-1] == fake.token
+    assert all(fake.token not in value for value in ran.environments[0].values())
     assert invoke("plan", team).exit_code == 0
     from feast_federation.registry import open_store
 
     service = open_store(team).get_feature_service("marketing_campaign_model")
     assert service.description == "Reviewed on GitLab."
+
+    # A fetch that fails ends the job: nothing is applied, in one run or otherwise.
+    (team / "plan.json").unlink()
+    describe_service(team, "Never reviewed.")
+    before = file_digest(registry_file(org))
+    fake.merge_requests.clear()
+    with serving(fake) as base:
+        ran = gitlab_main_job(pipeline, team, "apply", fake, base)
+    assert ran.failed is not None and ran.failed.returncode == 1
+    assert "no merged merge request brought it to main" in ran.failed.stderr
+    assert "Applying" not in ran.failed.stdout + ran.failed.stderr
+    assert file_digest(registry_file(org)) == before
 
 
 @pytest.mark.slow
@@ -245,7 +276,8 @@ def test_gitlab_platform_sync_refuses_a_plan_a_team_apply_made_stale(org, tmp_pa
     errors = [line for line in ran.failed.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
         "error: the registry changed since the plan: FeatureService marketing_campaign_model was "
-        "updated; nothing was written: plan again"
+        "updated; nothing was written: re-run the merge request's check to plan against the "
+        "registry as it is now, review that plan, then re-run this job"
     ], ran.failed.stderr
     assert file_digest(registry_file(org)) == before
 
@@ -310,7 +342,11 @@ def test_github_takes_the_newest_successful_run_of_this_workflow(monkeypatch, tm
         {"id": 304, "workflow": "materialize.yml", "head_sha": HEAD_SHA, "event": "pull_request",
          "conclusion": "success", "created_at": "2026-01-02T06:00:00Z"},
     ]  # fmt: skip
-    for run_id, text in ((302, b'{"plan": "newest"}'), (303, b"failed"), (304, b"other")):
+    fake.runs[-3]["pull_requests"] = [7]  # as GitHub shows it while the pull request is open
+    fake.runs += newer_runs_of_other_pull_requests()
+    runs = ((302, b'{"plan": "newest"}'), (303, b"failed"), (304, b"other"), (305, b"fork"),
+            (306, b"pull request 8"), (307, b"branch other"))  # fmt: skip
+    for run_id, text in runs:
         fake.artifacts.append({"id": 900 + run_id, "run_id": run_id, "name": "feast-plan",
                                "created_at": "2026-01-02T06:00:00Z",
                                "zip": zipped("plan.json", text)})  # fmt: skip
@@ -321,6 +357,40 @@ def test_github_takes_the_newest_successful_run_of_this_workflow(monkeypatch, tm
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == b'{"plan": "newest"}'
     assert "Saved the plan reviewed in pull request #7, run 302 to " in result.output
+
+
+def newer_runs_of_other_pull_requests() -> list[dict]:
+    """Successful runs for the same head commit that checked other pull requests: a fork's
+    (GitHub lists no pull request for it), #8's, and a merged one's from another branch."""
+    run = {"workflow": "feature-store.yml", "head_sha": HEAD_SHA, "event": "pull_request",
+           "conclusion": "success", "created_at": "2026-01-02T07:00:00Z"}  # fmt: skip
+    return [
+        run | {"id": 305, "head_repository": "mallory/platform"},
+        run | {"id": 306, "pull_requests": [8]},
+        run | {"id": 307, "head_branch": "other"},
+    ]
+
+
+def test_github_refuses_a_pull_request_not_merged_as_the_commit_and_other_requests_runs(
+    monkeypatch, tmp_path
+):
+    fake = github_for("acme/platform", "platform", b"{}")
+    fake.pulls.append({"number": 3, "merge_commit_sha": "d4" * 20, "head_sha": "e5" * 20,
+                       "contains": ["c3" * 20]})  # fmt: skip
+    out = tmp_path / "plan.json"
+    with serving(fake) as base:
+        env = fake.environment(base, MAIN_SHA, "feature-store.yml")
+        single_error(in_process(monkeypatch, env | {"GITHUB_SHA": "c3" * 20}, out),
+                     "commit c3c3c3c3c3c3: no pull request was merged as this commit (pull "
+                     "request #3 only contains it), so no plan was reviewed for it; run the "
+                     "workflow by hand on main")  # fmt: skip
+        fake.runs = newer_runs_of_other_pull_requests()
+        fake.artifacts = [{"id": 900 + run["id"], "run_id": run["id"], "name": "feast-plan",
+                           "created_at": "2026-01-02T07:01:00Z", "zip": zipped("plan.json", b"{}")}
+                          for run in fake.runs]  # fmt: skip
+        single_error(in_process(monkeypatch, env, out), "pull request #7: no successful "
+                     "feature-store.yml run for its head commit b2b2b2b2b2b2")  # fmt: skip
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
@@ -370,6 +440,38 @@ def test_gitlab_finds_the_merge_request_and_its_plan_job(monkeypatch, tmp_path):
         "/api/v4/projects/42/jobs/artifacts/refs%2Fmerge-requests%2F5%2Fhead/raw/plan.json",
     ]
     assert all(h.get("Private-Token") == fake.token for _, h in fake.requests)
+
+
+@pytest.mark.parametrize(
+    "merged_as",
+    [{"squash_commit_sha": MAIN_SHA, "sha": HEAD_SHA},  # squash and fast-forward
+     {"sha": MAIN_SHA}],  # fast-forward
+)  # fmt: skip
+def test_gitlab_finds_a_merge_request_merged_without_a_merge_commit(monkeypatch, tmp_path,
+                                                                    merged_as):  # fmt: skip
+    fake = gitlab_fake()
+    fake.merge_requests = [
+        {"iid": 4, "merge_commit_sha": "d4" * 20, "contains": [MAIN_SHA]},  # merged before
+        {"iid": 5, "merge_commit_sha": None, **merged_as},
+    ]  # fmt: skip
+    out = tmp_path / "plan.json"
+    with serving(fake) as base:
+        result = in_process(monkeypatch, fake.environment(base, MAIN_SHA), out)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == b'{"plan": 5}'
+
+
+def test_gitlab_refuses_a_merge_request_that_only_contains_the_commit(monkeypatch, tmp_path):
+    fake = gitlab_fake()
+    fake.merge_requests.append({"iid": 4, "merge_commit_sha": "d4" * 20, "contains": ["c3" * 20]})
+    fake.plans[("refs/merge-requests/4/head", "check")] = b'{"plan": 4}'
+    out = tmp_path / "plan.json"
+    with serving(fake) as base:
+        single_error(in_process(monkeypatch, fake.environment(base, "c3" * 20), out),
+                     "commit c3c3c3c3c3c3: no merge request was merged as this commit (merge "
+                     "request !4 only contains it), so no plan was reviewed for it; run the "
+                     "pipeline by hand on main")  # fmt: skip
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(

@@ -142,6 +142,44 @@ def test_damaged_and_foreign_plan_files_are_refused(org, tmp_path):
     assert file_digest(registry_file(platform)) == before
 
 
+PLANTED = (
+    "from feast import FeatureService\nfrom feast_federation import platform_view\n"
+    "s = FeatureService(name='marketing_old', features=[platform_view('customer_features')])\n"
+)
+
+
+def test_a_plans_prune_and_allow_breaking_apply_only_when_the_apply_is_given_them(org, tmp_path):
+    """A plan file may come from a pull request's CI artifact: what it deletes or breaks is
+    carried out only when whoever applies asks for it too."""
+    platform, marketing, _ = org
+    (marketing / "planted.py").write_text(PLANTED)
+    assert invoke("apply", marketing).exit_code == 0
+    (marketing / "planted.py").unlink()
+    saved = tmp_path / "plan.json"
+    assert invoke("plan", marketing, "--prune", "--out", saved).exit_code == 2
+    before = file_digest(registry_file(platform))
+    script = run([sys.executable, str(marketing / "apply.py"), "plan.json", "--yes"],
+                 cwd=tmp_path)  # fmt: skip
+    assert script.returncode == 1 and script.stderr.strip() == (
+        "error: plan.json was made with --prune: apply it with --prune to carry it out"
+    ), script.stderr
+    one_error_line(invoke("apply", saved, "--yes"), f"{saved} was made with --prune: apply it")
+    assert file_digest(registry_file(platform)) == before
+    applied = invoke("apply", saved, "--yes", "--prune")
+    assert applied.exit_code == 0, applied.output
+    assert "marketing_old" in applied.output and invoke("plan", marketing).exit_code == 0
+
+    edit(platform / "feature_views.py", "ttl=timedelta(days=30)", "ttl=timedelta(days=31)")
+    assert invoke("plan", platform, "--allow-breaking-teams", "--out", saved).exit_code == 2
+    before = file_digest(registry_file(platform))
+    one_error_line(invoke("apply", saved), "was made with --allow-breaking-teams: apply it "
+                   "with --allow-breaking-teams to carry it out")  # fmt: skip
+    assert invoke("plan", platform, "--out", saved).exit_code == 2
+    one_error_line(invoke("apply", saved, "--allow-breaking-teams"), "was made without "
+                   "--allow-breaking-teams: apply it without --allow-breaking-teams")  # fmt: skip
+    assert file_digest(registry_file(platform)) == before
+
+
 def drop_driver_stats(platform: Path) -> None:
     views = platform / "feature_views.py"
     text = views.read_text()

@@ -39,10 +39,13 @@ class Answer:
 
 @dataclass
 class FakeGitHub:
-    """One repository: ``pulls`` (number, merge_commit_sha, head_sha), ``runs`` (id,
-    workflow file, head_sha, event, conclusion, created_at) and ``artifacts`` (id, run_id,
-    name, the zip). A zip download redirects to a blob host that refuses a request carrying
-    an Authorization header, as GitHub's artifact storage does."""
+    """One repository: ``pulls`` (number, merge_commit_sha, head_sha; optional head_ref,
+    default ``feature``, and ``contains``: other commits it brought), ``runs`` (id, workflow
+    file, head_sha, event, conclusion, created_at; optional head_repository, default this
+    one, head_branch, default ``feature``, and pull_requests: numbers, default none, as
+    GitHub shows a merged pull request's runs) and ``artifacts`` (id, run_id, name, the zip).
+    A zip download redirects to a blob host that refuses a request carrying an Authorization
+    header, as GitHub's artifact storage does."""
 
     repo: str = "acme/platform"
     token: str = "ghs_test_token"
@@ -67,12 +70,18 @@ class FakeGitHub:
         if rest[:1] == ["commits"] and rest[2:] == ["pulls"]:
             return Answer.json([
                 {"number": p["number"], "state": "closed", "merged_at": "2026-01-02T03:04:05Z",
-                 "merge_commit_sha": p["merge_commit_sha"], "head": {"sha": p["head_sha"]}}
-                for p in self.pulls if p["merge_commit_sha"] == rest[1]
+                 "merge_commit_sha": p["merge_commit_sha"],
+                 "head": {"sha": p["head_sha"], "ref": p.get("head_ref", "feature"),
+                          "repo": {"full_name": self.repo}}}
+                for p in self.pulls if rest[1] in (p["merge_commit_sha"], *p.get("contains", ()))
             ])  # fmt: skip
         if rest[:2] == ["actions", "workflows"] and rest[3:] == ["runs"]:
             runs = [
-                {**run, "status": "completed"} for run in self.runs
+                {**run, "status": "completed",
+                 "head_repository": {"full_name": run.get("head_repository", self.repo)},
+                 "head_branch": run.get("head_branch", "feature"),
+                 "pull_requests": [{"number": n} for n in run.get("pull_requests", ())]}
+                for run in self.runs
                 if run["workflow"] == rest[2] and run["head_sha"] == query.get("head_sha")
                 and run["event"] == query.get("event")
                 and query.get("status") in (None, run["conclusion"])
@@ -101,7 +110,8 @@ class FakeGitHub:
 
 @dataclass
 class FakeGitLab:
-    """One project: ``merge_requests`` (iid, merge_commit_sha) and ``plans`` (ref, job name)
+    """One project: ``merge_requests`` (iid, merge_commit_sha; optional squash_commit_sha,
+    sha: its head, and ``contains``: other commits it brought) and ``plans`` (ref, job name)
     to the plan.json the newest successful pipeline of that ref saved."""
 
     project_id: str = "42"
@@ -118,10 +128,11 @@ class FakeGitLab:
             return Answer.json({"message": "404 Project Not Found"}, 404)
         rest = parts[4:]
         if rest[:2] == ["repository", "commits"] and rest[3:] == ["merge_requests"]:
+            commits = ("merge_commit_sha", "squash_commit_sha", "sha")
             return Answer.json([
-                {"iid": mr["iid"], "state": "merged", "merge_commit_sha": mr["merge_commit_sha"],
-                 "squash_commit_sha": None}
-                for mr in self.merge_requests if mr["merge_commit_sha"] == rest[2]
+                {"iid": mr["iid"], "state": "merged", **{key: mr.get(key) for key in commits}}
+                for mr in self.merge_requests
+                if rest[2] in (*(mr.get(key) for key in commits), *mr.get("contains", ()))
             ])  # fmt: skip
         if rest[:2] == ["jobs", "artifacts"] and rest[3:] == ["raw", "plan.json"]:
             plan = self.plans.get((rest[2], query.get("job")))

@@ -4,10 +4,12 @@ what the caller stands in for; ``wanted`` leaves out what it has already (an ins
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -20,6 +22,7 @@ _EXPRESSION = re.compile(r"\$\{\{\s*([\w.]+)\s*\}\}")
 class Ran:
     commands: list[str]
     failed: subprocess.CompletedProcess | None = None  # the step that stopped the job
+    environments: list[dict[str, str]] = field(default_factory=list)  # GitLab: each line's
 
 
 def condition_holds(condition: str, context: dict[str, str]) -> bool:
@@ -79,19 +82,28 @@ def run_gitlab_job(
     env: dict[str, str],
     wanted: Callable[[str], bool] = lambda line: True,
 ) -> Ran:
-    """Each line of ``job``'s script that ``wanted`` keeps (the default ``before_script``
-    aside), each in its own bash with ``env`` as the CI/CD variables; stops at the first
-    that fails."""
-    ran = Ran([])
-    for line in yaml.safe_load(pipeline.read_text())[job]["script"]:
-        if not wanted(line):
-            continue
-        result = _bash(line, repo, env)
-        ran.commands.append(line)
-        if result.returncode != 0:
-            ran.failed = result
-            break
-    return ran
+    """The job's ``before_script`` (its own or the default one; ``pip install`` lines are what
+    the caller stands in for) and each line of its script that ``wanted`` keeps, in one bash
+    with ``set -eo pipefail`` and ``env`` as the CI/CD variables, as GitLab's runner runs them:
+    the first command that fails under ``set -e`` ends the job. ``environments`` holds what
+    each script line's commands receive: the shell's exported variables as it starts."""
+    config = yaml.safe_load(pipeline.read_text())
+    before = config[job].get("before_script", config.get("default", {}).get("before_script", []))
+    setup = [line for line in before if not line.startswith("pip install")]
+    lines = [line for line in config[job]["script"] if wanted(line)]
+    with tempfile.TemporaryDirectory() as recorded:
+        script = ["set -eo pipefail", *setup]
+        for number, line in enumerate(lines):
+            script += [f"env -0 > {recorded}/{number}", line]
+        result = _bash("\n".join(script), repo, env)
+        started = len(os.listdir(recorded))
+        environments = [_environment(Path(recorded, str(number))) for number in range(started)]
+    return Ran(lines[:started], result if result.returncode else None, environments)
+
+
+def _environment(dump: Path) -> dict[str, str]:
+    pairs = (entry.partition("=") for entry in dump.read_text().split("\0") if entry)
+    return {name: value for name, _, value in pairs}
 
 
 def _expand(value: str, context: dict[str, str]) -> str:

@@ -299,22 +299,24 @@ def _plan_repo(repo_path: Path, options: RunOptions, out_file: Path | None) -> N
 
 def _apply_saved(plan_file: Path, repo_path: Path | None, options: RunOptions, yes: bool):
     """Carry out a saved plan, in ``repo_path`` (apply.py's repo) or the repo it records."""
-    from feast_federation.sync.saved import SavedPlan
+    from feast_federation.ops.reviewed import stale_plan_advice
+    from feast_federation.sync.saved import SavedPlan, StalePlan
 
-    if options.prune or options.allow_breaking:
-        raise FederationError(
-            f"{plan_file}: a saved plan carries its own --prune and --allow-breaking-teams; "
-            "plan again with them"
-        )
     saved = SavedPlan.read(plan_file)
+    # Before loading Feast or asking about deletions; the engine checks again for its callers.
+    saved.check_options(prune=options.prune, allow_breaking=options.allow_breaking)
     if repo_path is None and not Path(saved.repo).is_dir():
         raise FederationError(
             f"{plan_file}: its repo {saved.repo} is not here; run `python apply.py "
             f"{plan_file}` in the repo's checkout"
         )
-    options = RunOptions(options.output, saved.prune, saved.allow_breaking_teams,
-                         options.lock_timeout)  # fmt: skip
-    _apply_repo(repo_path or Path(saved.repo), options, yes, saved)
+    try:
+        _apply_repo(repo_path or Path(saved.repo), options, yes, saved)
+    except StalePlan as stale:
+        advice = stale_plan_advice(os.environ, repo_changed=stale.repo_changed)
+        if advice is None:
+            raise
+        raise stale.advising(advice) from None
 
 
 def _apply_repo(repo_path: Path, options: RunOptions, yes: bool, saved=None) -> None:

@@ -6,9 +6,11 @@ CI system's API and applies exactly it (``apply.py plan.json``), so what reviewe
 what is written, or nothing is.
 
 GitHub: the pull request merged as this commit, the newest successful run of this workflow for
-its head commit, that run's ``feast-plan`` artifact (a zip holding plan.json). GitLab: the
-merge request merged as this commit, then plan.json from the newest successful pipeline of its
-ref (``refs/merge-requests/IID/merge`` for merged-results pipelines, else ``/head``).
+that pull request's head commit in this repository, that run's ``feast-plan`` artifact (a zip
+holding plan.json). GitLab: the merge request merged as this commit (merge commit, squash
+commit or, fast-forwarded, its head), then plan.json from the newest successful pipeline of
+its ref (``refs/merge-requests/IID/merge`` for merged-results pipelines, else ``/head``). A
+pull request that merely contains the commit is not it: no plan was reviewed for this commit.
 
 Standard library only, no Feast: the main job fetches before it loads anything heavy.
 """
@@ -52,6 +54,29 @@ def fetch_reviewed_plan(
     )
 
 
+def stale_plan_advice(environ: Mapping[str, str], *, repo_changed: bool) -> str | None:
+    """What to do when a CI job refuses a saved plan (the reviewed one, in the generated
+    pipelines) as stale; None outside CI, where "plan again" says it. Re-running the check
+    plans the same code again (GitHub re-runs its merge commit, GitLab the branch), so it
+    helps only when the registry moved."""
+    if environ.get("GITHUB_ACTIONS") == "true":
+        request, runner = "pull request", "workflow"
+    elif environ.get("GITLAB_CI") == "true":
+        request, runner = "merge request", "pipeline"
+    else:
+        return None
+    if repo_changed:
+        return (
+            f"main holds changes the {request}'s check did not plan, and re-running that check "
+            f"plans the same code again: run the {runner} by hand on main to plan and apply "
+            f"what main holds, or merge an updated branch whose check plans them"
+        )
+    return (
+        f"re-run the {request}'s check to plan against the registry as it is now, review "
+        "that plan, then re-run this job"
+    )
+
+
 def _from_github(environ: Mapping[str, str]) -> tuple[bytes, str]:
     base, repo, sha, workflow_ref = _required(
         environ, "GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_WORKFLOW_REF"
@@ -65,19 +90,16 @@ def _from_github(environ: Mapping[str, str]) -> tuple[bytes, str]:
     }, hint="the job needs permissions actions: read and pull-requests: read")  # fmt: skip
     pulls = api.json(f"/repos/{repo}/commits/{sha}/pulls")
     merged = [pull for pull in pulls if pull.get("merged_at")]
-    if not merged:
-        raise FederationError(
-            f"commit {sha[:12]}: no merged pull request brought it to main, so no plan was "
-            "reviewed; run the workflow by hand on main to plan and apply in one run"
-        )
-    pull = next((p for p in merged if p.get("merge_commit_sha") == sha), merged[0])
-    number, head = pull["number"], pull["head"]["sha"]
+    pull = _merged_as(sha, merged, "pull request", lambda p: f"#{p['number']}",
+                      lambda p: p.get("merge_commit_sha"))  # fmt: skip
+    number, head, branch = pull["number"], pull["head"]["sha"], pull["head"].get("ref")
     # The workflow file, from "owner/repo/.github/workflows/feature-store.yml@refs/heads/main".
     workflow = workflow_ref.partition("@")[0].rpartition("/")[2]
-    runs = api.json(
+    found = api.json(
         f"/repos/{repo}/actions/workflows/{urllib.parse.quote(workflow)}/runs",
         head_sha=head, event="pull_request", status="success", per_page=100,
     )["workflow_runs"]  # fmt: skip
+    runs = [run for run in found if _checked(run, number, repo, branch)]
     if not runs:
         raise FederationError(
             f"pull request #{number}: no successful {workflow} run for its head commit "
@@ -103,6 +125,38 @@ def _from_github(environ: Mapping[str, str]) -> tuple[bytes, str]:
     return _plan_in_zip(archive, f"{origin}, artifact {GITHUB_ARTIFACT}"), origin
 
 
+def _merged_as(sha: str, merged: list[dict], kind: str, name, merged_commit) -> dict:
+    """The request merged as ``sha``. The API also lists requests that merely contain the
+    commit (a direct push of a commit from some branch): none of their plans was made for it."""
+    for request in merged:
+        if merged_commit(request) == sha:
+            return request
+    runner = "workflow" if kind == "pull request" else "pipeline"
+    if not merged:
+        raise FederationError(
+            f"commit {sha[:12]}: no merged {kind} brought it to main, so no plan was "
+            f"reviewed; run the {runner} by hand on main to plan and apply in one run"
+        )
+    numbers = ", ".join(name(request) for request in merged)
+    raise FederationError(
+        f"commit {sha[:12]}: no {kind} was merged as this commit ({kind} {numbers} only "
+        f"contains it), so no plan was reviewed for it; run the {runner} by hand on main to "
+        "plan and apply in one run"
+    )
+
+
+def _checked(run: dict, number: int, repo: str, branch: str | None) -> bool:
+    """Whether ``run`` is a check of pull request ``number`` from this repository, never of a
+    fork's pull request with the same head commit. GitHub lists a run's pull requests only
+    while they are open (and never a fork's), so a merged one's run is known by its head
+    repository and branch."""
+    head_repository = (run.get("head_repository") or {}).get("full_name") or ""
+    if head_repository.lower() != repo.lower():
+        return False
+    numbers = {pull.get("number") for pull in run.get("pull_requests") or []}
+    return number in numbers if numbers else run.get("head_branch") == branch
+
+
 def _from_gitlab(environ: Mapping[str, str], job: str) -> tuple[bytes, str]:
     base, project, sha = _required(environ, "CI_API_V4_URL", "CI_PROJECT_ID", "CI_COMMIT_SHA")
     token = _token(
@@ -114,15 +168,10 @@ def _from_gitlab(environ: Mapping[str, str], job: str) -> tuple[bytes, str]:
     project = urllib.parse.quote(project, safe="")
     requests = api.json(f"/projects/{project}/repository/commits/{sha}/merge_requests")
     merged = [mr for mr in requests if mr.get("state") == "merged"]
-    if not merged:
-        raise FederationError(
-            f"commit {sha[:12]}: no merged merge request brought it to main, so no plan was "
-            "reviewed; run the pipeline by hand on main to plan and apply in one run"
-        )
-    request = next(
-        (mr for mr in merged if sha in (mr.get("merge_commit_sha"), mr.get("squash_commit_sha"))),
-        merged[0],
-    )
+    # What GitLab itself shows as the merged commit: the merge commit, else the squash commit
+    # (squash and fast-forward), else the head (fast-forward).
+    request = _merged_as(sha, merged, "merge request", lambda mr: f"!{mr['iid']}", lambda mr: (
+        mr.get("merge_commit_sha") or mr.get("squash_commit_sha") or mr.get("sha")))  # fmt: skip
     iid = request["iid"]
     for kind in ("merge", "head"):
         ref = urllib.parse.quote(f"refs/merge-requests/{iid}/{kind}", safe="")

@@ -76,6 +76,7 @@ def apply(
     """
     store = registry.open_store(repo.path)
     if expected is not None:
+        expected.check_options(prune=prune, allow_breaking=allow_breaking)
         expected.check_target(repo.owner, store.project, repo.path)
 
     def attempt() -> Plan:

@@ -99,6 +99,26 @@ class SavedPlan:
                 f"({describe_owner(owner)})"
             )
 
+    def check_options(self, *, prune: bool, allow_breaking: bool) -> None:
+        """Refuse an apply whose flags differ from the plan's.
+
+        The file may come from elsewhere (a pull request's CI artifact): a flag that deletes
+        or breaks has to be given by whoever applies, never taken from the file.
+        """
+        for flag, planned, given in (
+            ("--prune", self.prune, prune),
+            ("--allow-breaking-teams", self.allow_breaking_teams, allow_breaking),
+        ):
+            if planned and not given:
+                raise FederationError(
+                    f"{self._name} was made with {flag}: apply it with {flag} to carry it out"
+                )
+            if given and not planned:
+                raise FederationError(
+                    f"{self._name} was made without {flag}: apply it without {flag}, or plan "
+                    f"again with {flag}"
+                )
+
     def verify(self, fresh: Plan, repo_path: Path) -> None:
         """Refuse, naming what changed, unless ``fresh`` is this plan computed again."""
         self.check_target(fresh.owner, fresh.project, repo_path)
@@ -113,11 +133,24 @@ class SavedPlan:
         if not changed and _as_json(fresh.to_json()) != self.plan:
             changed = ["the plan computed now differs from the saved plan"]
         if changed:
-            raise FederationError("; ".join(changed) + "; nothing was written: plan again")
+            repo_changed = bool(_differences(self.definitions, fresh.definitions))
+            raise StalePlan(changed, repo_changed=repo_changed)
 
     @property
     def _name(self) -> str:
         return self.source or "the plan"
+
+
+class StalePlan(FederationError):
+    """The repo or the registry moved past a saved plan; nothing was written."""
+
+    def __init__(self, changed: list[str], *, repo_changed: bool, advice: str = "plan again"):
+        self.changed, self.repo_changed = changed, repo_changed
+        super().__init__("; ".join(changed) + f"; nothing was written: {advice}")
+
+    def advising(self, advice: str) -> StalePlan:
+        """The same refusal, with what to do where the plan came from."""
+        return StalePlan(self.changed, repo_changed=self.repo_changed, advice=advice)
 
 
 def _differences(then: dict, now: dict) -> list[str]:
