@@ -25,7 +25,7 @@ ENV_PLACEHOLDER = "    env: {}\n"
 READONLY_ENV_PLACEHOLDER = "    env: {}  # read-only\n"
 STEPS_PLACEHOLDER = "      # Cloud sign-in, when the stores need it.\n"
 READONLY_STEPS_PLACEHOLDER = "      # Cloud sign-in (read-only), when the stores need it.\n"
-GITLAB_PLACEHOLDER = "# CI/CD variables this pipeline reads: none\n"
+GITLAB_PLACEHOLDER = "# CI/CD variables feature_store.yaml reads: none\n"
 GITLAB_READONLY_PLACEHOLDER = "  variables: {}  # read-only\n"
 GCP_KEY_SECRET = "GCP_SERVICE_ACCOUNT_KEY"
 GCP_KEY_FILE = "/tmp/gcp-service-account.json"
@@ -84,7 +84,7 @@ def wire_ci_secrets(repo_dir: Path) -> None:
             key_step = _GCP_KEY_STEP.format(secret=rename(GCP_KEY_SECRET), key_file=GCP_KEY_FILE)
             _replace(workflow, steps_placeholder, key_step if google else "")
     gitlab = repo_dir / ".gitlab-ci.yml"
-    listed = "# CI/CD variables this pipeline reads (mask the secret ones): "
+    listed = "# CI/CD variables feature_store.yaml reads (mask the secret ones): "
     if variables:
         _replace(gitlab, GITLAB_PLACEHOLDER, listed + ", ".join(variables) + "\n")
     readonly = "".join(f"    {name}: ${readonly_name(name)}\n" for name in variables)
