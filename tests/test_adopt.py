@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from support import cli, registry_fingerprint, run
+from support import cli, invoke, registry_fingerprint, run
+from support.restores import log_entries
 
 FEAST = str(Path(sys.executable).parent / "feast")
 DRIVERS = "drivers=driver_activity_*,transformed_*,vals_*"
@@ -90,6 +91,12 @@ def test_adopting_feast_init_changes_nothing(feast_init_repo, tmp_path):
     platform, team = org / "platform", org / "teams" / "drivers"
     for repo in (platform, team):
         assert cli("plan", str(repo)).returncode == 0  # exit 0: nothing to change
+    # The log has every adopted object as it already was: undoing the teams' entries (back
+    # to the platform's, the first) changes nothing, and the log matches the registry.
+    first = log_entries(platform)[0]
+    assert first["owner"] == "platform" and first["action"] == "adopt"
+    undone = invoke("restore", platform, "--to", first["id"])
+    assert undone.exit_code == 0 and "nothing to change" in undone.output, undone.output
     assert registry_fingerprint(feast_init_repo) == fingerprint
     after = {(s, mode): fetch(team, s, mode) for s in services for mode in ("online", "offline")}
     assert after == before

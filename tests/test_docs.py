@@ -188,6 +188,15 @@ def server_token(org, monkeypatch):
     return _explain(fake_remote_store(), "marketing", rejected)
 
 
+def restore_through_server(org):
+    from feast_federation.errors import FederationError
+    from feast_federation.ops.rewind import refuse_registry_server
+
+    with pytest.raises(FederationError) as failed:
+        refuse_registry_server(org.platform, fake_remote_store(), "3")
+    return str(failed.value)
+
+
 def object_store(org):
     from feast_federation.errors import FederationError
     from feast_federation.registry.location import exclusive
@@ -318,6 +327,7 @@ SCENARIOS = {
     "odfv-writes": odfv_writes, "unregistered": unregistered, "no-policy": no_policy,
     "breaks-team": breaks_team, "odfv-source": odfv_source, "project-hyphen": project_hyphen,
     "locked": locked, "server-denied": server_denied, "server-token": server_token,
+    "restore-through-server": restore_through_server,
     "object-store": object_store, "s3-lock-held": s3_lock_held, "stale-plan": stale_plan,
     "unconfirmed-deletion": unconfirmed_deletion, "lock-timeout": lock_timeout,
     "templated-value": templated_value, "prefix-takes-platform": prefix_takes_platform,

@@ -319,3 +319,13 @@ def test_a_platform_repo_baked_for_the_remote_registry_plans_through_the_server(
     assert changes[("DataSource", "user_features_source")]["action"] == "update"
     assert changes[("Entity", "user")]["action"] == "unchanged"
     assert not [c for c in changes.values() if c["action"] == "delete"]
+
+
+def test_restore_to_a_log_point_is_refused_where_teams_write_through_the_server(org):
+    before = org.fingerprints()
+    result = invoke("restore", org.platform, "--to", "1", "--yes")
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert "the apply log does not cover writes made through it" in result.output
+    assert "restore --input FILE" in result.output
+    assert org.fingerprints() == before

@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 
 from support import file_digest, invoke
-from support.restores import org_through_five_points, restore_each_point
+from support.restores import (
+    log_entries,
+    object_digests,
+    org_through_five_points,
+    restore_each_point,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -32,13 +37,35 @@ def test_restore_to_each_point_on_sqlite(sqlite_org):
     assert log.exit_code == 0 and f"\n│ {points[-1][0] + 5} " in log.output  # ids shown
 
 
+def test_restore_to_a_time_in_utc_written_with_z(sqlite_org):
+    platform, points = sqlite_org
+    entries = log_entries(platform)
+    at = {entry["id"]: entry["at"] for entry in entries}
+    for change in (c for entry in entries for c in entry["changes"]):
+        if change["action"] in ("add", "update") and change["kind"] != "Project":
+            assert change["digest"], change  # what each write wrote, without reading it back
+    # A time names the last entry at or before it: one the next entry does not share.
+    (point, digests), moment = next(
+        (points[index], at[points[index][0]])
+        for index in reversed(range(len(points) - 1))
+        if at[points[index][0]] < at[points[index + 1][0]]
+    )
+    assert moment.endswith("+00:00")
+    result = invoke("restore", platform, "--to", moment.replace("+00:00", "Z"), "--yes")
+    assert result.exit_code == 0, result.output
+    assert object_digests(platform) == digests, f"restored to {moment} (entry {point})"
+    restore_each_point(platform, points[-1:])  # back to where the module's other tests start
+
+
 def test_points_the_log_cannot_restore_to_are_refused_in_one_line(sqlite_org):
     platform, points = sqlite_org
     registry = platform / "data" / "registry.db"
     refused = {
         "2000-01-01T00:00:00Z": "is before the apply log starts (",
         "0": "apply-log entry 0: no such entry (the log holds entries 1 to ",
-        "yesterday": "--to yesterday: neither an apply-log entry id nor an ISO 8601 time",
+        "yesterday": "--to 'yesterday': neither an apply-log entry id nor an ISO 8601 time",
+        "\u00b2": "--to '\u00b2': neither an apply-log entry id",  # a digit int() refuses
+        "1\n2": "--to '1\\n2': neither an apply-log entry id",
     }
     for point, message in refused.items():
         result = invoke("restore", platform, "--to", point, "--yes")

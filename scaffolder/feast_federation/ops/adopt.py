@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from feast_federation.errors import FederationError, RefusedError
-from feast_federation.registry.kinds import implicit_writes, kind_of
+from feast_federation.registry.kinds import as_stored, implicit_writes, kind_of
 from feast_federation.rules.kinds import PLATFORM_KINDS, TEAM_KINDS
 from feast_federation.rules.ownership import (
     FEATURE_VIEW,
@@ -474,24 +474,34 @@ def arrive(platform: Path, split: Split) -> None:
     permissions = policy_permissions(load_policy(platform))
     with exclusive(store):
         logged = {}
+        # Before-images too: the adopted objects were there already, so undoing the
+        # adoption removes only the Permissions it added (and puts back any it replaced).
+        held = as_stored(
+            store.registry.list_permissions(store.project, allow_cache=False), store.project
+        )
         for owner in (PLATFORM, *split.teams):
-            held = [
+            found = [
                 registry.get(store, o.kind, o.name)
                 for o in split.objects
                 if o.owner == owner and o.kind != PROJECT  # the Project is not logged
             ]
-            held = [obj for obj in held if obj is not None]
+            found = [obj for obj in found if obj is not None]
+            # What Feast wrote along with them (a view's batch source) is theirs too, as the
+            # registry holds it, so the log covers every object a restore compares.
+            along = {(kind_of(w), w.name) for obj in found for w in implicit_writes(obj)}
+            along -= {(kind_of(obj), obj.name) for obj in found}
+            found += [obj for obj in (registry.get(store, *key) for key in sorted(along)) if obj]
+            held |= as_stored(found, store.project)
             if owner == PLATFORM:
-                held += permissions
-            changes = [{"kind": kind_of(obj), "name": obj.name, "action": "add"} for obj in held]
-            # Before-images too: the adopted objects were there already, so undoing the
-            # adoption removes only the Permissions it added.
-            logged[owner] = changes, applylog.images(store, changes)
+                found += permissions
+            changes = [{"kind": kind_of(obj), "name": obj.name, "action": "add"} for obj in found]
+            logged[owner] = changes, as_stored(found, store.project)
         for permission in permissions:
             store.registry.apply_permission(permission, store.project, commit=False)
         store.registry.commit()
-        for owner, (changes, before) in logged.items():
-            applylog.record(store, platform, owner, "adopt", changes, before)
+        for owner, (changes, written) in logged.items():
+            before, after = applylog.images(changes, held), applylog.images(changes, written)
+            applylog.record(store, platform, owner, "adopt", changes, before, after)
 
 
 def adopt_repo(

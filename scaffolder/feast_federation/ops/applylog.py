@@ -16,6 +16,7 @@ import os
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from feast_federation.errors import FederationError
 from feast_federation.registry.location import RegistryLocation
@@ -48,10 +49,10 @@ def _git_author(repo_path: str) -> str:
 
 
 def record(
-    store, repo_path: Path, owner: str, action: str, changes: list[dict], before: dict, **extra
+    store, repo_path: Path, owner: str, action: str, changes: list[dict], before, after, **extra
 ) -> dict:
-    """Append an entry for a write that has just happened; ``before`` holds the ``images``
-    of its changed objects taken before it wrote."""
+    """Append an entry for a write that has just happened; ``before`` and ``after`` hold the
+    ``images`` of its changed objects as they were before it wrote and as it wrote them."""
     changes = [change for change in changes if change["action"] != "unchanged"]
     entry = {
         "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -59,7 +60,7 @@ def record(
         "repo": str(repo_path),
         "owner": owner,
         "action": action,
-        "changes": _with_images(changes, before, images(store, changes)),
+        "changes": _with_images(changes, before, after),
         **extra,
     }
     location = RegistryLocation.of(store)
@@ -77,27 +78,27 @@ def record(
     return entry
 
 
-def images(store, changes: list[dict]) -> dict[tuple[str, str], str | None]:
-    """Each changed object as the registry holds it now, by ``table_key``: a one-object
-    RegistryProto, base64 (None: no such object). Looked up by name, not by reading the
-    whole registry: a team apply stays cheap at org scale."""
-    if not kept(store):
-        return {}
-    from feast_federation import registry
-    from feast_federation.registry.kinds import kind_of
-    from feast_federation.registry.protos import stamp_project
+class Image(NamedTuple):
+    """One object as a one-object RegistryProto, base64, and the digest of what it defines."""
 
-    found: dict[tuple[str, str], str | None] = {}
+    text: str
+    digest: str
+
+
+def images(changes: list[dict], protos: dict) -> dict[tuple[str, str], Image | None]:
+    """Each changed object of a kind backups keep, by ``table_key``, as ``protos`` holds it
+    (stored protos by collection and name; None: not there). Made from what the plan read
+    or the write wrote: recording reads nothing from the registry."""
+    from feast_federation.registry.protos import digest
+
+    found: dict[tuple[str, str], Image | None] = {}
     for change in changes:
         kind = BY_NAME.get(change["kind"])
         if change["action"] == "unchanged" or kind is None or not kind.backed_up:
             continue
-        held = registry.occupant(store, kind.name, change["name"])
-        same_collection = held is not None and BY_NAME[kind_of(held)].collection == kind.collection
+        proto = protos.get((kind.collection, change["name"]))
         found[table_key(kind.name, change["name"])] = (
-            encode_image(kind.collection, stamp_project(held.to_proto(), store.project))
-            if same_collection
-            else None
+            None if proto is None else Image(encode_image(kind.collection, proto), digest(proto))
         )
     return found
 
@@ -123,16 +124,14 @@ def decode_image(image: str) -> tuple[str, object]:
 def _with_images(changes: list[dict], before: dict, after: dict) -> list[dict]:
     """``changes`` with each object's images, and the digest of what was written, so an
     audit can tell what its owner last applied from what someone changed since."""
-    from feast_federation.registry.protos import digest
-
     result = []
     for change in changes:
         key = table_key(change["kind"], change["name"])
-        change = {k: v for k, v in change.items() if k != "digest"}
         if key in after:
-            change |= {"before": before.get(key), "after": after[key]}
-        if after.get(key) is not None:
-            change["digest"] = digest(decode_image(after[key])[1])
+            old, new = before.get(key), after[key]
+            change = {**change, "before": old and old.text, "after": new and new.text}
+            if new is not None:
+                change["digest"] = new.digest
         result.append(change)
     return result
 

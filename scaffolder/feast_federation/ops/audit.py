@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from feast.protos.feast.core.DataSource_pb2 import DataSource as DataSourceProto
-
 from feast_federation import registry
 from feast_federation.ops import applylog
-from feast_federation.registry.kinds import definition, platform_state, stored
+from feast_federation.registry.kinds import definition, kind_of_proto, platform_state
 from feast_federation.registry.location import exclusive, retry_when_locked
 from feast_federation.registry.permissions import published_teams
-from feast_federation.registry.protos import digest, project_of, spec_of
+from feast_federation.registry.protos import digest, project_objects
 from feast_federation.registry.server_errors import translated
-from feast_federation.rules.kinds import PERMISSION, PLATFORM_KINDS
+from feast_federation.rules.kinds import BY_NAME, PERMISSION, PLATFORM_KINDS, TEAM_KINDS
 from feast_federation.rules.ownership import (
     DATA_SOURCE,
-    FEATURE_SERVICE,
     INTERNAL_NAMES,
-    ON_DEMAND_FEATURE_VIEW,
     PLATFORM,
-    REQUEST_SOURCE,
     Definition,
     Policy,
     dangling,
@@ -200,19 +195,13 @@ def _team_findings(policy: Policy, logged: dict, held: dict) -> list[Finding]:
 def _team_kind_objects(proto, project: str) -> dict[Definition, str]:
     """Services, ODFVs and request sources with their digests, read from the protos: no UDF
     is rebuilt."""
-    items = [
-        *((FEATURE_SERVICE, item) for item in stored(proto, FEATURE_SERVICE)),
-        *((ON_DEMAND_FEATURE_VIEW, item) for item in stored(proto, ON_DEMAND_FEATURE_VIEW)),
-        *(
-            (REQUEST_SOURCE, item)
-            for item in stored(proto, REQUEST_SOURCE)
-            if item.type == DataSourceProto.SourceType.REQUEST_SOURCE
-        ),
-    ]
+    collections = dict.fromkeys(BY_NAME[kind].collection for kind in sorted(TEAM_KINDS))
     return {
-        Definition(kind, spec_of(item).name): digest(item)
-        for kind, item in items
-        if project_of(item) == project and spec_of(item).name not in INTERNAL_NAMES
+        Definition(kind, name): digest(item)
+        for (collection, name), item in project_objects(proto, project).items()
+        if collection in collections
+        for kind in [kind_of_proto(collection, item)]
+        if kind in TEAM_KINDS
     }
 
 

@@ -17,8 +17,8 @@ from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 from feast_federation import registry
 from feast_federation.errors import FederationError
 from feast_federation.files import atomic_write
-from feast_federation.registry.kinds import from_proto
-from feast_federation.registry.protos import changed_fields, fingerprint, project_of, spec_of
+from feast_federation.registry.kinds import as_stored, from_proto
+from feast_federation.registry.protos import changed_fields, fingerprint, project_objects
 from feast_federation.rules.kinds import (
     BY_NAME,
     COLLECTIONS,
@@ -26,7 +26,7 @@ from feast_federation.rules.kinds import (
     KINDS,
     STREAM_FEATURE_VIEW,
 )
-from feast_federation.rules.ownership import INTERNAL_NAMES, PLATFORM
+from feast_federation.rules.ownership import PLATFORM
 from feast_federation.sync.plans import ADD, DELETE, UNCHANGED, UPDATE, Change, Plan
 
 DEFAULT_DIRECTORY = ".federation/backups"
@@ -115,7 +115,7 @@ class Restore(Plan):
 def plan_restore(store, backup: bytes) -> Restore:
     wanted = project_objects(parse_snapshot(backup), store.project)
     current = project_objects(registry.registry_proto(store), store.project)
-    restore = Restore(owner=PLATFORM)
+    restore = Restore(owner=PLATFORM, held=current)
     for key in sorted(wanted.keys() | current.keys()):
         collection, name = key
         if key not in current:
@@ -151,15 +151,6 @@ def parse_snapshot(backup: bytes) -> RegistryProto:
     return proto
 
 
-def project_objects(proto: RegistryProto, project: str) -> dict[tuple[str, str], object]:
-    return {
-        (collection, spec_of(item).name): item
-        for collection in COLLECTIONS
-        for item in getattr(proto, collection)
-        if project_of(item) == project and spec_of(item).name not in INTERNAL_NAMES
-    }
-
-
 def _feast_object(collection: str, proto, skip_udf: bool = False):
     return from_proto(_KIND_OF_COLLECTION[collection], proto, skip_udf=skip_udf)
 
@@ -191,10 +182,11 @@ def restore_with(repo, store, wanted: Callable[[], bytes], *, confirm: bool, **l
         restore = plan_restore(store, wanted())
         if confirm and restore.has_changes:
             changes = [change.to_json() for change in restore.changes]
-            before = applylog.images(store, changes)
+            before = applylog.images(changes, restore.held)  # before the write edits them
             carry_out(store, restore)
+            after = applylog.images(changes, as_stored(restore.to_apply, store.project))
             applylog.record(
-                store, repo.path, PLATFORM, "restore", changes, before,
+                store, repo.path, PLATFORM, "restore", changes, before, after,
                 rematerialize=restore.rematerialize, **logged,
             )  # fmt: skip
     return restore

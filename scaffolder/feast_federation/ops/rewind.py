@@ -9,24 +9,30 @@ written around feast-federation since is refused, not silently kept or overwritt
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
+from pathlib import Path
 
 from feast_federation import registry
 from feast_federation.errors import FederationError
+from feast_federation.onboarding.team_config import REGISTRY_SERVER_FILE
 from feast_federation.ops import applylog
 from feast_federation.ops.backup import (
     Restore,
     platform_store,
-    project_objects,
     restore_with,
     snapshot_of,
 )
-from feast_federation.registry.protos import digest
+from feast_federation.registry.location import RegistryLocation
+from feast_federation.registry.protos import digest, project_objects
 from feast_federation.rules.kinds import BY_NAME, COLLECTIONS, KINDS, PERMISSION
+from feast_federation.rules.policy import policy_section
+from feast_federation.rules.values import shown
 
 _TABLE_OF_COLLECTION = {
     kind.collection: kind.table for kind in KINDS if kind.collection in COLLECTIONS
 }
+_ENTRY_ID = re.compile("[0-9]+")  # not str.isdigit: "²" is a digit int() refuses
 _BACKUP = "restore a backup instead (feast-federation restore --input FILE)"
 
 
@@ -34,9 +40,24 @@ def restore_to_point(repo, point: str, *, confirm: bool) -> Restore:
     """Plan putting the registry back as it was after the entry ``point`` names (an entry
     id, or a time: the last entry at or before it); carry it out if confirmed."""
     store = platform_store(repo)
+    refuse_registry_server(repo.path, store, point)
     return restore_with(
         repo, store, lambda: state_at(store, point, repo.path), confirm=confirm, to=point
     )
+
+
+def refuse_registry_server(platform_dir: Path, store, point: str) -> None:
+    """Team applies through a registry server write around the apply log: where the org
+    runs one, the log would call every team object a write outside feast-federation."""
+    if (
+        RegistryLocation.of(store).is_remote
+        or (platform_dir / REGISTRY_SERVER_FILE).is_file()
+        or policy_section(platform_dir, "registry_server")
+    ):
+        raise FederationError(
+            f"--to {point}: this org writes through a registry server, and the apply log does "
+            f"not cover writes made through it (team applies); {_BACKUP}"
+        )
 
 
 def state_at(store, point: str, repo_path) -> bytes:
@@ -46,18 +67,24 @@ def state_at(store, point: str, repo_path) -> bytes:
     later = entries_after(entries, point)
     current = project_objects(registry.registry_proto(store), store.project)
     refuse_unlogged(current, entries, point, repo_path)
-    wanted = dict(current)
+    # By table_key; each an object held now, or the image to put back (decoded once, last).
+    wanted: dict[tuple[str, str], tuple[str, object] | str] = {
+        (_TABLE_OF_COLLECTION[collection], name): (collection, proto)
+        for (collection, name), proto in current.items()
+    }
     for entry in reversed(later):  # newest first: the earliest before-image wins
         for change in entry["changes"]:
             if "before" not in change:
                 continue  # a kind backups leave alone (the Project)
-            table, name = applylog.table_key(change["kind"], change["name"])
-            for key in [k for k in wanted if k[1] == name and _TABLE_OF_COLLECTION[k[0]] == table]:
-                del wanted[key]
+            key = applylog.table_key(change["kind"], change["name"])
+            wanted.pop(key, None)
             if change["before"] is not None:
-                collection, proto = applylog.decode_image(change["before"])
-                wanted[(collection, name)] = proto
-    return snapshot_of(wanted)
+                wanted[key] = change["before"]
+    objects = {}
+    for (_, name), item in wanted.items():
+        collection, proto = applylog.decode_image(item) if isinstance(item, str) else item
+        objects[(collection, name)] = proto
+    return snapshot_of(objects)
 
 
 def entries_after(entries: list[dict], point: str) -> list[dict]:
@@ -65,11 +92,11 @@ def entries_after(entries: list[dict], point: str) -> list[dict]:
     if not entries:
         raise FederationError(f"the apply log is empty: there is no point {point} to restore to")
     first = entries[0]
-    if point.strip().isdigit():
+    if _ENTRY_ID.fullmatch(point.strip()):
         number = int(point)
         if not any(entry["id"] == number for entry in entries):
             raise FederationError(
-                f"apply-log entry {point}: no such entry (the log holds entries {first['id']} "
+                f"apply-log entry {number}: no such entry (the log holds entries {first['id']} "
                 f"to {entries[-1]['id']}; see feast-federation log)"
             )
         later = [entry for entry in entries if entry["id"] > number]
@@ -125,11 +152,16 @@ def _backed_up(kind: str) -> bool:
 
 
 def _moment(text: str) -> datetime:
+    """A point or a log entry's time; a trailing Z is UTC (which fromisoformat accepts only
+    from Python 3.11)."""
+    stripped = text.strip()
+    if stripped[-1:] in ("Z", "z"):
+        stripped = stripped[:-1] + "+00:00"
     try:
-        moment = datetime.fromisoformat(text.strip())
+        moment = datetime.fromisoformat(stripped)
     except ValueError:
         raise FederationError(
-            f"--to {text}: neither an apply-log entry id nor an ISO 8601 time "
+            f"--to {shown(text)}: neither an apply-log entry id nor an ISO 8601 time "
             "(2026-01-31T12:00:00Z)"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -9,6 +9,7 @@ from feast import FeatureView, OnDemandFeatureView
 from feast.errors import FeastObjectNotFoundException, PermissionNotFoundException
 from feast.labeling.label_view import LabelView
 
+from feast_federation.registry.protos import stamp_project
 from feast_federation.rules.kinds import BY_NAME, KINDS, Kind
 from feast_federation.rules.ownership import (
     DATA_SOURCE,
@@ -57,6 +58,17 @@ def kind_of_proto(collection: str, proto) -> str:
         is_request = proto.type == DataSourceProto.SourceType.REQUEST_SOURCE
         return REQUEST_SOURCE if is_request else DATA_SOURCE
     return kinds[0].name
+
+
+def as_stored(objects: list, project: str) -> dict[tuple[str, str], object]:
+    """``objects`` as the registry stores them: protos stamped with the project, by
+    collection and name (the first of two objects with one name wins)."""
+    found: dict[tuple[str, str], object] = {}
+    for obj in objects:
+        key = (BY_NAME[kind_of(obj)].collection, obj.name)
+        if key not in found:
+            found[key] = stamp_project(obj.to_proto(), project)
+    return found
 
 
 def from_proto(kind_name: str, proto, *, skip_udf: bool = False):

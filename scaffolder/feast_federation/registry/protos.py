@@ -7,6 +7,9 @@ import hashlib
 
 from google.protobuf import json_format
 
+from feast_federation.rules.kinds import COLLECTIONS
+from feast_federation.rules.ownership import INTERNAL_NAMES
+
 # Fields that differ between two applies of the same definition: timestamps (``meta``),
 # the project stamp, and a UDF's dill ``body`` (it embeds file paths and line numbers; Feast
 # rehydrates from ``body_text``, which is compared).
@@ -30,10 +33,28 @@ def project_of(proto) -> str:
     return proto.spec.project if "spec" in proto.DESCRIPTOR.fields_by_name else proto.project
 
 
+def name_of(proto) -> str:
+    """An object's name, read in place (``spec_of`` copies the spec)."""
+    return proto.spec.name if "spec" in proto.DESCRIPTOR.fields_by_name else proto.name
+
+
+def project_objects(proto, project: str) -> dict[tuple[str, str], object]:
+    """The project's objects in a RegistryProto, internal ones aside, by collection and name."""
+    return {
+        (collection, name_of(item)): item
+        for collection in COLLECTIONS
+        for item in getattr(proto, collection)
+        if project_of(item) == project and name_of(item) not in INTERNAL_NAMES
+    }
+
+
 def stamp_project(proto, project: str):
     """``proto`` stamped with its project, as the registry stores it: an object's own
     ``to_proto`` leaves the project out for some kinds."""
-    ("spec" in proto.DESCRIPTOR.fields_by_name and proto.spec or proto).project = project
+    if "spec" in proto.DESCRIPTOR.fields_by_name:
+        proto.spec.project = project
+    else:
+        proto.project = project
     return proto
 
 

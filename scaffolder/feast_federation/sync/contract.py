@@ -14,7 +14,7 @@ from feast_federation.errors import FederationError
 from feast_federation.registry.contract import contract_views, view_entry
 from feast_federation.registry.kinds import kind_of, kind_of_proto, usages
 from feast_federation.registry.permissions import published_policy, published_team
-from feast_federation.registry.protos import project_of, spec_of
+from feast_federation.registry.protos import project_objects
 from feast_federation.rules.contract import (
     CONTRACT_FILE,
     contract_path,
@@ -22,10 +22,9 @@ from feast_federation.rules.contract import (
     load_contract,
     write_contract,
 )
-from feast_federation.rules.kinds import COLLECTIONS, PERMISSION
+from feast_federation.rules.kinds import PERMISSION
 from feast_federation.rules.ownership import (
     FEATURE_VIEW,
-    INTERNAL_NAMES,
     ON_DEMAND_FEATURE_VIEW,
     PLATFORM,
     Policy,
@@ -39,27 +38,28 @@ def _registry_views(store: FeatureStore) -> dict:
     return contract_views(views, entities)
 
 
-def _registry_objects(store: FeatureStore, policy: Policy | None) -> dict[str, list[str]]:
-    """The names of the registry's objects no team owns, by kind: a new team's prefix must
-    not own any of them, whether or not the platform repo still defines them. Permissions
-    live in a name space of their own, which no team writes."""
-    proto = registry.registry_proto(store)
+def _registry_objects(objects: dict, policy: Policy | None) -> dict[str, list[str]]:
+    """The names of the project's objects (``project_objects``' form) no team owns, by kind:
+    a new team's prefix must not own any of them, whether or not the platform repo still
+    defines them. Permissions live in a name space of their own, which no team writes."""
     found: dict[str, set[str]] = {}
-    for collection in COLLECTIONS:
-        for item in getattr(proto, collection):
-            kind, name = kind_of_proto(collection, item), spec_of(item).name
-            if project_of(item) != store.project or kind == PERMISSION or name in INTERNAL_NAMES:
-                continue
-            if policy is None or policy.owner_of(name) == PLATFORM:
-                found.setdefault(kind, set()).add(name)
+    for (collection, name), item in objects.items():
+        kind = kind_of_proto(collection, item)
+        if kind != PERMISSION and (policy is None or policy.owner_of(name) == PLATFORM):
+            found.setdefault(kind, set()).add(name)
     return {kind: sorted(names) for kind, names in sorted(found.items())}
 
 
-def publish_platform_contract(store: FeatureStore, repo_dir: Path, policy: Policy) -> Path:
-    """Write the platform repo's contract from the registry it has just synced."""
+def publish_platform_contract(
+    store: FeatureStore, repo_dir: Path, policy: Policy, held: dict | None = None
+) -> Path:
+    """Write the platform repo's contract from the registry it has just synced; ``held``:
+    the project's objects as the sync left them, when it knows them (else read)."""
+    if held is None:
+        held = project_objects(registry.registry_proto(store), store.project)
     adopted = {team.name: sorted(team.names) for team in policy.teams.values() if team.names}
     return write_contract(
-        repo_dir, store.project, _registry_views(store), adopted, _registry_objects(store, policy)
+        repo_dir, store.project, _registry_views(store), adopted, _registry_objects(held, policy)
     )
 
 
@@ -68,7 +68,8 @@ def refresh_team_contract(repo: Repo) -> Path:
     store = registry.open_store(repo.path)
     team = published_team(store, repo.owner)
     adopted = {repo.owner: sorted(team.names)} if team is not None and team.names else {}
-    objects = _registry_objects(store, published_policy(store))
+    held = project_objects(registry.registry_proto(store), store.project)
+    objects = _registry_objects(held, published_policy(store))
     return write_contract(repo.path, store.project, _registry_views(store), adopted, objects)
 
 

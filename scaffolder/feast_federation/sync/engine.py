@@ -18,6 +18,7 @@ from feast_federation.ops import applylog
 
 # A module import: ops.backup imports sync.plans, which runs this package's __init__.
 from feast_federation.ops import backup as backups
+from feast_federation.registry.kinds import as_stored, with_implicit_writes
 from feast_federation.registry.location import (
     DEFAULT_LOCK_TIMEOUT,
     RegistryLocation,
@@ -25,6 +26,7 @@ from feast_federation.registry.location import (
     retry_when_locked,
 )
 from feast_federation.registry.server_errors import translated
+from feast_federation.rules.kinds import BY_NAME
 from feast_federation.rules.ownership import (
     PLATFORM,
 )
@@ -33,7 +35,7 @@ from feast_federation.rules.repo import Repo
 from feast_federation.sync.collect import collect
 from feast_federation.sync.contract import publish_platform_contract, refuse_contract_drift
 from feast_federation.sync.intent import record_sync_end, record_sync_start
-from feast_federation.sync.plans import DELETE, Plan
+from feast_federation.sync.plans import DELETE, UNCHANGED, Plan
 from feast_federation.sync.platform import plan_platform
 from feast_federation.sync.saved import SavedPlan
 from feast_federation.sync.team import (
@@ -79,34 +81,51 @@ def apply(
         expected.check_options(prune=prune, allow_breaking=allow_breaking)
         expected.check_target(repo.owner, store.project, repo.path)
 
-    def attempt() -> Plan:
+    def attempt() -> tuple[Plan, dict]:
         carried_out = _plan(repo, store, prune, allow_breaking)
         if expected is not None:
             expected.verify(carried_out, repo.path)
         if carried_out.to_delete and not allow_delete:
             raise FederationError(unconfirmed_deletions(carried_out))
-        if carried_out.has_changes:
-            # The log keeps field names and the objects themselves, not the values' diffs.
-            changes = [change.to_json(with_values=False) for change in carried_out.changes]
-            before = applylog.images(store, changes)
-            if repo.is_platform:
-                backups.backup_before_sync(store, repo.path, policy_section(repo.path, "backups"))
-                record_sync_start(store, applylog.actor(repo.path))
-            _write(store, lambda: carry_out(store, carried_out))
-            if repo.is_platform:
-                record_sync_end(store)  # only now are the online tables there too
-            action = "apply --prune" if prune else "apply"
-            extra = (
-                {"overridden_breakages": carried_out.overridden} if carried_out.overridden else {}
-            )
-            applylog.record(store, repo.path, carried_out.owner, action, changes, before, **extra)
-        return carried_out
+        if not carried_out.has_changes:
+            return carried_out, carried_out.held
+        # The log keeps field names and the objects themselves, not the values' diffs.
+        changes = [change.to_json(with_values=False) for change in carried_out.changes]
+        # Encoded now: a file registry's write edits the protos the plan read in place.
+        before = applylog.images(changes, carried_out.held)
+        if repo.is_platform:
+            backups.backup_before_sync(store, repo.path, policy_section(repo.path, "backups"))
+            record_sync_start(store, applylog.actor(repo.path))
+        _write(store, lambda: carry_out(store, carried_out))
+        if repo.is_platform:
+            record_sync_end(store)  # only now are the online tables there too
+        # Apply's inference has completed the objects: they are what the registry now holds.
+        written = as_stored(with_implicit_writes(carried_out.to_apply), store.project)
+        action = "apply --prune" if prune else "apply"
+        extra = {"overridden_breakages": carried_out.overridden} if carried_out.overridden else {}
+        after = applylog.images(changes, written)
+        applylog.record(
+            store, repo.path, carried_out.owner, action, changes, before, after, **extra
+        )  # fmt: skip
+        return carried_out, _held_after(carried_out.held, changes, written)
 
     with translated(store, repo.owner), exclusive(store, lock_timeout):
-        carried_out = retry_when_locked(attempt)
+        carried_out, held = retry_when_locked(attempt)
         if repo.is_platform:  # what team repos may read, committed with the platform repo
-            publish_platform_contract(store, repo.path, load_policy(repo.path))
+            publish_platform_contract(store, repo.path, load_policy(repo.path), held)
         return carried_out
+
+
+def _held_after(held: dict, changes: list[dict], written: dict) -> dict:
+    """What the registry holds after a write: ``held`` without what it changed, and what
+    it wrote."""
+    changed = {
+        (BY_NAME[change["kind"]].collection, change["name"])
+        for change in changes
+        if change["kind"] in BY_NAME and change["action"] != UNCHANGED
+    }
+    after = {key: proto for key, proto in held.items() if key not in changed}
+    return after | {key: proto for key, proto in written.items() if key in changed}
 
 
 def objects(count: int) -> str:

@@ -44,6 +44,9 @@ class Plan:
     # each by object_key -> digest.
     definitions: dict[str, str] = field(default_factory=dict)
     state: dict[str, str | None] = field(default_factory=dict)
+    # The registry's objects the plan read, as stored protos by (collection, name): what its
+    # write replaces, for the apply log's before-images (a platform plan: the whole project).
+    held: dict[tuple[str, str], object] = field(default_factory=dict)
 
     @property
     def has_changes(self) -> bool:

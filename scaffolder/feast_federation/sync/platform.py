@@ -17,7 +17,7 @@ from feast_federation.registry.permissions import (
     is_managed,
     policy_permissions,
 )
-from feast_federation.registry.protos import digest
+from feast_federation.registry.protos import digest, project_objects
 from feast_federation.rules.kinds import PERMISSION, PROJECT
 from feast_federation.rules.ownership import (
     INTERNAL_NAMES,
@@ -80,6 +80,7 @@ def plan_platform(
         # rewritten (an adopted registry is published into as it is).
         plan_.to_apply = [obj for obj in plan_.to_apply if kind_of(obj) == PERMISSION]
     plan_.overridden = broken
+    plan_.held = project_objects(proto, store.project)
     plan_.definitions = digests(wanted + permissions)
     plan_.state = {
         **held_state({object_key(kind_of(obj), obj.name): obj for obj in existing}),

@@ -85,6 +85,10 @@ def plan_team(
         plan_.changes = [change for change in plan_.changes if change.action != DELETE]
     plan_.definitions = digests(wanted)
     plan_.state = _read_state(team, zip(wanted, occupants, strict=True), read, pruned)
+    # The objects a write replaces are among the occupants and the pruned: held of any kind.
+    plan_.held = kinds.as_stored(
+        [held for held in occupants if held is not None] + pruned, store.project
+    )
     return plan_
 
 
