@@ -157,7 +157,7 @@ def broken_references(store) -> set[tuple[str, str]]:
 
     proto = registry.registry_proto(store)
     views = {
-        **platform_state(registry.list_platform_kinds(store)).views,
+        **platform_state(registry.list_platform_kinds(store, proto)).views,
         **registry.on_demand_shapes(proto, store.project),
     }
     usages = registry.team_usages(proto, store.project, POLICY)

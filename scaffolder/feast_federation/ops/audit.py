@@ -87,7 +87,7 @@ def _team_audit(repo: Repo, store) -> list[Finding]:
 
 def _dangling(proto, store, usages: list) -> list[Finding]:
     views = {
-        **platform_state(registry.list_platform_kinds(store)).views,
+        **platform_state(registry.list_platform_kinds(store, proto)).views,
         **registry.on_demand_shapes(proto, store.project),
     }
     return [Finding(DANGLING, str(usage), detail) for usage, detail in dangling(usages, views)]
@@ -104,7 +104,7 @@ def _audit(repo: Repo, store) -> list[Finding]:
         for change in sync_plan.changes
         if change.action != DELETE
     }
-    platform_objects = registry.list_platform_kinds(store)
+    platform_objects = registry.list_platform_kinds(store, proto)
     team_kinds = _team_kind_objects(proto, store.project)
     held = [definition(obj) for obj in platform_objects] + list(team_kinds)
     findings = _platform_findings(sync_plan, logged)

@@ -8,14 +8,25 @@ from __future__ import annotations
 
 from feast import FeatureStore
 
-from feast_federation.registry.kinds import FEAST_NOT_FOUND, kind_of, stored
+from feast_federation.registry.kinds import (
+    FEAST_NOT_FOUND,
+    from_proto,
+    kind_of,
+    kind_of_proto,
+    stored,
+)
 from feast_federation.registry.location import RegistryLocation
+from feast_federation.registry.protos import project_of
 from feast_federation.rules.kinds import BY_NAME
 from feast_federation.rules.ownership import (
     DATA_SOURCE,
+    ENTITY,
     FEATURE_SERVICE,
+    FEATURE_VIEW,
+    LABEL_VIEW,
     ON_DEMAND_FEATURE_VIEW,
     REQUEST_SOURCE,
+    STREAM_FEATURE_VIEW,
 )
 
 
@@ -47,22 +58,12 @@ def occupant(store: FeatureStore, kind: str, name: str):
         return None
 
 
-def list_platform_kinds(store: FeatureStore) -> list:
+def list_platform_kinds(store: FeatureStore, proto) -> list:
     """Every entity, batch/stream source, feature view, stream view and label view in the
-    project."""
-    registry, project = store.registry, store.project
-    sources = [
-        source
-        for source in registry.list_data_sources(project, allow_cache=False)
-        if kind_of(source) == DATA_SOURCE
-    ]
-    return [
-        *registry.list_entities(project, allow_cache=False),
-        *sources,
-        *registry.list_feature_views(project, allow_cache=False),
-        *registry.list_stream_feature_views(project, allow_cache=False),
-        *registry.list_label_views(project, allow_cache=False),
-    ]
+    project, built from ``proto`` (``registry_proto``): only these are rebuilt as Feast
+    objects, not the thousands of team objects beside them."""
+    kinds = (ENTITY, DATA_SOURCE, FEATURE_VIEW, STREAM_FEATURE_VIEW, LABEL_VIEW)
+    return [from_proto(kind, item) for kind in kinds for item in _of_kind(store, proto, kind)]
 
 
 def list_team_kinds(store: FeatureStore, prefix: str, names=()) -> list:
@@ -91,23 +92,29 @@ def registry_proto(store: FeatureStore):
 
 def marked_for_removal(store: FeatureStore, proto, tag: str) -> list:
     """Team services, ODFVs and request sources their team tagged for removal."""
-    from feast.on_demand_feature_view import OnDemandFeatureView
-
-    reg, project = store.registry, store.project
-    marked = [
-        *(s for s in reg.list_feature_services(project, allow_cache=False) if s.tags.get(tag)),
-        *(
-            source
-            for source in reg.list_data_sources(project, allow_cache=False)
-            if kind_of(source) == REQUEST_SOURCE and source.tags.get(tag)
-        ),
-        *(
-            OnDemandFeatureView.from_proto(item, skip_udf=True)
-            for item in proto.on_demand_feature_views
-            if item.spec.project == project and item.spec.tags.get(tag)
-        ),
+    kinds = (FEATURE_SERVICE, REQUEST_SOURCE, ON_DEMAND_FEATURE_VIEW)
+    return [
+        from_proto(kind, item, skip_udf=True)
+        for kind in kinds
+        for item in _of_kind(store, proto, kind)
+        if (item.spec if "spec" in item.DESCRIPTOR.fields_by_name else item).tags.get(tag)
     ]
-    return marked
+
+
+def _of_kind(store: FeatureStore, proto, kind: str) -> list:
+    """The protos of ``kind`` in the project (data sources: of that kind only)."""
+    collection = BY_NAME[kind].collection
+    if RegistryLocation.of(store).is_remote:
+        # A registry server rebuilds its proto with each object's to_proto, which leaves
+        # the project out of some kinds: only its per-project lists say which are ours.
+        lister = getattr(store.registry, f"list_{collection}")
+        listed = lister(store.project, allow_cache=False)
+        return [item.to_proto() for item in listed if kind_of(item) == kind]
+    return [
+        item
+        for item in stored(proto, kind)
+        if project_of(item) == store.project and kind_of_proto(collection, item) == kind
+    ]
 
 
 def team_usages(proto, project: str, policy) -> list:

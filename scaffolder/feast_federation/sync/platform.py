@@ -47,10 +47,10 @@ def plan_platform(
     wanted = [obj for _, obj in desired]
     # No team may hold a platform kind: a team-prefixed FileSource or FeatureView that got in
     # around apply.py (a raw apply, the registry server's DataSource gap) is deleted here too.
-    existing = [
-        obj for obj in registry.list_platform_kinds(store) if obj.name not in INTERNAL_NAMES
-    ]
     proto = registry.registry_proto(store)
+    existing = [
+        obj for obj in registry.list_platform_kinds(store, proto) if obj.name not in INTERNAL_NAMES
+    ]
     before = platform_state(existing)
     broken = breakages(
         registry.team_usages(proto, store.project, policy),
