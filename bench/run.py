@@ -428,7 +428,10 @@ def main() -> None:
             "onboarding": onboarding(runs + 1, scratch),
             "serving": serving(iterations, scratch),
         }
-    (args.output / "results.json").write_text(json.dumps(results, indent=2))
+    # bench/serve.py keeps its figures in the same file, under "serve": leave them there.
+    path = args.output / "results.json"
+    kept = json.loads(path.read_text()) if path.is_file() else {}
+    path.write_text(json.dumps({**kept, **results}, indent=2))
     table = markdown(results)
     (args.output / "results.md").write_text(table)
     plot(results, args.output / "scaling.png")
