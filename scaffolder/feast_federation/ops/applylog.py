@@ -55,7 +55,7 @@ def record(
     ``images`` of its changed objects as they were before it wrote and as it wrote them."""
     changes = [change for change in changes if change["action"] != "unchanged"]
     entry = {
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
         "actor": actor(repo_path),
         "repo": str(repo_path),
         "owner": owner,
