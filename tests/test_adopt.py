@@ -137,6 +137,23 @@ def test_adopting_feast_init_changes_nothing(feast_init_repo, tmp_path):
     assert registry_fingerprint(feast_init_repo) == fingerprint
 
 
+def test_adopt_waits_for_the_registry_lock_only_as_long_as_told(feast_init_repo, tmp_path):
+    from feast_federation.files import file_lock
+
+    fingerprint = registry_fingerprint(feast_init_repo)
+    org = tmp_path / "org"
+    lock = feast_init_repo / "data" / "registry.db.lock"
+    with file_lock(lock, repo="another apply"):
+        args = ("adopt", str(feast_init_repo), "--org", str(org), "--team", DRIVERS)
+        result = cli(*args, "--lock-timeout", "1")
+    assert result.returncode == 1, result.stderr
+    line = result.stderr.strip().splitlines()[-1]  # the adopted repos link the registry's folder
+    assert line.startswith("error: lock ") and "still held by pid " in line, line
+    assert "(repo another apply)" in line and line.endswith("wait longer with --lock-timeout")
+    assert not org.exists()  # the repos written before the registry refused are gone
+    assert registry_fingerprint(feast_init_repo) == fingerprint
+
+
 def test_names_that_fit_no_team_are_refused(tmp_path):
     repo = tmp_path / "shop"
     repo.mkdir()

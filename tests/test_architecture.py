@@ -1,4 +1,5 @@
-"""The package's layers: which code may import Feast, and no import circles.
+"""The package's layers: which code may import Feast, which package may import which, who
+writes the registry, and no import circles.
 
 Baking and registering run under plain cookiecutter and must not pay ``import feast``
 (about 3 s): rules/ and onboarding/ never import it, and neither does the CLI until a
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +21,37 @@ from support import ROOT
 
 PACKAGE = ROOT / "scaffolder" / "feast_federation"
 FEAST_FREE = (
-    "errors", "files", "rules", "onboarding", "ops.reviewed", "cli.output", "cli.commands", "cli",
+    "version", "errors", "files", "rules", "onboarding", "ci", "serving", "cli",
 )  # fmt: skip
+# The packages from the bottom up: each may import only packages on lower floors (and its
+# own modules). Packages on one floor never import each other.
+FLOORS = (
+    ("version",),
+    ("errors",),
+    ("files",),
+    ("rules",),
+    ("onboarding", "ci"),
+    ("registry",),
+    ("transaction",),
+    ("sync",),
+    ("ops", "serving"),
+    ("cli", "testing"),
+    ("api",),  # the package's own __init__: platform_view for generated repos
+)
+FLOOR = {package: level for level, packages in enumerate(FLOORS) for package in packages}
+# Only the adapter imports Feast; testing.py is the helpers generated repos' tests import.
+FEAST_IMPORTERS = ("registry", "testing")
+# Feast's internals (private methods, caches, patched functions): one module reaches them.
+FEAST_INTERNALS = frozenset({
+    "_make_inferences", "_validate_all_feature_views", "_registry_store", "_write_registry",
+    "_prepare_registry_for_changes", "cached_registry_proto", "cached_registry_proto_ttl",
+    "cached_registry_proto_created", "cache_mode", "write_engine", "read_engine",
+    "proto_registry_utils",
+})  # fmt: skip
+INTERNALS_MODULE = "feast_federation.registry.feast067"
+# Registry writes: calls of these on a store or a registry, and the kind table's method names.
+REGISTRY_WRITES = re.compile(r"^(apply|apply_\w+|delete_\w+|commit|writer|deleter)$")
+WRITES_MODULE = "feast_federation.transaction.writes"
 
 
 @pytest.fixture(scope="module")
@@ -122,12 +153,18 @@ def test_template_hooks_refuse_without_feast(without_feast, tmp_path):
 
 
 def _imports(path: Path, modules: set[str]) -> set[str]:
-    """The package modules ``path`` imports, at any level (deferred imports count)."""
+    """The package modules ``path`` imports, at any level (deferred imports count).
+
+    ``from package import module`` imports ``module``; the package's ``__init__`` runs too,
+    but what the import depends on is the module.
+    """
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         names = []
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("feast_federation"):
-            names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                names.append(submodule if submodule in modules else node.module)
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names if a.name.startswith("feast_federation")]
         for name in names:
@@ -171,16 +208,127 @@ def test_cycle_finder_finds_a_planted_cycle():
 
 def test_no_import_circles():
     graph = import_graph()
-    assert "feast_federation.sync.engine" in graph["feast_federation.cli.commands"] or graph
+    # The graph sees deferred imports too: the CLI reaches the sync only inside its commands.
+    assert "feast_federation.ops.runs" in graph["feast_federation.cli.repo_commands"]
     assert cycles(graph) == []
 
 
-def test_feast_free_layers_never_import_feast_layers():
-    """rules/ and onboarding/ import nothing from the layers that import Feast."""
+def package_of(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "api"
+    return parts[1]
+
+
+def upward_edges(graph: dict[str, set[str]]) -> list[str]:
+    """Every import of a package on the same or a higher floor, at any level."""
+    found = []
+    for name, imported in sorted(graph.items()):
+        here = package_of(name)
+        for target in sorted(imported):
+            there = package_of(target)
+            if there != here and FLOOR[there] >= FLOOR[here]:
+                found.append(f"{name} ({here}) imports {target} ({there})")
+    return found
+
+
+def test_every_package_has_a_floor():
+    assert {package_of(name) for name in import_graph()} <= set(FLOOR)
+
+
+def test_packages_import_only_downward():
+    assert upward_edges(import_graph()) == []
+
+
+def test_the_layer_check_finds_an_upward_import_added_by_hand():
     graph = import_graph()
-    feast_layers = ("registry", "sync", "ops")
-    layer = {name: name.split(".")[1] if "." in name else "" for name in graph}
+    graph["feast_federation.registry.lookups"] |= {"feast_federation.sync.repos"}
+    graph["feast_federation.onboarding.bake"] |= {"feast_federation.ci.reviewed"}
+    assert upward_edges(graph) == [
+        "feast_federation.onboarding.bake (onboarding) imports feast_federation.ci.reviewed (ci)",
+        "feast_federation.registry.lookups (registry) imports feast_federation.sync.repos (sync)",
+    ]
+
+
+def _modules() -> dict[str, ast.Module]:
+    trees = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = ("feast_federation", *path.relative_to(PACKAGE).with_suffix("").parts)
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        trees[name] = ast.parse(path.read_text(encoding="utf-8"))
+    return trees
+
+
+def feast_importers(trees: dict[str, ast.Module]) -> set[str]:
+    """The package modules that import Feast (or its protos), at any level."""
+    found = set()
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
+            modules = []
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            if any(m == "feast" or m.startswith("feast.") for m in modules):
+                found.add(name)
+    return found
+
+
+def test_only_the_adapter_imports_feast():
+    importers = feast_importers(_modules())
+    assert "feast_federation.registry.feast067" in importers
+    assert {name for name in importers if package_of(name) not in FEAST_IMPORTERS} == set()
+
+
+def test_the_feast_import_check_finds_one_added_by_hand():
+    trees = _modules()
+    trees["feast_federation.sync.team"].body.append(ast.parse("from feast import Entity").body[0])
+    assert "feast_federation.sync.team" in feast_importers(trees)
+
+
+def internals_used(trees: dict[str, ast.Module]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
+            word = node.attr if isinstance(node, ast.Attribute) else None
+            if isinstance(node, ast.alias):
+                word = node.name.rpartition(".")[2]
+            if word in FEAST_INTERNALS:
+                found.setdefault(name, set()).add(word)
+    return found
+
+
+def test_feast_internals_are_reached_from_one_module():
+    used = internals_used(_modules())
+    assert INTERNALS_MODULE in used
+    assert {name: words for name, words in used.items() if name != INTERNALS_MODULE} == {}
+
+
+def registry_writes(trees: dict[str, ast.Module]) -> dict[str, set[str]]:
+    """Calls that write a registry (``store.apply``, ``registry.apply_*``, ``commit``,
+    ``delete_*``) and uses of the kind table's writer and deleter names, by module."""
+    found: dict[str, set[str]] = {}
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Attribute) or not REGISTRY_WRITES.match(node.attr):
+                continue
+            receiver = ast.unparse(node.value)
+            if node.attr in ("writer", "deleter") or re.search(r"store|registry|\breg\b", receiver):
+                found.setdefault(name, set()).add(f"{receiver}.{node.attr}")
+    return found
+
+
+def test_only_the_transaction_writes_the_registry():
+    writes = registry_writes(_modules())
+    assert WRITES_MODULE in writes and "store.apply" in writes[WRITES_MODULE]
+    assert {name: calls for name, calls in writes.items() if name != WRITES_MODULE} == {}
+
+
+def test_feast_free_layers_never_import_feast_layers():
+    """rules/, onboarding/ and ci/ import nothing from the layers that import Feast."""
+    graph = import_graph()
+    feast_layers = ("registry", "transaction", "sync", "ops")
     for name, imported in graph.items():
-        if layer[name] in ("rules", "onboarding", "errors", "files"):
-            bad = sorted(m for m in imported if layer.get(m) in feast_layers)
+        if package_of(name) in ("rules", "onboarding", "ci", "errors", "files"):
+            bad = sorted(m for m in imported if package_of(m) in feast_layers)
             assert bad == [], f"{name} imports {bad}"

@@ -80,12 +80,12 @@ def test_a_sync_killed_before_the_online_tables_is_reported_and_finished(tmp_pat
 HUNG_APPLY = """
 import runpy, sys, time
 from pathlib import Path
-import feast_federation.sync.engine as engine
+import feast_federation.transaction.transaction as transaction
 holding = Path(sys.argv[-1])
 def hang(*args):
     holding.touch()
     time.sleep(600)
-engine.carry_out = hang
+transaction.carry_out = hang
 sys.argv = ["apply.py"]
 runpy.run_path("apply.py", run_name="__main__")
 """
@@ -258,7 +258,9 @@ def test_the_file_registry_is_replaced_whole(tmp_path):
 KILL_WHILE_WRITING_REGISTRY = """
 import os, runpy, sys
 from feast.infra.registry.file import FileRegistryStore
-import feast_federation.registry.store  # installs the writer this project uses
+import feast_federation.registry.feast067 as feast067  # noqa: E402
+
+feast067.install()  # the writer this project uses
 writer = FileRegistryStore._write_registry
 class Dying:
     def __init__(self, proto):

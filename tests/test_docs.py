@@ -155,13 +155,15 @@ def project_hyphen(org):
 
 
 def locked(org, monkeypatch):
+    import sqlite3
+
     from feast_federation.errors import FederationError
-    from feast_federation.registry import location as concurrency
+    from feast_federation.transaction import transaction as concurrency
 
     monkeypatch.setattr(concurrency.time, "sleep", lambda seconds: None)
 
     def always_locked():
-        raise RuntimeError("(sqlite3.OperationalError) database is locked")
+        raise sqlite3.OperationalError("database is locked")
 
     with pytest.raises(FederationError) as failed:
         concurrency.retry_when_locked(always_locked)
@@ -190,7 +192,7 @@ def server_token(org, monkeypatch):
 
 def restore_through_server(org):
     from feast_federation.errors import FederationError
-    from feast_federation.ops.rewind import refuse_registry_server
+    from feast_federation.ops.restore import refuse_registry_server
 
     with pytest.raises(FederationError) as failed:
         refuse_registry_server(org.platform, fake_remote_store(), "3")
@@ -199,11 +201,11 @@ def restore_through_server(org):
 
 def object_store(org):
     from feast_federation.errors import FederationError
-    from feast_federation.registry.location import exclusive
+    from feast_federation.registry.backends import backend_of
 
     registry = SimpleNamespace(registry_type="file", path="gs://acme-feast/registry.pb")
     store = SimpleNamespace(config=SimpleNamespace(registry=registry), repo_path=".")
-    with pytest.raises(FederationError) as failed, exclusive(store):
+    with pytest.raises(FederationError) as failed, backend_of(store).lock():
         pass
     return str(failed.value)
 

@@ -31,7 +31,9 @@ pytestmark = pytest.mark.slow
 ZYGOTE = r"""
 import json, os, sys, traceback
 import feast, feast_federation.cli, feast_federation.sync, feast_federation.ops.materialize
-import feast_federation.ops.audit, feast_federation.ops.backup
+import feast_federation.ops.audit, feast_federation.ops.restore
+import feast_federation.registry.feast067
+feast_federation.registry.feast067.install()  # what opening a store does, before the points
 import feast.infra.online_stores.sqlite, feast.infra.registry.sql, pandas, sqlalchemy
 try:
     import feast.infra.online_stores.postgres_online_store.postgres  # noqa
@@ -131,17 +133,16 @@ def install_kill_points(kill_at, trace):
 
     PassthroughProvider.update_infra = online_update
 
-    from feast_federation.ops import applylog
+    from feast_federation.registry import backends
 
-    if hasattr(applylog, "_append_line"):
-        append = applylog._append_line
+    append = backends.append_line
 
-        def append_line(path, line):
-            if point("apply log append"):
-                die()
-            return append(path, line)
+    def append_line(path, line):
+        if point("apply log append"):
+            die()
+        return append(path, line)
 
-        applylog._append_line = append_line
+    backends.append_line = append_line
 '''
 
 APPLY_SCRIPT = 'import runpy\nrunpy.run_path("apply.py", run_name="__main__")'

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from feast_federation import registry, sync
+from feast_federation import registry, sync, transaction
 from feast_federation.errors import FederationError
 from feast_federation.registry.kinds import with_implicit_writes
 from feast_federation.registry.protos import fingerprint, spec_of
@@ -203,19 +203,23 @@ def run_step(store, database: Path, step: tuple) -> None:
     before = snapshot(store)
     broken_before = broken_references(store)
     digest = file_digest(database)
+    writer = transaction.Writer(owner, Path(store.repo_path))
     try:
         if owner == PLATFORM:
             objects = platform_objects(step[1])
-            plan = sync.plan_platform(store, POLICY, objects)
+            plan = transaction.write(
+                store, writer, lambda s: sync.plan_platform(s, POLICY, objects)
+            )
         else:
             _, team, services, requests, odfvs, prune = step
             objects = team_objects(services, requests, odfvs)
-            plan = sync.plan_team(store, team, objects, prune=prune)
+            plan = transaction.write(
+                store, writer, lambda s: sync.plan_team(s, team, objects, prune=prune)
+            )
     except FederationError:
         event(f"{'platform' if owner == PLATFORM else 'team'} step refused")
         assert file_digest(database) == digest, f"a refused {owner} step wrote to the registry"
         return
-    sync.carry_out(store, plan)
     event(f"{'platform' if owner == PLATFORM else 'team'} step applied")
     event(f"{len([c for c in plan.changes if c.action == 'delete'])} deletions")
     after = snapshot(store)

@@ -22,9 +22,9 @@ def org(tmp_path, monkeypatch):
 
 
 def fingerprints(platform: Path) -> dict:
-    from feast_federation.ops.backup import parse_snapshot, project_objects, snapshot
+    from feast_federation.ops.restore import snapshot
     from feast_federation.registry import open_store
-    from feast_federation.registry.protos import fingerprint
+    from feast_federation.registry.protos import fingerprint, parse_snapshot, project_objects
 
     store = open_store(platform)
     return {
@@ -84,8 +84,7 @@ def test_every_sync_with_changes_is_backed_up_with_retention(org):
     drop_view(platform, "driver_stats", "customer_features")
     assert invoke("apply", platform, "--yes").exit_code == 0
     newest = sorted(backups.glob("registry-*.pb"))[-1]
-    from feast_federation.ops.backup import parse_snapshot, project_objects
-    from feast_federation.registry.protos import fingerprint
+    from feast_federation.registry.protos import fingerprint, parse_snapshot, project_objects
 
     snapshot = {
         k: fingerprint(v)

@@ -53,9 +53,9 @@ class Org:
 
     def fingerprints(self) -> dict:
         """The registry's objects by spec, read directly from the database."""
-        from feast_federation.ops.backup import parse_snapshot, project_objects, snapshot
+        from feast_federation.ops.restore import snapshot
         from feast_federation.registry import open_store
-        from feast_federation.registry.protos import fingerprint
+        from feast_federation.registry.protos import fingerprint, parse_snapshot, project_objects
 
         store = open_store(self.platform)
         items = project_objects(parse_snapshot(snapshot(store)), "acme").items()

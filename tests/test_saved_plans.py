@@ -200,9 +200,9 @@ def test_deletions_need_yes_without_a_terminal_and_a_yes_at_one(org, monkeypatch
 
     from typer.testing import CliRunner
 
-    from feast_federation.cli import app, commands
+    from feast_federation.cli import app, repo_commands
 
-    monkeypatch.setattr(commands, "_interactive", lambda: True)
+    monkeypatch.setattr(repo_commands, "_interactive", lambda: True)
     declined = CliRunner().invoke(app, ["apply", str(platform)], input="n\n")
     assert declined.exit_code == 1
     assert "Delete 1 object? [y/N]" in declined.output

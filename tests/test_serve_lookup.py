@@ -10,7 +10,7 @@ from feast.errors import FeatureServiceNotFoundException
 from feast.infra.registry import proto_registry_utils
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 
-from feast_federation.ops.service_lookup import ServiceCache, cache_feature_service_lookups
+from feast_federation.registry.feast067 import ServiceCache, cache_feature_service_lookups
 
 
 def service_proto(name: str, description: str = ""):

@@ -1,6 +1,8 @@
 """Every error a user sees: one line naming the object and the rule. Standard library only.
 
 The CLI prints ``error: <message>`` and exits 1, without a traceback, for any of these.
+Callers tell refusals apart by type, never by their text. The cookiecutter hooks keep a
+standard-library copy of what they need (``hooks/cookiecutter_hooks.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,58 @@ class RefusedError(FederationError):
         self.problems = problems
         self.summary = summary
         super().__init__("\n".join(problems))
+
+
+class BreaksTeams(RefusedError):
+    """A write would break team services or ODFVs (delete protection)."""
+
+    def __init__(self, problems: list[str], write: str = "write"):
+        super().__init__(
+            problems,
+            f"refused: the {write} would break team objects; nothing was written "
+            "(--allow-breaking-teams overrides):",
+        )
+
+
+class UnconfirmedDeletions(FederationError):
+    """A write would delete objects and nobody confirmed it."""
+
+
+class StalePlan(FederationError):
+    """The repo or the registry moved past a saved plan; nothing was written."""
+
+    def __init__(self, changed: list[str], *, repo_changed: bool, advice: str = "plan again"):
+        self.changed, self.repo_changed = changed, repo_changed
+        super().__init__("; ".join(changed) + f"; nothing was written: {advice}")
+
+    def advising(self, advice: str) -> StalePlan:
+        """The same refusal, with what to do where the plan came from."""
+        return StalePlan(self.changed, repo_changed=self.repo_changed, advice=advice)
+
+
+class LockTimeout(FederationError):
+    """Another run held the registry lock longer than this run would wait."""
+
+
+class RegistryLocked(FederationError):
+    """The registry database stayed locked by another writer through every retry."""
+
+
+class PartWayFailure(FederationError):
+    """A registry write failed after writing some objects; ``cause`` says why."""
+
+    def __init__(self, cause: BaseException, *, meaning: str):
+        self.cause = cause
+        self.meaning = meaning
+        super().__init__(f"the apply failed part-way ({first_line(cause)}); {meaning}")
+
+    def explained(self, explanation: str) -> FederationError:
+        """The failure with the engine's own one-line explanation in front."""
+        return FederationError(f"{explanation}; the apply failed part-way: {self.meaning}")
+
+
+class LostWrite(FederationError):
+    """The registry, read back after a write, lacks or differs from what was written."""
 
 
 def first_line(exc: BaseException) -> str:

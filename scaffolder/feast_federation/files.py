@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from feast_federation.errors import FederationError
+from feast_federation.errors import FederationError, LockTimeout
 
 _POLL_SECONDS = 0.1
 
@@ -56,7 +56,7 @@ def _acquire(lock, lock_path: Path, timeout: float | None) -> None:
     deadline = None if timeout is None else time.monotonic() + timeout
     while not _try_lock(lock):
         if deadline is not None and time.monotonic() >= deadline:
-            raise FederationError(
+            raise LockTimeout(
                 f"lock {lock_path}: still held by {_holder(lock_path)} after {timeout:g} s; "
                 "stop that process if it hung, or wait longer with --lock-timeout"
             )
@@ -119,3 +119,28 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line whole, fsynced. A last line left without its newline (a process
+    killed while appending) is closed first, so the torn line stays a line of its own and
+    never swallows the one appended now."""
+    with open(path, "a+b") as handle:
+        torn = handle.seek(0, os.SEEK_END) > 0 and _last_byte(handle) != b"\n"
+        handle.write((b"\n" if torn else b"") + line.encode("utf-8") + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _last_byte(handle) -> bytes:
+    handle.seek(-1, os.SEEK_END)
+    return handle.read(1)
+
+
+def read_lines(path: Path) -> list[tuple[int, str]]:
+    """Each line of ``path`` with its number (1-based); none when it does not exist."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    return list(enumerate(text.splitlines(), start=1))

@@ -14,9 +14,8 @@ TEAMS = (("marketing", "customer_features"), ("risk", "user_features"))
 def object_digests(platform: Path) -> dict[str, str]:
     """Each object of the project (internal ones aside), by collection and name, with the
     digest of what it defines."""
-    from feast_federation.ops.backup import project_objects
     from feast_federation.registry import open_store, registry_proto
-    from feast_federation.registry.protos import digest
+    from feast_federation.registry.protos import digest, project_objects
 
     store = open_store(platform)
     return {

@@ -1,3 +1,3 @@
-from feast_federation.cli.commands import main
+from feast_federation.cli import main
 
 main()

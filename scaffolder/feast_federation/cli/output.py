@@ -1,5 +1,6 @@
 """Everything the CLI prints: plans as tables, markdown or JSON, audit findings, the apply
-log, and error lines. Commands decide what to show; this module decides how it looks."""
+log, restores, onboarding results and error lines. Commands decide what to show; this
+module decides how it looks, and is the only one that prints."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import contextlib
 import json
 import sys
 from collections import Counter
+from pathlib import Path
 
+import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
 from rich.table import Table
 
 from feast_federation.errors import FederationError, RefusedError
@@ -174,3 +179,123 @@ def print_log(entries: list[dict]) -> None:
             str(entry["id"]), entry["at"], entry["actor"], entry["owner"], entry["action"], summary
         )
     out.print(table)
+
+
+# --- command results ------------------------------------------------------------------------
+
+
+def print_version(version: str) -> None:
+    print(f"feast-federation {version}")
+
+
+def plain(line: str) -> None:
+    """A line as it is: names and paths are data, never markup."""
+    out.print(line, markup=False, soft_wrap=True)
+
+
+def show_applied(result, *, output: str) -> None:
+    """What an apply carried out, after any breakage it was told to carry out anyway."""
+    for breakage in result.overridden:
+        warn(f"--allow-breaking-teams: {breakage}")
+    show_plan(result, applied=True, output=output)
+
+
+def saved_plan_written(path: Path) -> None:
+    note(f"Saved the plan to {path}; carry it out with: feast-federation apply {path}")
+
+
+def confirm_deletions(deletions: list[dict]) -> bool:
+    """Show the deletions a plan makes and ask whether to go ahead (at a terminal)."""
+    print_changes(deletions, "The plan deletes")
+    count = len(deletions)
+    return typer.confirm(f"Delete {count} object{'s' if count != 1 else ''}?", default=False)
+
+
+def repo_follows_rules() -> None:
+    out.print("The repo follows the federation rules.")
+
+
+def wrote(path: Path) -> None:
+    plain(f"Wrote {path}.")
+
+
+def wrote_bytes(count: int, path: Path) -> None:
+    plain(f"Wrote {count} bytes to {path}")
+
+
+def write_text(text: str, path: Path | None, *, what: str) -> None:
+    """``text`` to stdout, or to ``path`` with a line saying so."""
+    if path is None:
+        print(text)
+        return
+    path.write_text(text, encoding="utf-8")
+    plain(f"Wrote {what} to {path}")
+
+
+def show_findings(findings: list, *, as_json: bool) -> None:
+    if as_json:
+        print_json({"findings": [finding.to_json() for finding in findings]})
+    else:
+        print_findings(findings)
+
+
+def show_restore(result, *, applied: bool, as_json: bool) -> None:
+    if as_json:
+        print_json(result.to_json())
+        return
+    title = "Restored" if applied else "Restore plan"
+    print_changes([c.to_json() for c in result.changes], title, applied=applied)
+    for breakage in result.overridden:
+        warn(f"--allow-breaking-teams: {breakage}")
+    if result.rematerialize:
+        plain(
+            "Re-materialize these views (their online rows are gone): "
+            + ", ".join(result.rematerialize)
+        )
+    if not applied and result.has_changes:
+        out.print("Nothing was written; run again with --yes to restore.")
+
+
+def show_log(entries: list[dict], summaries: list[dict], *, as_json: bool) -> None:
+    if as_json:
+        print_json(summaries)
+    else:
+        print_log(entries)
+
+
+def materialized(views: list[str]) -> None:
+    plain(f"Materialized {len(views)} feature views: {', '.join(views)}")
+
+
+def team_added(name: str, platform: Path, repo: Path) -> None:
+    plain(f"Team {name} registered in {platform / 'federation.yaml'}")
+    plain(f"Team repo created at {repo}")
+    out.print(
+        "Next: the platform applies federation.yaml (python apply.py), then the team applies."
+    )
+
+
+def org_created(platform_dir: Path, team_dirs) -> None:
+    plain(f"Platform repo: {platform_dir}")
+    for team_dir in team_dirs:
+        plain(f"Team repo:     {team_dir}")
+
+
+def adopted(lines: list[str], platform: Path | None, team_dirs: list[Path]) -> None:
+    for line in lines:
+        plain(line)
+    if platform is not None:
+        org_created(platform, team_dirs)
+
+
+def step(title: str, detail: str) -> None:
+    """A step of a narrated run (the demo, bootstrap --apply)."""
+    out.print(Panel(f"[bold]{escape(title)}[/bold]  {escape(detail)}", expand=False))
+
+
+def step_done(result) -> None:
+    """One line for a step's result: a plan's counts, or views materialized."""
+    if isinstance(result, int):
+        out.print(f"  {result} feature views materialized")
+    else:
+        plain(f"  {summarize(result)}")

@@ -11,7 +11,6 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from feast_federation import __version__
 from feast_federation.errors import FederationError
 from feast_federation.onboarding.ci_secrets import wire_ci_secrets
 from feast_federation.onboarding.k8s_secrets import wire_k8s_secrets
@@ -63,6 +62,7 @@ from feast_federation.rules.values import (
     check_version,
     shown,
 )
+from feast_federation.version import __version__
 
 DEFAULT_FEDERATION_REPO_URL = "https://github.com/your-org/feast-federation"
 DEFAULT_FEDERATION_REQUIREMENT = f"feast-federation=={__version__}"

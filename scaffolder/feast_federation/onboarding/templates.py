@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from feast_federation import __version__
 from feast_federation.errors import FederationError
+from feast_federation.version import __version__
 
 PLATFORM_TEMPLATE = "cookiecutter-platform"
 TEAM_TEMPLATE = "cookiecutter-team"

@@ -20,7 +20,8 @@ from pathlib import Path
 import yaml
 
 from feast_federation.errors import FederationError, RefusedError
-from feast_federation.registry.kinds import as_stored, implicit_writes, kind_of
+from feast_federation.registry.kinds import as_stored, implicit_writes, is_feast_object, kind_of
+from feast_federation.registry.location import DEFAULT_LOCK_TIMEOUT
 from feast_federation.rules.kinds import PLATFORM_KINDS, TEAM_KINDS
 from feast_federation.rules.ownership import (
     FEATURE_VIEW,
@@ -35,7 +36,7 @@ from feast_federation.rules.ownership import (
     violations,
 )
 from feast_federation.rules.repo import STORE_FILE, definition_modules
-from feast_federation.sync.collect import FEAST_OBJECT_TYPES, import_definitions, module_name
+from feast_federation.sync.collect import import_definitions, module_name
 from feast_federation.sync.references import is_reference
 
 # Starter modules and tests the templates ship, replaced by the adopted definitions.
@@ -149,7 +150,7 @@ def _definitions(module) -> dict[str, object]:
     return {
         name: value
         for name, value in vars(module).items()
-        if name in bound and isinstance(value, FEAST_OBJECT_TYPES) and not is_reference(value)
+        if name in bound and is_feast_object(value) and not is_reference(value)
     }
 
 
@@ -460,54 +461,62 @@ def registry_only(store, split: Split) -> list[str]:
     ]
 
 
-def arrive(platform: Path, split: Split) -> None:
+def arrive(platform: Path, split: Split, lock_timeout: float) -> None:
     """Publish the policy into the adopted registry (new Permission objects only; nothing
     there is rewritten) and log each owner's adopted objects, so audits and plans see them
     as applied by their owners."""
-    from feast_federation import registry
-    from feast_federation.ops import applylog
-    from feast_federation.registry.location import exclusive
+    from feast_federation import registry, transaction
     from feast_federation.registry.permissions import policy_permissions
     from feast_federation.rules.policy import load_policy
 
     store = registry.open_store(platform)
     permissions = policy_permissions(load_policy(platform))
-    with exclusive(store):
-        logged = {}
-        # Before-images too: the adopted objects were there already, so undoing the
-        # adoption removes only the Permissions it added (and puts back any it replaced).
-        held = as_stored(
-            store.registry.list_permissions(store.project, allow_cache=False), store.project
-        )
-        for owner in (PLATFORM, *split.teams):
-            found = [
-                registry.get(store, o.kind, o.name)
-                for o in split.objects
-                if o.owner == owner and o.kind != PROJECT  # the Project is not logged
-            ]
-            found = [obj for obj in found if obj is not None]
-            # What Feast wrote along with them (a view's batch source) is theirs too, as the
-            # registry holds it, so the log covers every object a restore compares.
-            along = {(kind_of(w), w.name) for obj in found for w in implicit_writes(obj)}
-            along -= {(kind_of(obj), obj.name) for obj in found}
-            found += [obj for obj in (registry.get(store, *key) for key in sorted(along)) if obj]
-            held |= as_stored(found, store.project)
-            if owner == PLATFORM:
-                found += permissions
-            changes = [{"kind": kind_of(obj), "name": obj.name, "action": "add"} for obj in found]
-            logged[owner] = changes, as_stored(found, store.project)
-        for permission in permissions:
-            store.registry.apply_permission(permission, store.project, commit=False)
-        store.registry.commit()
-        for owner, (changes, written) in logged.items():
-            before, after = applylog.images(changes, held), applylog.images(changes, written)
-            applylog.record(store, platform, owner, "adopt", changes, before, after)
+    planner = lambda s: _arrival(s, split, permissions)  # noqa: E731 - under the lock
+    writer = transaction.Writer(PLATFORM, platform)
+    transaction.write(store, writer, planner, transaction.Safeguards(lock_timeout=lock_timeout))
+
+
+def _arrival(store, split: Split, permissions: list):
+    """The adoption as a plan: the Permissions written, and one log entry per owner that
+    records the owner's adopted objects as its own adds."""
+    from feast_federation import registry
+    from feast_federation.registry.permissions import managed_permissions
+    from feast_federation.transaction.plans import ADD, Change, LogEntry, Plan
+
+    # Before-images too: the adopted objects were there already, so undoing the adoption
+    # removes only the Permissions it added (and puts back any it replaced).
+    held = as_stored(managed_permissions(store), store.project)
+    entries = []
+    for owner in (PLATFORM, *split.teams):
+        found = [
+            registry.get(store, o.kind, o.name)
+            for o in split.objects
+            if o.owner == owner and o.kind != PROJECT  # the Project is not logged
+        ]
+        found = [obj for obj in found if obj is not None]
+        # What Feast wrote along with them (a view's batch source) is theirs too, as the
+        # registry holds it, so the log covers every object a restore compares.
+        along = {(kind_of(w), w.name) for obj in found for w in implicit_writes(obj)}
+        along -= {(kind_of(obj), obj.name) for obj in found}
+        found += [obj for obj in (registry.get(store, *key) for key in sorted(along)) if obj]
+        held |= as_stored(found, store.project)
+        if owner == PLATFORM:
+            found += permissions
+        changes = [Change(kind_of(obj), obj.name, ADD) for obj in found]
+        entries.append(LogEntry(owner, changes, as_stored(found, store.project)))
+    changes = [Change(kind_of(p), p.name, ADD) for p in permissions]
+    return Plan(
+        owner=PLATFORM, changes=changes, to_apply=list(permissions), held=held,
+        action="adopt", log_entries=entries,
+    )  # fmt: skip
 
 
 def adopt_repo(
-    source: Path, org: Path, team_options: Sequence[str], *, dry_run: bool = False
-) -> tuple[Split, Path | None]:
-    """Split ``source`` into ``org/platform`` and ``org/teams/<team>``; checked whole first."""
+    source: Path, org: Path, team_options: Sequence[str], *, dry_run: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> tuple[Split, Path | None]:  # fmt: skip
+    """Split ``source`` into ``org/platform`` and ``org/teams/<team>``; checked whole first,
+    and nothing left in ``org`` when the registry refuses the adoption."""
     from feast_federation.onboarding.bake import check_outside_feature_repos
 
     source, org = Path(source).resolve(), Path(org).absolute()
@@ -520,11 +529,25 @@ def adopt_repo(
     if org.exists() and (not org.is_dir() or any(org.iterdir())):
         raise FederationError(f"{org}: exists and is not an empty directory")
     check_outside_feature_repos(org)
-    platform, team_dirs = write_org(source, org, split)
-    if store is not None:
-        arrive(platform, split)
+    created = not org.exists()
+    try:
+        platform, team_dirs = write_org(source, org, split)
+        if store is not None:
+            arrive(platform, split, lock_timeout)
+    except BaseException:
+        _remove_contents(org, created)
+        raise
     _write_contracts(platform, team_dirs, live=store is not None)
     return split, platform
+
+
+def _remove_contents(org: Path, created: bool) -> None:
+    """Leave ``org`` as the adoption found it: absent, or empty."""
+    if created:
+        shutil.rmtree(org, ignore_errors=True)
+        return
+    for child in org.iterdir():
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
 
 
 def _write_contracts(platform: Path, team_dirs: list[Path], *, live: bool) -> None:

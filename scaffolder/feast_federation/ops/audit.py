@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from feast_federation import registry
-from feast_federation.ops import applylog
+from feast_federation import registry, transaction
+from feast_federation.registry.intent import unfinished_since
 from feast_federation.registry.kinds import definition, kind_of_proto, platform_state
-from feast_federation.registry.location import exclusive, retry_when_locked
 from feast_federation.registry.permissions import published_teams
 from feast_federation.registry.protos import digest, project_objects
-from feast_federation.registry.server_errors import translated
 from feast_federation.rules.kinds import BY_NAME, PERMISSION, PLATFORM_KINDS, TEAM_KINDS
 from feast_federation.rules.ownership import (
     DATA_SOURCE,
@@ -24,10 +22,10 @@ from feast_federation.rules.ownership import (
 )
 from feast_federation.rules.policy import load_policy
 from feast_federation.rules.repo import Repo
-from feast_federation.sync.engine import platform_plan
-from feast_federation.sync.intent import unfinished_since
-from feast_federation.sync.plans import ADD, DELETE, UPDATE
+from feast_federation.sync.repos import platform_plan
 from feast_federation.sync.team import published_for
+from feast_federation.transaction import applylog
+from feast_federation.transaction.plans import ADD, DELETE, UPDATE
 
 UNOWNED = "unowned"
 WRONG_KIND = "wrong-kind"
@@ -60,10 +58,8 @@ def audit(repo: Repo) -> list[Finding]:
     the platform published into the registry."""
     store = registry.open_store(repo.path)
     run = _audit if repo.is_platform else _team_audit
-    # The same consistent view of the registry a plan gets (a file registry read mid-write
-    # parses as empty).
-    with exclusive(store), translated(store, repo.owner):
-        return retry_when_locked(lambda: run(repo, store))
+    # The same consistent view of the registry a plan gets.
+    return transaction.read(store, repo.owner, lambda s: run(repo, s))
 
 
 def _team_audit(repo: Repo, store) -> list[Finding]:
@@ -97,7 +93,7 @@ def _audit(repo: Repo, store) -> list[Finding]:
     policy = load_policy(repo.path)
     proto = registry.registry_proto(store)
     # The sync's own plan compares the registry with the platform repo's definitions.
-    sync_plan = platform_plan(repo, store, allow_breaking=True)
+    sync_plan = platform_plan(repo, store)
     logged = applylog.last_applied(applylog.read(store)) if applylog.kept(store) else None
     defined = {
         Definition(change.kind, change.name)

@@ -10,10 +10,8 @@ import html
 import json
 from datetime import timedelta
 
-from feast.data_source import DataSource
-from feast.protos.feast.types.Value_pb2 import ValueType
-
 from feast_federation import registry
+from feast_federation.registry.protos import source_class_name, value_type_name
 from feast_federation.rules.ownership import (
     FEATURE_SERVICE,
     INTERNAL_NAMES,
@@ -71,7 +69,7 @@ def _entity(item, policy: Policy) -> dict:
     return {
         "name": spec.name,
         "join_keys": [spec.join_key],
-        "value_type": ValueType.Enum.Name(spec.value_type),
+        "value_type": value_type_name(spec.value_type),
         "description": spec.description,
         "owner": _owner(spec.name, spec.owner, policy),
     }
@@ -80,7 +78,7 @@ def _entity(item, policy: Policy) -> dict:
 def _source(item, policy: Policy) -> dict:
     return {
         "name": item.name,
-        "kind": type(DataSource.from_proto(item)).__name__,
+        "kind": source_class_name(item),
         "description": item.description,
         "owner": _owner(item.name, item.owner, policy),
     }
@@ -95,7 +93,7 @@ def _view(item, policy: Policy) -> dict:
         "features": [
             {
                 "name": f.name,
-                "type": ValueType.Enum.Name(f.value_type),
+                "type": value_type_name(f.value_type),
                 "description": f.description,
             }
             for f in spec.features

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from feast_federation.errors import FederationError
 from feast_federation.registry import open_store
+from feast_federation.registry.intent import unfinished_since
 from feast_federation.registry.server_errors import translated
 from feast_federation.rules.ownership import PLATFORM
 from feast_federation.rules.repo import find_repo
-from feast_federation.sync.intent import unfinished_since
 
 
 def materialize_repo(repo_path: Path, *, quiet: bool = False) -> int:

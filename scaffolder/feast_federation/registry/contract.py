@@ -10,6 +10,7 @@ from feast import types as feast_types
 from feast.types import from_value_type
 
 from feast_federation.errors import FederationError
+from feast_federation.registry.feast067 import is_held
 
 # Stands in for the platform's batch source: a contract view is read, never materialized.
 _PLACEHOLDER_SOURCE = "platform-contract://{name}"
@@ -71,3 +72,15 @@ def _dtype(text: str):
 def contract_views(views, entities) -> dict:
     by_name = {entity.name: entity for entity in entities}
     return {view.name: view_entry(view, by_name) for view in sorted(views, key=lambda v: v.name)}
+
+
+def registry_contract_views(store) -> dict:
+    """Every feature view of the project, as the contract records it."""
+    views = store.registry.list_feature_views(store.project, allow_cache=is_held(store))
+    return contract_views(
+        views, store.registry.list_entities(store.project, allow_cache=is_held(store))
+    )
+
+
+def entities_by_name(store) -> dict[str, Entity]:
+    return {e.name: e for e in store.registry.list_entities(store.project, allow_cache=True)}

@@ -39,6 +39,18 @@ def explain(exc: BaseException) -> str | None:
     return None
 
 
+def is_database_locked(exc: BaseException) -> bool:
+    """SQLite's busy error ("database is locked") anywhere in ``exc``'s chain: another
+    writer holds the database, and the write may be retried."""
+    for link in _chain(exc):
+        if getattr(link, "sqlite_errorname", None) == "SQLITE_BUSY":
+            return True
+        # Python 3.10's sqlite3 has no error names; SQLAlchemy wraps the driver's error.
+        if _module(link) in ("sqlite3", "sqlalchemy") and "database is locked" in str(link):
+            return True
+    return False
+
+
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:

@@ -36,6 +36,11 @@ def feast_class(kind: Kind) -> type:
     return getattr(importlib.import_module(module), name)
 
 
+def is_feast_object(value: object) -> bool:
+    """Whether ``value`` is an object of one of the kinds a repo defines."""
+    return isinstance(value, tuple(feast_class(kind) for kind in KINDS))
+
+
 def kind_of(obj: object) -> str:
     for kind in KINDS:
         if isinstance(obj, feast_class(kind)):
@@ -77,17 +82,6 @@ def from_proto(kind_name: str, proto, *, skip_udf: bool = False):
     if kind_name == ON_DEMAND_FEATURE_VIEW:
         return cls.from_proto(proto, skip_udf=skip_udf)
     return cls.from_proto(proto)
-
-
-def write(store, obj, *, commit: bool = False) -> None:
-    """Write one object to the registry, as the registry method for its kind does."""
-    writer = getattr(store.registry, BY_NAME[kind_of(obj)].writer)
-    writer(obj, store.project, commit=commit)
-
-
-def delete(store, obj, *, commit: bool = False) -> None:
-    deleter = getattr(store.registry, BY_NAME[kind_of(obj)].deleter)
-    deleter(obj.name, store.project, commit=commit)
 
 
 def definition(obj: object, via: object | None = None) -> Definition:

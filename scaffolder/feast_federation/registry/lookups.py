@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from feast import FeatureStore
 
+from feast_federation.registry.feast067 import cached_proto, is_held
 from feast_federation.registry.kinds import (
     FEAST_NOT_FOUND,
     from_proto,
@@ -16,7 +17,7 @@ from feast_federation.registry.kinds import (
     stored,
 )
 from feast_federation.registry.location import RegistryLocation
-from feast_federation.registry.protos import project_of
+from feast_federation.registry.protos import project_objects, project_of
 from feast_federation.rules.kinds import BY_NAME
 from feast_federation.rules.ownership import (
     DATA_SOURCE,
@@ -34,7 +35,7 @@ def get(store: FeatureStore, kind: str, name: str):
     """The registry object of ``kind`` named ``name``, or None."""
     getter = getattr(store.registry, BY_NAME[kind].getter)
     try:
-        found = getter(name, store.project, allow_cache=False)
+        found = getter(name, store.project, allow_cache=is_held(store))
     except FEAST_NOT_FOUND:
         return None
     return found if kind_of(found) == kind else None
@@ -53,7 +54,7 @@ def occupant(store: FeatureStore, kind: str, name: str):
     spec = BY_NAME[kind]
     getter = getattr(store.registry, _TABLE_GETTERS.get(spec.table, spec.getter))
     try:
-        return getter(name, store.project, allow_cache=False)
+        return getter(name, store.project, allow_cache=is_held(store))
     except FEAST_NOT_FOUND:
         return None
 
@@ -69,13 +70,13 @@ def list_platform_kinds(store: FeatureStore, proto) -> list:
 def list_team_kinds(store: FeatureStore, prefix: str, names=()) -> list:
     """The services, ODFVs and request sources in the project named with ``prefix``, or
     one of ``names`` (a team's grandfathered names)."""
-    registry, project = store.registry, store.project
+    registry, project, cached = store.registry, store.project, is_held(store)
     candidates = [
-        *registry.list_feature_services(project, allow_cache=False),
-        *registry.list_on_demand_feature_views(project, allow_cache=False),
+        *registry.list_feature_services(project, allow_cache=cached),
+        *registry.list_on_demand_feature_views(project, allow_cache=cached),
         *(
             source
-            for source in registry.list_data_sources(project, allow_cache=False)
+            for source in registry.list_data_sources(project, allow_cache=cached)
             if kind_of(source) == REQUEST_SOURCE
         ),
     ]
@@ -86,8 +87,7 @@ def registry_proto(store: FeatureStore):
     """The whole registry as protos, read once; ODFV UDFs are not rebuilt."""
     if RegistryLocation.of(store).is_remote:
         return store.registry.proto()  # one RPC; the server reads its registry
-    store.registry.refresh(store.project)
-    return store.registry.cached_registry_proto
+    return cached_proto(store)
 
 
 def marked_for_removal(store: FeatureStore, proto, tag: str) -> list:
@@ -119,11 +119,17 @@ def _of_kind(store: FeatureStore, proto, kind: str) -> list:
 
 def team_usages(proto, project: str, policy) -> list:
     """What every team FeatureService and ODFV in ``proto`` reads from other views."""
+    return team_usages_of(project_objects(proto, project), policy)
+
+
+def team_usages_of(objects: dict, policy) -> list:
+    """What every team FeatureService and ODFV among ``objects`` (``project_objects``'
+    form) reads from other views."""
     from feast_federation.rules.ownership import Definition, Usage
 
     return [
         Usage(Definition(kind, item.spec.name), owner, view, features)
-        for kind, item, owner in _team_users(proto, project, policy)
+        for kind, item, owner in _team_users(objects, policy)
         for view, features in _reads(item)
     ]
 
@@ -132,20 +138,69 @@ def team_readers(proto, project: str, policy, views: set[str]) -> dict[tuple[str
     """The team FeatureServices and ODFVs in ``proto`` that read any of ``views``, as protos."""
     return {
         (kind, item.spec.name): item
-        for kind, item, _ in _team_users(proto, project, policy)
+        for kind, item, _ in _team_users(project_objects(proto, project), policy)
         if {view for view, _ in _reads(item)} & views
     }
 
 
-def _team_users(proto, project: str, policy):
-    """Each team FeatureService and ODFV in ``proto``: (kind, proto, owning team)."""
+_USERS = {
+    BY_NAME[FEATURE_SERVICE].collection: FEATURE_SERVICE,
+    BY_NAME[ON_DEMAND_FEATURE_VIEW].collection: ON_DEMAND_FEATURE_VIEW,
+}
+
+
+def _team_users(objects: dict, policy):
+    """Each team FeatureService and ODFV among ``objects``: (kind, proto, owning team)."""
     from feast_federation.rules.ownership import PLATFORM
 
-    for kind in (FEATURE_SERVICE, ON_DEMAND_FEATURE_VIEW):
-        for item in stored(proto, kind):
-            owner = policy.owner_of(item.spec.name)
-            if item.spec.project == project and owner != PLATFORM:
+    for (collection, name), item in objects.items():
+        kind = _USERS.get(collection)
+        if kind is not None:
+            owner = policy.owner_of(name)
+            if owner != PLATFORM:
                 yield kind, item, owner
+
+
+def platform_state_of(objects: dict):
+    """The views, entities and sources among ``objects`` (``project_objects``' form), as
+    the dependency rules see them: read from the protos, nothing rebuilt."""
+    from feast_federation.rules.ownership import INTERNAL_NAMES, PlatformState, ViewShape
+
+    views = {}
+    for collection in (BY_NAME[FEATURE_VIEW].collection, BY_NAME[STREAM_FEATURE_VIEW].collection):
+        for (where, name), item in objects.items():
+            if where != collection:
+                continue
+            spec = item.spec
+            views[name] = ViewShape(
+                name=name,
+                features=frozenset(feature.name for feature in spec.features),
+                entities=frozenset(e for e in spec.entities if e not in INTERNAL_NAMES),
+                sources=frozenset(_source_names(spec)),
+            )
+    entities = BY_NAME[ENTITY].collection
+    sources = BY_NAME[DATA_SOURCE].collection
+    return PlatformState(
+        views=views,
+        entities=frozenset(name for (where, name) in objects if where == entities),
+        sources=frozenset(
+            name
+            for (where, name), item in objects.items()
+            if where == sources and kind_of_proto(where, item) == DATA_SOURCE
+        ),
+    )
+
+
+def _source_names(spec) -> list[str]:
+    """The sources a view's apply writes: its batch and stream sources and theirs."""
+    names = []
+    for field in ("batch_source", "stream_source"):
+        if spec.HasField(field):
+            source = getattr(spec, field)
+            names.append(source.name)
+            if source.HasField("batch_source"):
+                names.append(source.batch_source.name)
+    return [name for name in names if name]
 
 
 def on_demand_shapes(proto, project: str) -> dict:

@@ -17,6 +17,7 @@ from feast.permissions.permission import Permission
 from feast.permissions.policy import RoleBasedPolicy
 from feast.project import Project
 
+from feast_federation.registry.feast067 import is_held
 from feast_federation.rules.ownership import INTERNAL_NAMES, PERMISSION, Policy, Team
 
 MANAGED_PREFIX = "federation-"
@@ -100,10 +101,16 @@ def team_name_patterns(team: Team) -> list[str]:
     return [re.escape(team.prefix) + ".*", *(re.escape(name) for name in team.names)]
 
 
+def managed_permissions(store) -> list[Permission]:
+    """The Permissions the platform sync published (hand-written ones are not its own)."""
+    listed = store.registry.list_permissions(store.project, allow_cache=is_held(store))
+    return [permission for permission in listed if is_managed(permission)]
+
+
 def published_teams(store) -> dict[str, Team]:
     """Every team the registry's published policy knows, from the write permissions' tags."""
     teams = {}
-    for permission in store.registry.list_permissions(store.project, allow_cache=False):
+    for permission in store.registry.list_permissions(store.project, allow_cache=is_held(store)):
         team = permission.tags.get(TEAM_TAG)
         if is_managed(permission) and team and permission.name == write_permission_name(team):
             teams[team] = _team_from(permission)

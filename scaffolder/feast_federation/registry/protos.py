@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import difflib
 import hashlib
 
 from google.protobuf import json_format
 
+from feast_federation.errors import FederationError
 from feast_federation.rules.kinds import COLLECTIONS
 from feast_federation.rules.ownership import INTERNAL_NAMES
 
@@ -131,3 +133,60 @@ def _is_repeated(field) -> bool:
     if hasattr(field, "is_repeated"):
         return field.is_repeated
     return field.label == field.LABEL_REPEATED  # protobuf < 5
+
+
+def source_class_name(proto) -> str:
+    """The Feast class a DataSource proto reads back as (``FileSource``, ...)."""
+    from feast.data_source import DataSource
+
+    return type(DataSource.from_proto(proto)).__name__
+
+
+def value_type_name(value_type: int) -> str:
+    """A Feast ValueType enum number's name (``INT64``, ...)."""
+    from feast.protos.feast.types.Value_pb2 import ValueType
+
+    return ValueType.Enum.Name(value_type)
+
+
+# --- objects and snapshots as bytes --------------------------------------------------------
+
+
+def _registry_proto():
+    from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
+
+    return RegistryProto()
+
+
+def encode_object(collection: str, proto) -> str:
+    """One object as a one-object RegistryProto, base64 (an apply-log image)."""
+    holder = _registry_proto()
+    getattr(holder, collection).add().CopyFrom(proto)
+    return base64.b64encode(holder.SerializeToString(deterministic=True)).decode("ascii")
+
+
+def decode_object(text: str) -> tuple[str, object]:
+    """The collection and proto of ``encode_object``'s one object."""
+    holder = _registry_proto()
+    holder.ParseFromString(base64.b64decode(text))
+    [(field, [proto])] = holder.ListFields()
+    return field.name, proto
+
+
+def snapshot_of(objects: dict[tuple[str, str], object]) -> bytes:
+    """``project_objects``' form as one serialized RegistryProto (a backup)."""
+    result = _registry_proto()
+    for (collection, _), item in objects.items():
+        getattr(result, collection).append(item)
+    return result.SerializeToString(deterministic=True)
+
+
+def parse_snapshot(backup: bytes):
+    proto = _registry_proto()
+    try:
+        proto.ParseFromString(backup)
+    except Exception:
+        raise FederationError(
+            "the backup is not a registry snapshot written by feast-federation"
+        ) from None
+    return proto

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Iterator
 
-from feast_federation.errors import FederationError
+from feast_federation.errors import FederationError, PartWayFailure
 from feast_federation.registry.engine_errors import explain as explain_engine
 from feast_federation.rules.ownership import describe_owner
 
@@ -30,14 +30,14 @@ def translated(store, owner: str) -> Iterator[None]:
     remote = store.config.registry.registry_type == "remote"
     try:
         yield
-    except FederationError as exc:
+    except PartWayFailure as exc:
         # A write that failed part-way says so; the engine's failure says why.
-        engine = explain_engine(exc.__cause__) if exc.__cause__ else None
+        engine = explain_engine(exc.cause)
         if engine is None:
             raise
-        # The engine's own text is in its explanation: keep only what the failure means.
-        meaning = re.sub(r"^(the apply failed part-way) \(.*?\);", r"\1:", str(exc))
-        raise FederationError(f"{engine}; {meaning}") from None
+        raise exc.explained(engine) from None
+    except FederationError:
+        raise
     except Exception as exc:
         message = (_explain(store, owner, exc) if remote else None) or explain_engine(exc)
         if message is None:

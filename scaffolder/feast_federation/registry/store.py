@@ -4,51 +4,22 @@ configuration errors turned into one line."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
 import sqlite3
-import uuid
-import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 
 from feast import FeatureStore
-from feast.infra.registry.file import FileRegistryStore
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 
 from feast_federation.errors import FederationError, first_line
-from feast_federation.files import atomic_write
+from feast_federation.registry import feast067
 from feast_federation.registry.engine_errors import explain as explain_engine
 from feast_federation.registry.engine_errors import limit_connect_timeouts
 from feast_federation.registry.location import RegistryLocation
 
 _stores: dict[tuple[Path, float], FeatureStore] = {}
 _UNREACHABLE = ("unable to open database file", "could not connect", "Connection refused")
-
-# Feast logs every registry miss at WARNING; a lookup that may miss is normal here.
-logging.getLogger("feast.infra.registry").setLevel(logging.ERROR)
-# A registry server's refusal of a token reaches the client as an unparseable error detail,
-# which Feast logs before server_errors explains it in one line.
-logging.getLogger("feast.errors").setLevel(logging.ERROR)
-# Feast resets warning filters as its modules load, so this must come after them: every
-# apply would otherwise warn that ODFVs are experimental.
-warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
-
-
-def _write_registry_atomically(self: FileRegistryStore, registry_proto) -> None:
-    """Feast's own writer opens registry.pb "wb" and rewrites it in place: a process killed
-    there leaves it empty, and an empty file parses as an empty registry. This one writes
-    beside it, fsyncs and renames, so a reader or a crash sees the old or the new registry."""
-    registry_proto.version_id = str(uuid.uuid4())
-    registry_proto.last_updated.FromDatetime(datetime.now(timezone.utc))
-    self._filepath.parent.mkdir(exist_ok=True)
-    atomic_write(self._filepath, registry_proto.SerializeToString())
-
-
-# Installed on the class, not on each store: Feast opens further stores of its own (for
-# materialization, for the CLI) and every one of them in this process must write safely.
-FileRegistryStore._write_registry = _write_registry_atomically
 
 
 def open_store(repo_path: Path, config: Path | None = None) -> FeatureStore:
@@ -62,6 +33,7 @@ def open_store(repo_path: Path, config: Path | None = None) -> FeatureStore:
         key = (config, config.stat().st_mtime)
     except FileNotFoundError:
         raise FederationError(f"{config}: not found") from None
+    feast067.install()  # before the first read or write of any store in this process
     if key not in _stores:
         store = _load(config)
         _check_local_registry(store)

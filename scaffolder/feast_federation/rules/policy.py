@@ -49,20 +49,25 @@ def _read(path: Path) -> str:
 
 def policy_section(platform_dir: Path, name: str) -> dict:
     """An optional settings section of the policy file, such as ``backups``."""
-    data = yaml.safe_load(_read(policy_path(platform_dir))) or {}
-    section = data.get(name) or {}
+    path = policy_path(platform_dir)
+    data = _yaml(_read(path), str(path))
+    section = (data.get(name) if isinstance(data, dict) else None) or {}
     if not isinstance(section, dict):
-        raise FederationError(f"{policy_path(platform_dir)}: '{name}' must be a mapping")
+        raise FederationError(f"{path}: '{name}' must be a mapping")
     return section
 
 
-def parse_policy(text: str, source: str = POLICY_FILE) -> Policy:
+def _yaml(text: str, source: str):
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise FederationError(f"{source}: not valid YAML{where}") from None
+
+
+def parse_policy(text: str, source: str = POLICY_FILE) -> Policy:
+    data = _yaml(text, source)
     if not isinstance(data, dict):
         raise FederationError(f"{source}: expected a mapping with project, platform and teams")
     try:

@@ -14,30 +14,10 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from feast.data_source import DataSource
-from feast.entity import Entity
-from feast.feature_service import FeatureService
-from feast.feature_view import FeatureView
-from feast.labeling.label_view import LabelView
-from feast.on_demand_feature_view import OnDemandFeatureView
-from feast.permissions.permission import Permission
-from feast.project import Project
-
 from feast_federation.errors import FederationError, first_line
-from feast_federation.registry.kinds import definition
+from feast_federation.registry.kinds import definition, is_feast_object
 from feast_federation.rules.repo import Repo, definition_modules
 from feast_federation.sync.references import is_reference
-
-FEAST_OBJECT_TYPES = (
-    DataSource,
-    Entity,
-    FeatureService,
-    FeatureView,
-    LabelView,
-    OnDemandFeatureView,
-    Permission,
-    Project,
-)
 
 
 def module_name(root: Path, path: Path) -> str:
@@ -59,7 +39,7 @@ def collect(repo: Repo, references: list | None = None) -> list:
         where = str(module_path.relative_to(repo.path))
         module = import_definitions(repo.path, name, where)
         for value in vars(module).values():
-            if not isinstance(value, FEAST_OBJECT_TYPES):
+            if not is_feast_object(value):
                 continue
             if is_reference(value):
                 if references is not None:

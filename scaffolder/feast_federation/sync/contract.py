@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from feast import FeatureStore
-
 from feast_federation import registry
 from feast_federation.errors import FederationError
-from feast_federation.registry.contract import contract_views, view_entry
+from feast_federation.registry.contract import (
+    entities_by_name,
+    registry_contract_views,
+    view_entry,
+)
 from feast_federation.registry.kinds import kind_of, kind_of_proto, usages
 from feast_federation.registry.permissions import published_policy, published_team
 from feast_federation.registry.protos import project_objects
@@ -32,12 +34,6 @@ from feast_federation.rules.ownership import (
 from feast_federation.rules.repo import Repo
 
 
-def _registry_views(store: FeatureStore) -> dict:
-    views = store.registry.list_feature_views(store.project, allow_cache=False)
-    entities = store.registry.list_entities(store.project, allow_cache=False)
-    return contract_views(views, entities)
-
-
 def _registry_objects(objects: dict, policy: Policy | None) -> dict[str, list[str]]:
     """The names of the project's objects (``project_objects``' form) no team owns, by kind:
     a new team's prefix must not own any of them, whether or not the platform repo still
@@ -51,7 +47,7 @@ def _registry_objects(objects: dict, policy: Policy | None) -> dict[str, list[st
 
 
 def publish_platform_contract(
-    store: FeatureStore, repo_dir: Path, policy: Policy, held: dict | None = None
+    store, repo_dir: Path, policy: Policy, held: dict | None = None
 ) -> Path:
     """Write the platform repo's contract from the registry it has just synced; ``held``:
     the project's objects as the sync left them, when it knows them (else read)."""
@@ -59,7 +55,11 @@ def publish_platform_contract(
         held = project_objects(registry.registry_proto(store), store.project)
     adopted = {team.name: sorted(team.names) for team in policy.teams.values() if team.names}
     return write_contract(
-        repo_dir, store.project, _registry_views(store), adopted, _registry_objects(held, policy)
+        repo_dir,
+        store.project,
+        registry_contract_views(store),
+        adopted,
+        _registry_objects(held, policy),
     )
 
 
@@ -70,16 +70,18 @@ def refresh_team_contract(repo: Repo) -> Path:
     adopted = {repo.owner: sorted(team.names)} if team is not None and team.names else {}
     held = project_objects(registry.registry_proto(store), store.project)
     objects = _registry_objects(held, published_policy(store))
-    return write_contract(repo.path, store.project, _registry_views(store), adopted, objects)
+    return write_contract(
+        repo.path, store.project, registry_contract_views(store), adopted, objects
+    )
 
 
-def refuse_contract_drift(store: FeatureStore, repo: Repo, objects: list) -> None:
+def refuse_contract_drift(store, repo: Repo, objects: list) -> None:
     """One line naming every difference between the team repo's contract and the registry
     in the views and fields the team's objects read; nothing when the repo has no contract."""
     if repo.is_platform or not contract_path(repo.path).is_file():
         return
     used = _used_fields(objects, repo.owner)
-    entities = {e.name: e for e in store.registry.list_entities(store.project, allow_cache=True)}
+    entities = entities_by_name(store)
     held = {name: registry.occupant(store, FEATURE_VIEW, name) for name in used}
     current = {name: view_entry(view, entities) for name, view in held.items() if view}
     found = differences(load_contract(repo.path), current, used)

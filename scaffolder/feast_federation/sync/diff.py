@@ -5,27 +5,24 @@ from __future__ import annotations
 
 import copy
 
-from feast import FeatureStore
-
 from feast_federation.errors import FederationError, RefusedError, first_line
+from feast_federation.registry.feast067 import make_inferences
 from feast_federation.registry.kinds import (
     definition,
     implicit_writes,
     kind_of,
 )
 from feast_federation.registry.protos import changed_values, digest
-from feast_federation.rules.ownership import (
-    DATA_SOURCE,
-    ENTITY,
-    FEATURE_SERVICE,
-    FEATURE_VIEW,
-    LABEL_VIEW,
-    ON_DEMAND_FEATURE_VIEW,
-    REQUEST_SOURCE,
-    STREAM_FEATURE_VIEW,
-    Definition,
+from feast_federation.rules.ownership import Definition
+from feast_federation.transaction.plans import (
+    ADD,
+    DELETE,
+    UNCHANGED,
+    UPDATE,
+    Change,
+    Plan,
+    object_key,
 )
-from feast_federation.sync.plans import ADD, DELETE, UNCHANGED, UPDATE, Change, Plan, object_key
 
 
 def with_implicit_writes(objects: list) -> list[tuple[Definition, object]]:
@@ -49,7 +46,7 @@ def refuse(problems: list[str]) -> None:
         raise RefusedError(problems)
 
 
-def inferred(store: FeatureStore, objects: list) -> list:
+def inferred(store, objects: list) -> list:
     """Copies of ``objects`` after Feast's own inference, so they compare like stored ones.
 
     Copies, because inference mutates and apply will run it again on the originals.
@@ -59,15 +56,7 @@ def inferred(store: FeatureStore, objects: list) -> list:
     for obj in copies:
         by_kind.setdefault(kind_of(obj), []).append(obj)
     try:
-        store._make_inferences(
-            by_kind.get(DATA_SOURCE, []) + by_kind.get(REQUEST_SOURCE, []),
-            by_kind.get(ENTITY, []),
-            by_kind.get(FEATURE_VIEW, []),
-            by_kind.get(ON_DEMAND_FEATURE_VIEW, []),
-            by_kind.get(STREAM_FEATURE_VIEW, []),
-            by_kind.get(FEATURE_SERVICE, []),
-            by_kind.get(LABEL_VIEW, []),
-        )
+        make_inferences(store, by_kind)
     except Exception as exc:  # Feast rejects the definitions themselves: a user error
         raise FederationError(f"Feast cannot infer the definitions: {first_line(exc)}") from None
     return copies

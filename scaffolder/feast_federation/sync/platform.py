@@ -1,31 +1,20 @@
-"""The platform's plan: a full sync of platform-owned objects and the policy's Permissions,
-refused when it would break a team's services or ODFVs unless explicitly overridden."""
+"""The platform's plan: a full sync of platform-owned objects and the policy's Permissions.
+
+The transaction refuses it when it would break a team's services or ODFVs (the plan holds
+the whole project and the policy for that), unless explicitly overridden."""
 
 from __future__ import annotations
 
 import copy
 
-from feast import FeatureStore
-
 from feast_federation import registry
-from feast_federation.errors import RefusedError
-from feast_federation.registry.kinds import (
-    kind_of,
-    platform_state,
-)
-from feast_federation.registry.permissions import (
-    is_managed,
-    policy_permissions,
-)
+from feast_federation.registry.intent import PENDING_TAG, stored_project, unfinished_since
+from feast_federation.registry.kinds import kind_of
+from feast_federation.registry.lookups import platform_state_of
+from feast_federation.registry.permissions import managed_permissions, policy_permissions
 from feast_federation.registry.protos import digest, project_objects
 from feast_federation.rules.kinds import PERMISSION, PROJECT
-from feast_federation.rules.ownership import (
-    INTERNAL_NAMES,
-    PLATFORM,
-    Policy,
-    breakages,
-    violations,
-)
+from feast_federation.rules.ownership import INTERNAL_NAMES, PLATFORM, Policy, violations
 from feast_federation.sync.diff import (
     diff,
     digests,
@@ -34,57 +23,50 @@ from feast_federation.sync.diff import (
     refuse,
     with_implicit_writes,
 )
-from feast_federation.sync.intent import PENDING_TAG, stored_project, unfinished_since
-from feast_federation.sync.plans import DELETE, UNCHANGED, UPDATE, Change, Plan, object_key
-from feast_federation.sync.team import REMOVAL_TAG
+from feast_federation.transaction.plans import (
+    DELETE,
+    UNCHANGED,
+    UPDATE,
+    Change,
+    Plan,
+    object_key,
+)
+from feast_federation.transaction.writes import REMOVAL_TAG
 
 
-def plan_platform(
-    store: FeatureStore, policy: Policy, objects: list, *, allow_breaking: bool = False
-) -> Plan:
+def plan_platform(store, policy: Policy, objects: list) -> Plan:
+    """The sync of ``objects`` (the platform repo's definitions) and ``policy``."""
     desired = with_implicit_writes(objects)
     refuse(violations(PLATFORM, [item for item, _ in desired], policy))
     wanted = [obj for _, obj in desired]
     # No team may hold a platform kind: a team-prefixed FileSource or FeatureView that got in
     # around apply.py (a raw apply, the registry server's DataSource gap) is deleted here too.
     proto = registry.registry_proto(store)
+    held = project_objects(proto, store.project)
     existing = [
         obj for obj in registry.list_platform_kinds(store, proto) if obj.name not in INTERNAL_NAMES
     ]
-    before = platform_state(existing)
-    broken = breakages(
-        registry.team_usages(proto, store.project, policy),
-        before=before,
-        after=platform_state(wanted),
-    )
-    if broken and not allow_breaking:
-        raise RefusedError(
-            broken,
-            "refused: the sync would break team objects; nothing was written "
-            "(--allow-breaking-teams overrides):",
-        )
     permissions = policy_permissions(policy)
-    existing += [
-        permission
-        for permission in store.registry.list_permissions(store.project, allow_cache=False)
-        if is_managed(permission)
-    ]
+    existing += managed_permissions(store)
     # Teams without DELETE rights mark their orphans; the platform sync deletes them.
     existing += registry.marked_for_removal(store, proto, REMOVAL_TAG)
     # The Project is compared when the repo defines it, and never deleted.
     existing += _stored_project(store, wanted)
     plan_ = diff(PLATFORM, inferred(store, wanted + permissions), existing)
-    plan_.to_apply = [_marked(obj) for obj in objects] + permissions
+    # Every platform object is applied again (Feast's apply keeps the online tables in
+    # step), but only the Permissions that changed: at 10,000 teams there are 40,000.
+    changed_permissions = [obj for obj in plan_.to_apply if kind_of(obj) == PERMISSION]
+    plan_.to_apply = [_marked(obj) for obj in objects] + changed_permissions
     if plan_.has_changes and _only_permissions(plan_):
         # Only the policy changed: write only it, so no definition in the registry is
         # rewritten (an adopted registry is published into as it is).
-        plan_.to_apply = [obj for obj in plan_.to_apply if kind_of(obj) == PERMISSION]
-    plan_.overridden = broken
-    plan_.held = project_objects(proto, store.project)
+        plan_.to_apply = changed_permissions
+    plan_.protects, plan_.noun = policy, "sync"
+    plan_.held = held
     plan_.definitions = digests(wanted + permissions)
     plan_.state = {
         **held_state({object_key(kind_of(obj), obj.name): obj for obj in existing}),
-        **_protecting_team_objects(proto, store.project, policy, plan_, before),
+        **_protecting_team_objects(proto, store.project, policy, plan_, held),
     }
     unfinished = unfinished_since(store)
     if unfinished:
@@ -98,10 +80,11 @@ def _only_permissions(plan_: Plan) -> bool:
     return all(change.kind == PERMISSION for change in plan_.changes if change.action != UNCHANGED)
 
 
-def _protecting_team_objects(proto, project: str, policy: Policy, plan_: Plan, before) -> dict:
+def _protecting_team_objects(proto, project: str, policy: Policy, plan_: Plan, held) -> dict:
     """Team services and ODFVs that read a view this plan changes or deletes (or whose
     entity or source it does): a new or changed one can turn the sync into a breaking one."""
     touched = {c.name for c in plan_.changes if c.action in (UPDATE, DELETE)}
+    before = platform_state_of(held)
     views = {
         name
         for name, shape in before.views.items()
@@ -117,7 +100,7 @@ def unfinished_sync(project: str, since: str) -> Change:
     return Change(PROJECT, project, UPDATE, (f"unfinished sync (started {since})",))
 
 
-def _stored_project(store: FeatureStore, wanted: list) -> list:
+def _stored_project(store, wanted: list) -> list:
     if not any(kind_of(obj) == PROJECT for obj in wanted):
         return []
     stored = stored_project(store)

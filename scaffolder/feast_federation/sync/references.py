@@ -20,6 +20,7 @@ from feast_federation.rules.contract import (
     load_contract,
     offline,
 )
+from feast_federation.rules.kinds import FEATURE_VIEW
 
 _MARK = "_feast_federation_reference"
 
@@ -48,22 +49,21 @@ def platform_view(
 
 
 def _from_registry(repo_dir: Path, name: str):
-    from feast.errors import FeastObjectNotFoundException
-
-    from feast_federation.registry import open_store
+    from feast_federation.registry import get, open_store
 
     try:
         store = open_store(repo_dir)
-        return store.registry.get_feature_view(name, store.project, allow_cache=False)
-    except FeastObjectNotFoundException:
-        raise FederationError(
-            f"platform view {name} is not in the registry of project {store.project}: "
-            "run the platform apply first"
-        ) from None
+        view = get(store, FEATURE_VIEW, name)
     except Exception:
         if not contract_path(repo_dir).is_file():
             raise
         return _from_contract(repo_dir, name)  # the registry cannot be reached
+    if view is None:
+        raise FederationError(
+            f"platform view {name} is not in the registry of project {store.project}: "
+            "run the platform apply first"
+        )
+    return view
 
 
 def _from_contract(repo_dir: Path, name: str):

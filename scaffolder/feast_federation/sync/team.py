@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from collections.abc import Iterator
-
-from feast import FeatureStore
 
 from feast_federation import registry
 from feast_federation.errors import FederationError
@@ -23,7 +19,6 @@ from feast_federation.registry.permissions import (
     published_team,
     write_permission_name,
 )
-from feast_federation.rules.kinds import delete_order, write_order
 from feast_federation.rules.ownership import (
     FEATURE_VIEW,
     ON_DEMAND_FEATURE_VIEW,
@@ -42,11 +37,11 @@ from feast_federation.sync.diff import (
     refuse,
     with_implicit_writes,
 )
-from feast_federation.sync.plans import DELETE, Plan, object_key
+from feast_federation.transaction.plans import DELETE, Plan, object_key
 
 
 def plan_team(
-    store: FeatureStore,
+    store,
     team: str | Team,
     objects: list,
     *,
@@ -89,6 +84,7 @@ def plan_team(
     plan_.held = kinds.as_stored(
         [held for held in occupants if held is not None] + pruned, store.project
     )
+    plan_.action = "apply --prune" if prune else "apply"
     return plan_
 
 
@@ -104,21 +100,21 @@ def _read_state(team: Team, written, read: dict, pruned: list) -> dict[str, str 
     return policy | held_state(held)
 
 
-def published(store: FeatureStore, team_name: str) -> Team:
+def published(store, team_name: str) -> Team:
     team = published_team(store, team_name)
     if team is None:
         raise FederationError(_unknown_team_message(store, team_name))
     return team
 
 
-def published_for(store: FeatureStore, team_name: str) -> Policy:
+def published_for(store, team_name: str) -> Policy:
     """The whole published policy, as a team repo reads it; refused as the team's apply is
     when the registry has no policy or the team is not in it."""
     published(store, team_name)
     return published_policy(store)
 
 
-def _unknown_team_message(store: FeatureStore, team: str) -> str:
+def _unknown_team_message(store, team: str) -> str:
     if not policy_published(store):
         return (
             f"project {store.project} has no published federation policy: the platform has "
@@ -130,7 +126,7 @@ def _unknown_team_message(store: FeatureStore, team: str) -> str:
     )
 
 
-def _views_read(store: FeatureStore, team: str, objects: list, references: list) -> dict:
+def _views_read(store, team: str, objects: list, references: list) -> dict:
     """The registry views the team's services and ODFVs read, by name (None: not there)."""
     own = {obj.name for obj in objects if kind_of(obj) == ON_DEMAND_FEATURE_VIEW}
     # What platform_view fetched during this collection is the registry's current view.
@@ -149,63 +145,3 @@ def _missing_references(team: str, objects: list, read: dict) -> list[str]:
         f"{usage.user} {detail} in the registry (is the platform applied?)"
         for usage, detail in dangling(usages(objects, team), views)
     ]
-
-
-def write_team_objects(store: FeatureStore, objects: list) -> None:
-    """Write a team's changed objects one by one, as FeatureStore.apply(partial=True) would.
-
-    Team kinds have no online tables, so apply's infrastructure step has nothing to do,
-    and its closing refresh re-reads the whole registry: at org scale that refresh costs
-    more than the write. The objects are already validated and inferred by the plan.
-    """
-    if not objects:
-        return
-    odfvs = [obj for obj in objects if kind_of(obj) == ON_DEMAND_FEATURE_VIEW]
-    store._validate_all_feature_views([], odfvs, [], [])
-    # Request sources before the ODFVs that read them, ODFVs before the services using them.
-    for obj in sorted(objects, key=lambda o: write_order(kind_of(o))):
-        kinds.write(store, obj)
-    store.registry.commit()
-
-
-REMOVAL_TAG = "feast-federation/remove"
-
-
-def mark_for_removal(store: FeatureStore, objects: list) -> None:
-    """Through a registry server teams hold no DELETE: tag orphans for the platform sync.
-
-    Marking is an UPDATE of the team's own objects, which its role may do; the next
-    platform sync, the only deleter, removes them and logs it.
-    """
-    for obj in objects:
-        obj.tags = {**obj.tags, REMOVAL_TAG: "true"}
-    if objects:
-        store.apply(objects, partial=True)
-
-
-def delete_team_objects(store: FeatureStore, objects: list) -> None:
-    # Services before the ODFVs they use, ODFVs before their request sources.
-    for obj in sorted(objects, key=lambda o: delete_order(kind_of(o))):
-        kinds.delete(store, obj)
-    if objects:
-        store.registry.commit()
-
-
-@contextlib.contextmanager
-def deferred_cache_refresh(reg) -> Iterator[None]:
-    """Stop the SQL registry re-reading itself whole after each object it writes.
-
-    In its default "sync" cache mode, every write ends with a full refresh of the
-    registry cache: at 1,000 teams that costs more than the write. Nothing here reads
-    that cache (lookups use allow_cache=False), so the refresh waits: the cache is only
-    marked stale, and the next cached read in this process reloads it.
-    """
-    if getattr(reg, "cache_mode", None) != "sync":
-        yield
-        return
-    reg.cache_mode = "deferred"
-    try:
-        yield
-    finally:
-        reg.cache_mode = "sync"
-        reg.cached_registry_proto_created = None

@@ -1,8 +1,10 @@
-"""What an apply or a restore would change: the model every plan is printed from."""
+"""What a write would change: the model every plan is printed from, and what the
+transaction needs to check and carry it out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 ADD, UPDATE, DELETE, UNCHANGED = "add", "update", "delete", "unchanged"
 
@@ -30,6 +32,16 @@ class Change:
         return change
 
 
+@dataclass(frozen=True)
+class LogEntry:
+    """A log entry a write makes instead of the one its plan would (adoption: one per
+    owner, recording objects already in the registry as that owner's adds)."""
+
+    owner: str
+    changes: list[Change]
+    after: dict[tuple[str, str], object]  # stored protos by (collection, name)
+
+
 @dataclass
 class Plan:
     owner: str
@@ -47,6 +59,17 @@ class Plan:
     # The registry's objects the plan read, as stored protos by (collection, name): what its
     # write replaces, for the apply log's before-images (a platform plan: the whole project).
     held: dict[tuple[str, str], object] = field(default_factory=dict)
+    # Set where ``held`` is the whole project: the policy whose teams' services and ODFVs
+    # the write must not break (delete protection). None: the writer is a team.
+    protects: Any = None
+    # What the log calls the write ("apply", "apply --prune", "restore", "adopt") and what a
+    # refusal calls it ("sync", "restore").
+    action: str = "apply"
+    noun: str = "apply"
+    # After the write: the project's objects as it left them, where ``held`` was whole.
+    after: dict[tuple[str, str], object] = field(default_factory=dict)
+    # Set to log these entries instead of one for the plan's own changes.
+    log_entries: list[LogEntry] | None = None
 
     @property
     def has_changes(self) -> bool:

@@ -1,7 +1,13 @@
-"""Restoring the registry to the moment after an apply-log entry, from the log alone.
+"""Putting the registry back: to a snapshot (``restore --input``), or to the moment after
+an apply-log entry (``restore --to``), from the log alone.
 
-Every entry keeps each object it changed as it was before and after the write. The
-registry as it was after entry N is today's registry with each object a later entry
+Both are writes like any other, through the transaction: planned under the lock, refused
+when they would break team services or ODFVs (``--allow-breaking-teams`` overrides),
+deletions confirmed, a snapshot taken first, and logged (so a restore can be undone too).
+Views a restore re-creates or changes lost their online rows and need re-materializing.
+
+Every apply-log entry keeps each object it changed as it was before and after the write.
+The registry as it was after entry N is today's registry with each object a later entry
 changed put back as it was before the first of those entries (or removed, where it did
 not exist). That holds only while the registry is what the log says it is: an object
 written around feast-federation since is refused, not silently kept or overwritten.
@@ -10,24 +16,147 @@ written around feast-federation since is refused, not silently kept or overwritt
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from feast_federation import registry
+from feast_federation import registry, transaction
 from feast_federation.errors import FederationError
 from feast_federation.onboarding.team_config import REGISTRY_SERVER_FILE
-from feast_federation.ops import applylog
-from feast_federation.ops.backup import (
-    Restore,
-    platform_store,
-    restore_with,
+from feast_federation.registry.backends import backend_of
+from feast_federation.registry.kinds import from_proto
+from feast_federation.registry.location import DEFAULT_LOCK_TIMEOUT
+from feast_federation.registry.protos import (
+    changed_fields,
+    digest,
+    fingerprint,
+    parse_snapshot,
+    project_objects,
     snapshot_of,
 )
-from feast_federation.registry.location import RegistryLocation
-from feast_federation.registry.protos import digest, project_objects
-from feast_federation.rules.kinds import BY_NAME, COLLECTIONS, KINDS, PERMISSION
-from feast_federation.rules.policy import policy_section
+from feast_federation.rules.kinds import (
+    BY_NAME,
+    COLLECTIONS,
+    FEATURE_VIEW,
+    KINDS,
+    PERMISSION,
+    STREAM_FEATURE_VIEW,
+)
+from feast_federation.rules.ownership import PLATFORM
+from feast_federation.rules.policy import load_policy, policy_section
+from feast_federation.rules.repo import Repo
 from feast_federation.rules.values import shown
+from feast_federation.transaction import Safeguards, Writer, applylog
+from feast_federation.transaction.backups import is_empty
+from feast_federation.transaction.plans import ADD, DELETE, UNCHANGED, UPDATE, Change, Plan
+
+# The registry collections a backup holds, each with the kind its objects are read back as
+# (a RequestSource reads back through DataSource.from_proto as a RequestSource).
+_KIND_OF_COLLECTION = {
+    collection: next(kind.name for kind in reversed(KINDS) if kind.collection == collection)
+    for collection in COLLECTIONS
+}
+_VIEWS = {BY_NAME[FEATURE_VIEW].collection, BY_NAME[STREAM_FEATURE_VIEW].collection}
+
+
+@dataclass
+class Restore(Plan):
+    """A plan back to a snapshot; the views it re-creates or changes lost their online rows."""
+
+    rematerialize: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "rematerialize": self.rematerialize}
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    confirm: bool = False  # carry it out; else only plan it
+    allow_breaking: bool = False
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+
+
+def restore_snapshot(
+    repo: Repo, backup: bytes, options: RestoreOptions, *, allow_empty: bool = False
+) -> Restore:
+    """Plan the restore of ``backup`` into the platform's registry; carry it out if confirmed."""
+    store = platform_store(repo)
+    if not allow_empty and is_empty(backup, store.project):
+        raise FederationError(
+            f"the backup holds no object of project {store.project}: restoring it would delete "
+            "every object; pass --allow-empty if that is what you want"
+        )
+    return _restore(repo, store, lambda s: backup, options)
+
+
+def restore_to_point(repo: Repo, point: str, options: RestoreOptions) -> Restore:
+    """Plan putting the registry back as it was after the entry ``point`` names (an entry
+    id, or a time: the last entry at or before it); carry it out if confirmed."""
+    store = platform_store(repo)
+    refuse_registry_server(repo.path, store, point)
+    wanted = lambda s: state_at(s, point, repo.path)  # noqa: E731 - read under the lock
+    return _restore(repo, store, wanted, options, to=point)
+
+
+def platform_store(repo: Repo):
+    if not repo.is_platform:
+        raise FederationError(f"{repo.path}: restore runs from the platform repo")
+    return registry.open_store(repo.path)
+
+
+def _restore(repo: Repo, store, wanted, options: RestoreOptions, **logged) -> Restore:
+    """The restore of the snapshot ``wanted(store)`` gives under the registry's lock,
+    through the transaction."""
+    policy = load_policy(repo.path)
+    planner = lambda s: plan_restore(s, wanted(s), policy)  # noqa: E731
+    writer = Writer(PLATFORM, repo.path)
+    if not options.confirm:
+        return transaction.plan(
+            store, writer, planner, lock_timeout=options.lock_timeout,
+            allow_breaking=options.allow_breaking,
+        )  # fmt: skip
+    safeguards = Safeguards(
+        lock_timeout=options.lock_timeout, allow_breaking=options.allow_breaking,
+        backup=policy_section(repo.path, "backups"), log=logged,
+    )  # fmt: skip
+    return transaction.write(store, writer, planner, safeguards)
+
+
+def plan_restore(store, backup: bytes, policy=None) -> Restore:
+    """From the registry as it is to ``backup``'s objects, for the transaction to check."""
+    wanted = project_objects(parse_snapshot(backup), store.project)
+    current = project_objects(registry.registry_proto(store), store.project)
+    restore = Restore(
+        owner=PLATFORM, held=current, protects=policy, action="restore", noun="restore"
+    )
+    for key in sorted(wanted.keys() | current.keys()):
+        collection, name = key
+        if key not in current:
+            action, fields = ADD, ()
+        elif key not in wanted:
+            action, fields = DELETE, ()
+        elif fingerprint(wanted[key]) != fingerprint(current[key]):
+            action, fields = UPDATE, changed_fields(wanted[key], current[key])
+        else:
+            action, fields = UNCHANGED, ()
+        restore.changes.append(Change(_KIND_OF_COLLECTION[collection], name, action, fields))
+        if action in (ADD, UPDATE):
+            restore.to_apply.append(_feast_object(collection, wanted[key]))
+            if collection in _VIEWS:
+                restore.rematerialize.append(name)
+        elif action == DELETE:
+            restore.to_delete.append(_feast_object(collection, current[key], skip_udf=True))
+    return restore
+
+
+def _feast_object(collection: str, proto, skip_udf: bool = False):
+    return from_proto(_KIND_OF_COLLECTION[collection], proto, skip_udf=skip_udf)
+
+
+def snapshot(store) -> bytes:
+    """The project's objects in the registry, as one serialized RegistryProto."""
+    return snapshot_of(project_objects(registry.registry_proto(store), store.project))
+
 
 _TABLE_OF_COLLECTION = {
     kind.collection: kind.table for kind in KINDS if kind.collection in COLLECTIONS
@@ -36,21 +165,11 @@ _ENTRY_ID = re.compile("[0-9]+")  # not str.isdigit: "²" is a digit int() refus
 _BACKUP = "restore a backup instead (feast-federation restore --input FILE)"
 
 
-def restore_to_point(repo, point: str, *, confirm: bool) -> Restore:
-    """Plan putting the registry back as it was after the entry ``point`` names (an entry
-    id, or a time: the last entry at or before it); carry it out if confirmed."""
-    store = platform_store(repo)
-    refuse_registry_server(repo.path, store, point)
-    return restore_with(
-        repo, store, lambda: state_at(store, point, repo.path), confirm=confirm, to=point
-    )
-
-
 def refuse_registry_server(platform_dir: Path, store, point: str) -> None:
     """Team applies through a registry server write around the apply log: where the org
     runs one, the log would call every team object a write outside feast-federation."""
     if (
-        RegistryLocation.of(store).is_remote
+        not backend_of(store).can_rewind
         or (platform_dir / REGISTRY_SERVER_FILE).is_file()
         or policy_section(platform_dir, "registry_server")
     ):

@@ -18,11 +18,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from feast_federation import __version__
-from feast_federation.errors import FederationError
+from feast_federation.errors import FederationError, StalePlan
 from feast_federation.files import atomic_write
 from feast_federation.rules.ownership import describe_owner
-from feast_federation.sync.plans import DELETE, Plan
+from feast_federation.transaction.plans import DELETE, Plan
+from feast_federation.version import __version__
 
 FORMAT = "feast-federation plan"
 FORMAT_VERSION = 1
@@ -139,18 +139,6 @@ class SavedPlan:
     @property
     def _name(self) -> str:
         return self.source or "the plan"
-
-
-class StalePlan(FederationError):
-    """The repo or the registry moved past a saved plan; nothing was written."""
-
-    def __init__(self, changed: list[str], *, repo_changed: bool, advice: str = "plan again"):
-        self.changed, self.repo_changed = changed, repo_changed
-        super().__init__("; ".join(changed) + f"; nothing was written: {advice}")
-
-    def advising(self, advice: str) -> StalePlan:
-        """The same refusal, with what to do where the plan came from."""
-        return StalePlan(self.changed, repo_changed=self.repo_changed, advice=advice)
 
 
 def _differences(then: dict, now: dict) -> list[str]:

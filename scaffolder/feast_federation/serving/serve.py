@@ -13,13 +13,11 @@ import os
 import socket
 import tempfile
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from feast_federation.errors import FederationError
-from feast_federation.ops.recycling import RecyclePolicy, RecyclingApp
-from feast_federation.ops.service_lookup import cache_feature_service_lookups
 from feast_federation.rules.repo import find_repo
+from feast_federation.serving.recycling import RecyclePolicy, RecyclingApp
 
 SERVER_CONFIG = "registry_server.yaml"  # the registry server's config: the store plus its auth
 
@@ -91,13 +89,12 @@ def serve(repo_path: Path, settings: ServeSettings, announce=print) -> None:
 def _server_store(repo_path: Path):
     """The registry server's config where the org runs one (same store, plus its auth), so
     the feature server enforces the same Permissions; else feature_store.yaml."""
+    from feast_federation.registry.feast067 import serve_from_timer
     from feast_federation.registry.store import open_store
 
     config = repo_path / SERVER_CONFIG
     store = open_store(repo_path, config if config.is_file() else None)
-    # Requests never refresh the registry themselves (a 1,000-team refresh would stall one);
-    # the server's timer does, every refresh_seconds.
-    store.registry.cached_registry_proto_ttl = timedelta(0)
+    serve_from_timer(store)  # every refresh_seconds, never in a request
     return store, config if config.is_file() else repo_path / "feature_store.yaml"
 
 
@@ -138,33 +135,17 @@ def _check_port(host: str, port: int) -> None:
 
 
 def _run(store, settings: ServeSettings) -> None:
-    from feast.feature_server import FeastServeApplication
-    from feast.permissions.server.utils import (
-        ServerType,
-        init_auth_manager,
-        init_security_manager,
-        str_to_auth_manager_type,
-    )
+    from feast_federation.registry.feature_server import run_feature_server
 
-    cache_feature_service_lookups()  # in the server process only, before workers fork
-    auth_type = str_to_auth_manager_type(store.config.auth_config.type)
-    init_security_manager(auth_type=auth_type, fs=store)
-    init_auth_manager(
-        auth_type=auth_type, server_type=ServerType.REST, auth_config=store.config.auth_config
-    )
     policy = RecyclePolicy(
         state_dir=Path(tempfile.mkdtemp(prefix="feast-federation-serve-")),
         workers=settings.worker_count,
         max_requests=settings.max_requests,
         jitter=settings.max_requests_jitter,
     )
-
-    class Application(FeastServeApplication):
-        def load(self):
-            return RecyclingApp(super().load(), policy, warm_up=lambda: warm_up(store))
-
-    Application(
-        store=store,
+    run_feature_server(
+        store,
+        lambda app: RecyclingApp(app, policy, warm_up=lambda: warm_up(store)),
         bind=f"{settings.host}:{settings.port}",
         accesslog="-" if settings.access_log else None,
         workers=settings.worker_count,
@@ -173,4 +154,4 @@ def _run(store, settings: ServeSettings) -> None:
         max_requests_jitter=0,
         keepalive=settings.keep_alive_seconds,
         registry_ttl_sec=settings.refresh_seconds,
-    ).run()
+    )

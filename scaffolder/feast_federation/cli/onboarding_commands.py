@@ -1,0 +1,185 @@
+"""Commands that create repos and register teams (never importing Feast), plus adopting an
+existing feature repo and the demo.
+
+Thin: parse the options, call ``onboarding`` (or ``ops.adopt``, ``ops.orgs``), show the
+result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from feast_federation.cli import output
+from feast_federation.cli.app import app, user_errors
+from feast_federation.cli.options import LOCK_TIMEOUT, LockTimeoutOpt, OwnerOpt
+from feast_federation.errors import FederationError
+from feast_federation.onboarding.bake import (
+    DEFAULT_FEDERATION_REPO_URL,
+    DEFAULT_FEDERATION_REQUIREMENT,
+    DEFAULT_REGISTRY_SERVER_ADDRESS,
+)
+from feast_federation.rules.choices import OFFLINE_STORES, ONLINE_STORES, REGISTRIES, Backends
+
+_INHERITED_HELP = "Checked against the platform's: team repos share its stores."
+_REQUIREMENT_HELP = (
+    "How the generated requirements.txt installs feast-federation: a PEP 508 requirement, "
+    "e.g. 'feast-federation @ git+https://github.com/acme/feast-federation@v0.2.0'"
+)
+_REPO_URL_HELP = "Git URL the generated pre-commit hooks come from (tag v<version>)"
+
+
+def _platform_views(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of --starter-view: the views of the --platform given before it."""
+    from feast_federation.onboarding.starters import platform_views
+
+    try:
+        views = platform_views(ctx.params.get("platform") or ".")
+    except FederationError:
+        return []
+    return [view for view in views if view.startswith(incomplete)]
+
+
+@app.command("add-team")
+@user_errors
+def add_team(
+    name: Annotated[str, typer.Argument(help="Team name; its objects are named <name>_*.")],
+    platform: Annotated[Path, typer.Option("--platform", help="The platform repo.")],
+    owner: OwnerOpt = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", help="Where to create the team repo.")
+    ] = None,
+    starter_view: Annotated[
+        str,
+        typer.Option(
+            help="Platform view the starter ODFV and FeatureService build on: any view of the "
+            "platform's platform_contract.json [the first with a bespoke starter, else the "
+            "first the generic starter can be built on].",
+            show_default=False,
+            autocompletion=_platform_views,
+        ),
+    ] = "",
+    registry_server: Annotated[
+        str,
+        typer.Option(
+            help="HOST:PORT of the registry server [the address federation.yaml records, where "
+            "the platform runs one; else direct access]."
+        ),
+    ] = "",
+    ci: Annotated[str, typer.Option(help="github, gitlab or none.")] = "github",
+    offline_schema: Annotated[
+        str, typer.Option(help="The team's schema (dataset) in the offline store [team name].")
+    ] = "",
+    registry: Annotated[str | None, typer.Option(help=_INHERITED_HELP)] = None,
+    online_store: Annotated[str | None, typer.Option(help=_INHERITED_HELP)] = None,
+    offline_store: Annotated[str | None, typer.Option(help=_INHERITED_HELP)] = None,
+    federation_requirement: Annotated[
+        str, typer.Option(help=_REQUIREMENT_HELP + " [the platform repo's].", show_default=False)
+    ] = "",
+    federation_repo_url: Annotated[
+        str, typer.Option(help=_REPO_URL_HELP + " [the platform repo's].", show_default=False)
+    ] = "",
+) -> None:
+    """Register a team in federation.yaml and create its repo with the platform's settings."""
+    from feast_federation.onboarding import bake_team
+
+    owners = owner or [f"{name}-leads@example.com"]
+    target_dir = output_dir or platform.resolve().parent / "teams"
+    repo = bake_team(
+        platform, team=name, owners=owners, output_dir=target_dir, starter_view=starter_view,
+        registry_server=registry_server, ci=ci, offline_schema=offline_schema,
+        registry=registry, online_store=online_store, offline_store=offline_store,
+        federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
+    )  # fmt: skip
+    output.team_added(name, platform, repo)
+
+
+@app.command()
+@user_errors
+def bootstrap(
+    org_dir: Annotated[Path, typer.Argument(help="Directory for the new org (created).")],
+    team: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--team", help="A team to create, as NAME or NAME:STARTER_VIEW (repeat for more)."
+        ),
+    ] = None,
+    project: Annotated[str, typer.Option(help="Feast project name.")] = "acme",
+    owner: OwnerOpt = None,
+    registry: Annotated[str, typer.Option(help=", ".join(REGISTRIES) + ".")] = "sqlite",
+    online_store: Annotated[str, typer.Option(help=", ".join(ONLINE_STORES) + ".")] = "sqlite",
+    offline_store: Annotated[str, typer.Option(help=", ".join(OFFLINE_STORES) + ".")] = "file",
+    postgres_sslmode: Annotated[
+        str, typer.Option(help="TLS to PostgreSQL: require, verify-full, prefer or disable.")
+    ] = "require",
+    registry_server: Annotated[
+        str, typer.Option(help="none, oidc or kubernetes: ship a policy-enforcing registry server.")
+    ] = "none",
+    registry_server_address: Annotated[
+        str, typer.Option(help="HOST:PORT where team repos reach the registry server.")
+    ] = DEFAULT_REGISTRY_SERVER_ADDRESS,
+    ci: Annotated[str, typer.Option(help="github, gitlab or none.")] = "github",
+    federation_requirement: Annotated[
+        str, typer.Option(help=_REQUIREMENT_HELP + "; team repos inherit it.")
+    ] = DEFAULT_FEDERATION_REQUIREMENT,
+    federation_repo_url: Annotated[
+        str, typer.Option(help=_REPO_URL_HELP + "; team repos inherit it.")
+    ] = DEFAULT_FEDERATION_REPO_URL,
+    apply_all: Annotated[
+        bool, typer.Option("--apply", help="Also sync the platform, materialize, apply teams.")
+    ] = False,
+) -> None:
+    """Create a platform repo and team repos on the embedded local default."""
+    from feast_federation.onboarding import bootstrap_org
+
+    teams = [
+        name if not view else (name, view)
+        for name, _, view in (t.partition(":") for t in team or [])
+    ]
+    backends = Backends(registry, online_store, offline_store, registry_server)
+    platform_dir, team_dirs = bootstrap_org(
+        org_dir, project=project, owners=owner or [], teams=teams, backends=backends, ci=ci,
+        postgres_sslmode=postgres_sslmode, registry_server_address=registry_server_address,
+        federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
+    )  # fmt: skip
+    output.org_created(platform_dir, team_dirs)
+    if apply_all:
+        from feast_federation.ops.orgs import apply_org
+
+        apply_org(platform_dir, team_dirs, output.step, output.step_done)
+
+
+@app.command()
+@user_errors
+def demo(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Where to build the demo org (new).")
+    ] = None,
+) -> None:
+    """Build the example org on the local default and show it working, end to end."""
+    from feast_federation.cli.demo import run_demo
+
+    run_demo(directory)
+
+
+@app.command()
+@user_errors
+def adopt(
+    feature_repo: Annotated[Path, typer.Argument(help="The existing feature repo.")],
+    org: Annotated[Path, typer.Option("--org", help="Where to write the org (new or empty).")],
+    team: Annotated[
+        list[str] | None,
+        typer.Option("--team", help="NAME=GLOB[,GLOB...]: the team owning matching objects."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the split only.")] = False,
+    lock_timeout: LockTimeoutOpt = LOCK_TIMEOUT,
+) -> None:
+    """Split an existing feature repo into a platform repo and team repos, names kept."""
+    from feast_federation.ops.adopt import adopt_repo
+
+    split, platform = adopt_repo(
+        feature_repo, org, team or [], dry_run=dry_run, lock_timeout=lock_timeout
+    )
+    output.adopted(split.lines(), platform, [org / "teams" / name for name in split.teams])

@@ -1,0 +1,65 @@
+"""The options several commands share, declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from feast_federation.errors import FederationError
+
+RepoArg = Annotated[Path, typer.Argument(help="A platform or team repo.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object.")]
+FindingsJsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print the findings as one JSON object.")
+]
+LogJsonOpt = Annotated[bool, typer.Option("--json", help="Print the entries as a JSON list.")]
+RestoreJsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print the restore plan as one JSON object.")
+]
+MarkdownOpt = Annotated[
+    bool, typer.Option("--markdown", help="Print the plan as a markdown table (CI job summaries).")
+]
+PruneOpt = Annotated[
+    bool, typer.Option("--prune", help="Team repos: also delete own objects no longer defined.")
+]
+BreakOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-breaking-teams",
+        help="Platform repo: carry out a write that breaks team objects (reported and logged).",
+    ),
+]
+LockTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        min=0,
+        metavar="SECONDS",
+        help="Give up when another plan or apply holds the registry lock this long.",
+    ),
+]
+LOCK_TIMEOUT = 300.0  # the registry's DEFAULT_LOCK_TIMEOUT, without importing Feast here
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        metavar="FILE",
+        help="Save the plan to FILE; `apply FILE` carries out exactly it, or refuses if the "
+        "registry or the repo changed since.",
+    ),
+]
+YesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--yes", help="Carry out the plan's deletions without asking (required without a TTY)."
+    ),
+]
+OwnerOpt = Annotated[list[str] | None, typer.Option("--owner", help="An owner (repeat for more).")]
+
+
+def output_format(json_output: bool, markdown: bool) -> str:
+    if json_output and markdown:
+        raise FederationError("choose one of --json and --markdown")
+    return "json" if json_output else "markdown" if markdown else "table"

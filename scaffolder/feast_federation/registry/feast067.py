@@ -1,0 +1,201 @@
+"""Every Feast internal this project relies on, and every patch it makes, in one place.
+
+Checked against Feast 0.67 (``FEAST_SERIES``; pyproject pins ``feast>=0.67,<0.68``). Each
+entry says what it reaches into and why; a Feast upgrade starts by re-reading this module
+against the new release. Nothing here is installed at import time: the code that opens a
+store calls ``install()``, and the feature server calls ``cache_feature_service_lookups()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+import warnings
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import feast
+from feast.infra.registry import proto_registry_utils
+from feast.infra.registry.file import FileRegistryStore
+
+from feast_federation.files import atomic_write
+
+FEAST_SERIES = "0.67"
+_installed = False
+
+
+def install() -> None:
+    """Install the patches every store of this process needs (once per process)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    FileRegistryStore._write_registry = _write_registry_atomically
+    # Feast logs every registry miss at WARNING; a lookup that may miss is normal here.
+    logging.getLogger("feast.infra.registry").setLevel(logging.ERROR)
+    # A registry server's refusal of a token reaches the client as an unparseable error
+    # detail, which Feast logs before server_errors explains it in one line.
+    logging.getLogger("feast.errors").setLevel(logging.ERROR)
+    # Feast resets warning filters as its modules load, so this comes after them: every
+    # apply would otherwise warn that ODFVs are experimental.
+    warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
+
+
+def installed_series() -> str:
+    return ".".join(feast.__version__.split(".")[:2])
+
+
+# --- the file registry's writer ----------------------------------------------------------
+
+
+def _write_registry_atomically(self: FileRegistryStore, registry_proto) -> None:
+    """Feast's own writer (``FileRegistryStore._write_registry``) opens registry.pb "wb" and
+    rewrites it in place: a process killed there leaves it empty, and an empty file parses
+    as an empty registry. This one writes beside it, fsyncs and renames, so a reader or a
+    crash sees the old or the new registry. Installed on the class, not on each store:
+    Feast opens further stores of its own (for materialization, for the CLI)."""
+    registry_proto.version_id = str(uuid.uuid4())
+    registry_proto.last_updated.FromDatetime(datetime.now(timezone.utc))
+    self._filepath.parent.mkdir(exist_ok=True)
+    atomic_write(self._filepath, registry_proto.SerializeToString())
+
+
+# --- inference and validation, on objects not yet applied --------------------------------
+
+
+def make_inferences(store, by_kind: dict[str, list]) -> None:
+    """``FeatureStore._make_inferences``: what apply infers (entity columns, schemas), run
+    on copies so that a plan compares them with what the registry stores."""
+    store._make_inferences(
+        by_kind.get("DataSource", []) + by_kind.get("RequestSource", []),
+        by_kind.get("Entity", []),
+        by_kind.get("FeatureView", []),
+        by_kind.get("OnDemandFeatureView", []),
+        by_kind.get("StreamFeatureView", []),
+        by_kind.get("FeatureService", []),
+        by_kind.get("LabelView", []),
+    )
+
+
+def validate_on_demand_views(store, odfvs: list) -> None:
+    """``FeatureStore._validate_all_feature_views`` for ODFVs, as apply runs it, for writes
+    that go object by object instead of through ``FeatureStore.apply``."""
+    store._validate_all_feature_views([], odfvs, [], [])
+
+
+# --- holding one view of the registry for a whole write ----------------------------------
+
+
+@contextlib.contextmanager
+def held_registry(store) -> Iterator[None]:
+    """Hold the registry as read now for the duration of a transaction, committed once.
+
+    A file registry (local, S3, GCS) keeps every uncommitted change in its cached proto,
+    and each ``apply_*`` first calls ``_prepare_registry_for_changes`` →
+    ``get_project(allow_cache=True)``, which reloads the proto from its store once
+    ``cache_ttl_seconds`` has passed: a write longer than the TTL silently drops what it
+    wrote before (Feast 0.67; a TTL of 0 means "never expires"). Held, the proto is read
+    once (the caller holds the registry's lock, so it is the registry) and look-ups read
+    it instead of the file (``is_held``). A SQL registry writes each object eagerly and, in
+    its "sync" cache mode, re-reads the whole registry after every object: deferred here,
+    the cache is marked stale once at the end.
+    """
+    reg = store.registry
+    if getattr(reg, _HELD, False):
+        yield  # already held by an enclosing transaction step
+        return
+    is_file = hasattr(reg, "_registry_store")
+    deferred = not is_file and getattr(reg, "cache_mode", None) == "sync"
+    ttl = reg.cached_registry_proto_ttl if is_file else None
+    if is_file:
+        reg.refresh(store.project)
+        reg.cached_registry_proto_ttl = timedelta(0)
+        setattr(reg, _HELD, True)
+    if deferred:
+        reg.cache_mode = "deferred"
+    try:
+        yield
+    finally:
+        if is_file:
+            reg.cached_registry_proto_ttl = ttl
+            setattr(reg, _HELD, False)
+        if deferred:
+            reg.cache_mode = "sync"
+            reg.cached_registry_proto_created = None  # the next cached read reloads
+
+
+_HELD = "_feast_federation_held"
+
+
+def is_held(store) -> bool:
+    """Whether look-ups may read the held proto instead of the registry's store."""
+    return getattr(store.registry, _HELD, False)
+
+
+def cached_proto(store):
+    """The whole registry as protos, read once (``refresh`` then the cached proto; the held
+    proto, in a transaction); ODFV UDFs are not rebuilt."""
+    if not is_held(store):
+        store.registry.refresh(store.project)
+    return store.registry.cached_registry_proto
+
+
+def stored_proto(store):
+    """The registry as its store holds it now, bypassing every cache: what a write left."""
+    reg = store.registry
+    registry_store = getattr(reg, "_registry_store", None)
+    if registry_store is not None:  # a file registry: local, S3 or GCS
+        return registry_store.get_registry_proto()
+    return reg.proto()  # SQL: built from the database; remote: one RPC
+
+
+def sql_engines(store):
+    """The SQL registry's SQLAlchemy engines (write, read), where the apply log's table lives."""
+    return store.registry.write_engine, store.registry.read_engine
+
+
+def serve_from_timer(store) -> None:
+    """Requests never refresh the registry themselves (a 1,000-team refresh would stall
+    one): the feature server's own timer does, every ``registry_ttl_sec``."""
+    store.registry.cached_registry_proto_ttl = timedelta(0)
+
+
+# --- the feature server's FeatureService look-up ------------------------------------------
+
+
+class ServiceCache:
+    """``lookup(registry_proto, name, project)``, remembered per registry proto.
+
+    Feast 0.67's cached look-up of a FeatureService (``proto_registry_utils.
+    get_feature_service``, what ``/get-online-features`` calls for ``feature_service``) scans
+    every service of the registry and rebuilds the one it finds from its proto on each
+    request; with 1,000 teams the scan is most of the difference to 10 teams, and the
+    rebuild (type-checked projections) is half of a request at any size. The feature server
+    keeps the services it built for the registry it holds: the first request after each
+    refresh builds a service, the others reuse it. The cache holds the registry proto
+    itself, not its ``id()``: an SQL registry's protos have no version id, and a freed
+    proto's address can be reused by a later one.
+    """
+
+    def __init__(self, lookup):
+        self.lookup = lookup
+        self.current: tuple[object, dict] = (None, {})  # replaced whole: threads read one pair
+
+    def __call__(self, registry_proto, name: str, project: str):
+        proto, services = self.current
+        if proto is not registry_proto:
+            proto, services = registry_proto, {}
+            self.current = (proto, services)
+        key = (project, name)
+        if key not in services:
+            services[key] = self.lookup(registry_proto, name, project)
+        return services[key]
+
+
+def cache_feature_service_lookups() -> None:
+    """Remember Feast's FeatureService look-ups per registry proto (in this process, once)."""
+    if not isinstance(proto_registry_utils.get_feature_service, ServiceCache):
+        proto_registry_utils.get_feature_service = ServiceCache(
+            proto_registry_utils.get_feature_service
+        )

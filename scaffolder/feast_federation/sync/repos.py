@@ -1,0 +1,115 @@
+"""Plans and applies one repo's objects into the shared registry, restricted to what it owns.
+
+- The platform repo is a full sync: it upserts what it defines, publishes the policy as
+  Permissions, and deletes the platform objects it no longer defines, never a team's. The
+  transaction refuses changes that would break a team's services or ODFVs unless
+  explicitly overridden.
+- A team repo is a validated partial apply: it upserts its own objects and deletes only
+  with ``prune``, and only its own.
+Every rule comes from ``ownership``; every write goes through ``transaction``; nothing is
+written when any check fails.
+"""
+
+from __future__ import annotations
+
+from feast_federation import registry, transaction
+from feast_federation.errors import FederationError, RefusedError
+from feast_federation.registry.location import DEFAULT_LOCK_TIMEOUT
+from feast_federation.rules.policy import load_policy, policy_section
+from feast_federation.rules.repo import Repo
+from feast_federation.sync.collect import collect
+from feast_federation.sync.contract import publish_platform_contract, refuse_contract_drift
+from feast_federation.sync.platform import plan_platform
+from feast_federation.sync.team import plan_team, published
+from feast_federation.transaction import Safeguards, Writer
+from feast_federation.transaction.plans import Plan
+from feast_federation.transaction.saved import SavedPlan
+
+
+def plan(
+    repo: Repo,
+    *,
+    prune: bool = False,
+    allow_breaking: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> Plan:
+    """What an apply of ``repo`` would change; writes nothing."""
+    store = registry.open_store(repo.path)
+    return transaction.plan(
+        store, _writer(repo), planner(repo, prune=prune), lock_timeout=lock_timeout,
+        allow_breaking=allow_breaking,
+    )  # fmt: skip
+
+
+def apply(
+    repo: Repo,
+    *,
+    prune: bool = False,
+    allow_breaking: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    expected: SavedPlan | None = None,
+    allow_delete: bool = True,
+) -> Plan:
+    """Apply ``repo`` and return the plan carried out.
+
+    With ``expected``, only if the plan is still that saved plan; without ``allow_delete``,
+    only if it deletes nothing.
+    """
+    store = registry.open_store(repo.path)
+    if expected is not None:
+        expected.check_options(prune=prune, allow_breaking=allow_breaking)
+    policy = load_policy(repo.path) if repo.is_platform else None
+    safeguards = Safeguards(
+        lock_timeout=lock_timeout, allow_breaking=allow_breaking, allow_delete=allow_delete,
+        expected=expected,
+        backup=policy_section(repo.path, "backups") if repo.is_platform else None,
+    )  # fmt: skip
+    carried_out = transaction.write(store, _writer(repo), planner(repo, prune=prune), safeguards)
+    if policy is not None:  # what team repos may read, committed with the platform repo
+        transaction.read(
+            store, repo.owner,
+            lambda s: publish_platform_contract(s, repo.path, policy, carried_out.after),
+            lock_timeout=lock_timeout,
+        )  # fmt: skip
+    return carried_out
+
+
+def check(repo: Repo) -> list[str]:
+    """Every rule the repo's apply would refuse on, one line each; writes nothing."""
+    try:
+        plan(repo)
+    except RefusedError as exc:
+        return exc.problems
+    except FederationError as exc:
+        return [str(exc)]
+    return []
+
+
+def planner(repo: Repo, *, prune: bool = False):
+    """The function the transaction calls, under the registry's lock, to plan ``repo``."""
+    if repo.is_platform:
+        return lambda store: platform_plan(repo, store)
+    return lambda store: _team_plan(repo, store, prune)
+
+
+def platform_plan(repo: Repo, store) -> Plan:
+    """The platform repo's sync plan against ``store``; the caller holds the registry lock."""
+    policy = load_policy(repo.path)
+    if store.project != policy.project:
+        raise FederationError(
+            f"{repo.path}/feature_store.yaml: project {store.project} differs from "
+            f"federation.yaml's project {policy.project}"
+        )
+    return plan_platform(store, policy, collect(repo))
+
+
+def _team_plan(repo: Repo, store, prune: bool) -> Plan:
+    team = published(store, repo.owner)  # before the team's modules read the registry
+    references: list = []
+    objects = collect(repo, references)
+    refuse_contract_drift(store, repo, objects)
+    return plan_team(store, team, objects, prune=prune, references=references)
+
+
+def _writer(repo: Repo) -> Writer:
+    return Writer(repo.owner, repo.path)
