@@ -75,6 +75,7 @@ def build_org(directory: Path, filler_teams: int, registry: str = "sqlite"):
     from feast_federation.onboarding import bootstrap_org
     from feast_federation.ops.materialize import materialize_repo
     from feast_federation.registry import open_store
+    from feast_federation.registry.feast067 import held_registry
     from feast_federation.rules.choices import Backends
     from feast_federation.rules.repo import find_repo
 
@@ -85,7 +86,7 @@ def build_org(directory: Path, filler_teams: int, registry: str = "sqlite"):
     sync.apply(find_repo(platform_dir))
     materialize_repo(platform_dir, quiet=True)
     store = open_store(platform_dir)
-    with sync.team.deferred_cache_refresh(store.registry):  # setup only: 3,000 writes, no re-reads
+    with held_registry(store):  # setup only: 3,000 writes, no re-reads, none lost
         store.apply(filler_objects(store, filler_teams), partial=True)
     sync.apply(find_repo(team_dir))
     return find_repo(platform_dir), find_repo(team_dir)
