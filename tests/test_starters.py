@@ -196,9 +196,7 @@ def test_a_platform_without_a_contract_has_no_views_to_offer(tmp_path):
     assert not (tmp_path / "t").exists()
 
 
-def test_a_platform_cookiecutter_could_not_read_while_asking_gets_the_path_hint(
-    platform, tmp_path
-):
+def test_a_platform_cookiecutter_could_not_read_while_asking_gets_the_path_hint(platform, tmp_path):
     """A relative platform_dir is read from the current directory while cookiecutter asks,
     and from the output directory by the hooks: the view it offered is then empty."""
     policy = (platform / "federation.yaml").read_bytes()
