@@ -143,16 +143,6 @@ def transform_in_fresh_process(odfv, inputs: dict[str, list]) -> dict[str, list]
     return json.loads(result.stdout)
 
 
-def repo_problems(repo_path: Path | str) -> list[str]:
-    """Every ownership problem the repo's apply would refuse, without writing anything."""
-    from feast_federation.sync import check
-
-    try:
-        return check(find_repo(repo_path))
-    except FederationError as exc:
-        return [str(exc)]
-
-
 def ownership_problems(repo_path: Path | str) -> list[str]:
     """The ownership rules read from the repo's source against its platform contract (a team
     repo) or federation.yaml (the platform repo): no Feast, no registry, nothing written."""
