@@ -127,6 +127,7 @@ def test_the_ownership_hook_names_each_problem_from_the_source(baked, tmp_path):
     assert "bad_views.py:6: platform view clicks is not in the contract" in text
 
 
+@pytest.mark.slow
 def test_the_platform_tests_catch_a_stale_contract(baked):
     from feast_federation.testing import platform_contract_problems
 

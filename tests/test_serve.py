@@ -16,6 +16,8 @@ import pytest
 from support import build_org, free_port, invoke
 from support.serving import Client, federation_serve, fetch_body, running_server, worker_boots
 
+pytestmark = pytest.mark.slow
+
 REFRESH_SECONDS = 2
 MAX_REQUESTS, JITTER = 150, 50
 NEW_SERVICE = '''"""A service the test adds while the server runs."""
@@ -132,7 +134,6 @@ def test_a_busy_port_is_one_line(org):
     assert "cannot listen there" in result.output and result.output.count("\n") == 1
 
 
-@pytest.mark.slow
 def test_serve_benchmark_quick_mode_reports_every_figure(tmp_path):
     import sys
 
