@@ -7,7 +7,8 @@ plugin holds the rest to that:
 
 - ``import feast`` fails in the pytest process, and in every process a test starts with its
   environment (a package named ``feast`` that refuses to load comes first on PYTHONPATH);
-- a test after which Feast is loaded all the same (its ImportError caught) fails at teardown;
+- a test that catches that ImportError fails all the same, and so does one after which
+  Feast is loaded by some other way;
 - a module that is slow as a whole (a module-level ``pytestmark = pytest.mark.slow``) is not
   collected at all, so it may import Feast at its top; any other module must not.
 """
@@ -110,18 +111,23 @@ def slow_as_a_whole(path: Path) -> bool:
     return False
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_runtest_teardown(item: pytest.Item) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A phase of a test (setup, call, teardown) that would pass although it tried to import
+    Feast (and caught the error), or after which Feast is loaded all the same, fails."""
+    report = yield
     blocker = item.config.stash.get(_blocker, None)
     if blocker is None:
-        return
-    asked = any(who.startswith(f"{item.nodeid} ") for who in blocker.attempts)
-    blocker.attempts.clear()
-    if asked:
-        pytest.fail(f"{item.nodeid} tried to import Feast: {ADVICE}", pytrace=False)
-    if "feast" in sys.modules and not blocker.loaded:  # past the blocker: say so once
-        blocker.loaded = True
-        pytest.fail(f"Feast was loaded by the time {item.nodeid} ended: {ADVICE}", pytrace=False)
+        return report
+    phase = f"{item.nodeid} ({call.when})"
+    asked = phase in blocker.attempts
+    blocker.attempts = [who for who in blocker.attempts if who != phase]
+    loaded = "feast" in sys.modules and not blocker.loaded
+    if report.passed and (asked or loaded):
+        blocker.loaded = blocker.loaded or loaded
+        how = "tried to import Feast" if asked else "left Feast loaded"
+        report.outcome, report.longrepr = "failed", f"{item.nodeid} {how}: {ADVICE}"
+    return report
 
 
 _blocker = pytest.StashKey[FeastBlocker]()
