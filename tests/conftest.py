@@ -1,4 +1,5 @@
-"""Shared fixtures. Shared helpers live in the support package, not here."""
+"""Shared fixtures, and the fast tier's guard (support.fast_tier). Shared helpers live in the
+support package, not here."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from support import ROOT
+
+pytest_plugins = ("support.fast_tier",)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import pytest
 from support import cli, invoke, registry_fingerprint, run
 from support.restores import log_entries
 
+pytestmark = pytest.mark.slow
 FEAST = str(Path(sys.executable).parent / "feast")
 DRIVERS = "drivers=driver_activity_*,transformed_*,vals_*"
 FETCH = """

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 import yaml
 
 from support import cli, invoke, run
@@ -37,6 +38,7 @@ def test_a_generated_apply_script_has_the_same_exit_codes(tmp_path):
     assert "Usage: apply.py" in run([sys.executable, "apply.py", "-h"], cwd=team).stdout
 
 
+@pytest.mark.slow
 def test_bootstrap_without_teams_and_piped_names_are_whole(tmp_path):
     assert invoke("bootstrap", tmp_path / "org").exit_code == 0
     long_name = "a_team_with_a_long_long_name"

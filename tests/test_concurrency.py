@@ -7,18 +7,20 @@ import sys
 import pytest
 import yaml
 
-from feast_federation import sync
 from feast_federation.onboarding import bake_platform, bootstrap_org
 from feast_federation.rules.choices import Backends
 from feast_federation.rules.repo import find_repo
 from support import ROOT
 from support.orgs import BARRIER, RUN_APPLY_SCRIPT, run_together
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 @pytest.mark.parametrize("registry", ["sqlite", "file"])
 def test_twelve_simultaneous_team_applies_keep_every_object(tmp_path, registry):
+    from feast import FeatureStore
+
+    from feast_federation import sync
+
     teams = [f"squad{index:02d}" for index in range(12)]
     platform, team_dirs = bootstrap_org(
         tmp_path / "org", project="acme", owners=["p@acme.io"], teams=teams,
@@ -29,8 +31,6 @@ def test_twelve_simultaneous_team_applies_keep_every_object(tmp_path, registry):
     results = run_together([([sys.executable, "-c", script], repo) for repo in team_dirs], tmp_path)
     for returncode, stdout, stderr in results:
         assert returncode == 0, stdout + stderr
-
-    from feast import FeatureStore
 
     store = FeatureStore(repo_path=str(platform))
     services = {s.name for s in store.list_feature_services()}

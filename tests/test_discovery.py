@@ -12,8 +12,6 @@ import pytest
 
 from support import ROOT, build_org, file_digest, run
 
-pytestmark = pytest.mark.slow
-
 TEMPLATE_REPOS = (
     ROOT / "cookiecutter-platform" / "{{cookiecutter.repo_name}}",
     ROOT / "cookiecutter-team" / "{{cookiecutter.__repo_dir}}",
@@ -57,6 +55,7 @@ def move_driver_stats(platform: Path, target: str) -> None:
 # --- subfolders change nothing ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_moving_a_platform_view_into_a_subfolder_changes_nothing(org):
     platform, _, _ = org
     move_driver_stats(platform, "views/driver.py")
@@ -67,6 +66,7 @@ def test_moving_a_platform_view_into_a_subfolder_changes_nothing(org):
     assert set(changes.values()) == {"unchanged"}
 
 
+@pytest.mark.slow
 def test_a_team_service_in_a_subfolder_is_applied(org):
     platform, marketing, _ = org
     text = (marketing / "feature_services.py").read_text()
@@ -106,6 +106,7 @@ scratch_view = FeatureView(
 """
 
 
+@pytest.mark.slow
 def test_feastignore_is_honoured(org):
     platform, _, _ = org
     (platform / "notebooks").mkdir()
@@ -116,6 +117,7 @@ def test_feastignore_is_honoured(org):
     assert set(planned(platform).values()) == {"unchanged"}
 
 
+@pytest.mark.slow
 def test_our_discovery_is_feasts_in_every_generated_repo(org):
     from feast.repo_operations import get_repo_files, read_feastignore
 
@@ -133,6 +135,7 @@ def test_our_discovery_is_feasts_in_every_generated_repo(org):
         assert not {"apply.py", "tests", "scripts"} & {p.relative_to(repo).parts[0] for p in ours}
 
 
+@pytest.mark.slow
 def test_our_discovery_is_feasts_without_the_templates_feastignore(tmp_path):
     """The Feast-free walk (sync, source check, onboarding) against Feast's own, on a tree
     that exercises each rule: comments, directory and ``**`` patterns, Feast's fixed skips,
@@ -178,6 +181,7 @@ def test_our_discovery_is_feasts_without_the_templates_feastignore(tmp_path):
 # --- modules that fail or exit ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_broken_module_in_a_subfolder_refuses_the_whole_plan(org):
     platform, _, _ = org
     move_driver_stats(platform, "views/driver.py")
@@ -194,6 +198,7 @@ def test_a_broken_module_in_a_subfolder_refuses_the_whole_plan(org):
     assert registry_digest(platform) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "code, shown",
     [

@@ -11,8 +11,6 @@ import pytest
 
 from support import ROOT, build_org, invoke, run
 
-pytestmark = pytest.mark.slow
-
 DOC = ROOT / "docs" / "troubleshooting.md"
 MESSAGE = re.compile(r"```message id=([\w-]+)\n(.*?)\n```", re.S)
 THRESHOLD = 0.5  # a module constant the ODFV below wrongly relies on
@@ -341,6 +339,7 @@ def test_every_documented_message_has_a_scenario():
     assert set(documented()) == set(SCENARIOS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("message_id", list(SCENARIOS))
 def test_documented_message_is_what_the_code_prints(org, message_id, monkeypatch, tmp_path):
     scenario = SCENARIOS[message_id]

@@ -20,8 +20,6 @@ import pytest
 
 from support import ROOT, build_org, invoke, run
 
-pytestmark = pytest.mark.slow
-
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"(<!-- not-run -->\n)?```(\w*)[^\n]*\n(.*?)\n```", re.S)
 RUNNABLE = {"python", "sh"}
@@ -125,6 +123,7 @@ def test_illustrations_are_few():
     assert len(marked) <= 2, marked
 
 
+@pytest.mark.slow
 def test_readme_commands_run_in_order(tmp_path):
     snippets = runnable(ROOT / "README.md")
     scratch = scratch_with_checkout(tmp_path)
@@ -134,21 +133,25 @@ def test_readme_commands_run_in_order(tmp_path):
     assert "payments" in (scratch / "org" / "platform" / "federation.yaml").read_text()
 
 
+@pytest.mark.slow
 def test_platform_guide_bootstrap_runs(tmp_path):
     run_shell(runnable(ROOT / "docs" / "platform-guide.md")[PLATFORM_BOOTSTRAP], tmp_path)
     assert (tmp_path / "org" / "teams" / "marketing" / "apply.py").is_file()
 
 
+@pytest.mark.slow
 def test_team_guide_serves_and_trains_through_the_team_service(served_org):
     text = runnable(ROOT / "docs" / "team-guide.md")[TEAM_SERVING]
     printed = run_python(text, served_org.marketing)
     assert "purchase_propensity_score" in printed and "total_purchases" in printed
 
 
+@pytest.mark.slow
 def test_team_guide_catalog_and_audit_run_from_the_team_repo(served_org):
     run_shell(runnable(ROOT / "docs" / "team-guide.md")[TEAM_CATALOG], served_org.marketing)
 
 
+@pytest.mark.slow
 def test_team_guide_odfv_module_is_a_whole_module_that_serves(served_org):
     """The ODFV snippet replaces the starter's on_demand_views.py: it passes the checks (the
     ownership rules, the UDF rebuilt from its proto in a fresh process), then the team guide's

@@ -25,8 +25,6 @@ from support.aws import aws_on_loopback
 from support.gcs import gcs_on_loopback
 from support.postgres import postgres_on_loopback
 
-pytestmark = pytest.mark.slow
-
 DOC = ROOT / "docs" / "troubleshooting.md"
 ROW = re.compile(r"^\| ([^|]+?) \| ([^|]+?) \| `([^`]+)` \| [^|]+ \|$", re.M)
 HOST_PORT = re.compile(r"127\.0\.0\.1:\d+")
@@ -191,6 +189,7 @@ def test_the_failure_table_lists_every_scenario():
     assert set(failure_table()) == set(SCENARIOS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("row", list(SCENARIOS), ids=lambda row: "-".join(row))
 def test_each_engine_failure_is_the_documented_line(servers, row):
     if row == ("SQLite registry", "missing directory"):

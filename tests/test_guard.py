@@ -127,6 +127,7 @@ def test_both_repo_kinds_install_the_guard():
 STOCK = "import sys\nfrom feast.cli.cli import cli\nsys.argv = ['feast', 'teardown']; cli()"
 
 
+@pytest.mark.slow
 def test_stock_teardown_from_a_team_repo_refuses_the_synced_project(tmp_path):
     from feast import FeatureStore
 

@@ -78,6 +78,7 @@ def test_a_new_object_without_the_prefix_is_still_refused():
     ]
 
 
+@pytest.mark.slow
 def test_permission_patterns_match_exactly_the_kept_names():
     from feast_federation.registry.permissions import team_name_patterns
 
@@ -93,6 +94,7 @@ def test_permission_patterns_match_exactly_the_kept_names():
         assert not allowed(name), name
 
 
+@pytest.mark.slow
 def test_published_policy_carries_kept_names_back():
     from feast_federation.registry.permissions import (
         _team_from,
@@ -105,6 +107,7 @@ def test_published_policy_carries_kept_names_back():
     assert _team_from(write).names == policy.teams["ml"].names
 
 
+@pytest.mark.slow
 def test_prune_covers_kept_names_and_only_the_teams():
     from feast.data_source import RequestSource
     from feast.feature_service import FeatureService

@@ -175,6 +175,7 @@ def applied_org(template_repo, tmp_path):
     return team
 
 
+@pytest.mark.slow
 def test_pre_commit_hooks_catch_planted_violations(applied_org, tmp_path):
     team = applied_org
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-cache")}

@@ -17,8 +17,6 @@ import yaml
 
 from support import run
 
-pytestmark = pytest.mark.slow
-
 BIN = Path(sys.executable).parent
 SECRET = re.compile(r"secrets\.(\w+)")
 PIPELINE = {"platform": "feature-store.yml", "team": "feature-services.yml"}

@@ -2,8 +2,8 @@
 
 One server per module (starting one costs Feast's import and a registry load); requests are
 bounded in count. Speed is the benchmark's business (bench/serve.py); these tests check
-behaviour: answers through a team service, no failed request while workers are replaced,
-and a team's new service served within the stated refresh interval.
+behaviour: answers through a team service, a team's new service served by the running
+workers' registry refresh, and no failed request while workers are replaced.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import pytest
 
 from support import build_org, free_port, invoke
 from support.serving import Client, federation_serve, fetch_body, running_server, worker_boots
+
+pytestmark = pytest.mark.slow
 
 REFRESH_SECONDS = 2
 MAX_REQUESTS, JITTER = 150, 50
@@ -67,6 +69,32 @@ def test_serves_a_team_service_and_states_the_refresh_interval(server):
     assert f"registry refreshed every {REFRESH_SECONDS} s" in log.read_text()
 
 
+def test_a_new_team_service_is_served_by_the_running_workers_refresh(server, org):
+    """Requests never refresh the registry: the workers' timer does. The service must be
+    served before the worker answering (one keep-alive connection) retires, which a fresh
+    worker loading the registry would otherwise explain. How soon after the apply (about
+    one interval) is bench/serve.py's freshness figure; a test on a busy machine can only
+    bound it loosely, so here requests, not seconds, are counted (this test runs before
+    the recycling one, while the workers are fresh)."""
+    from feast_federation import sync
+    from feast_federation.rules.repo import find_repo
+
+    port, log = server
+    _, [marketing, _] = org
+    (marketing / "fresh_services.py").write_text(NEW_SERVICE)
+    boots_before = worker_boots(log)
+    sync.apply(find_repo(marketing))
+    client, body = Client(port), fetch_body("marketing_fresh_model")
+    # At most 10 requests a second: 140 span 7 refresh intervals or more, and stop short of
+    # the 150 after which a worker may retire.
+    statuses = [client.post("/get-online-features", body)[0]]
+    while statuses[-1] != 200 and len(statuses) < MAX_REQUESTS - 10:
+        time.sleep(REFRESH_SECONDS / 20)
+        statuses.append(client.post("/get-online-features", body)[0])
+    assert statuses[-1] == 200, f"not served after {len(statuses)} requests: {set(statuses)}"
+    assert worker_boots(log) == boots_before, "a fresh worker, not the refresh, served it"
+
+
 def test_no_request_fails_while_workers_are_replaced(server):
     port, log = server
     client, body = Client(port), fetch_body("marketing_campaign_model")
@@ -78,21 +106,6 @@ def test_no_request_fails_while_workers_are_replaced(server):
         statuses += [client.post("/get-online-features", body)[0] for _ in range(50)]
     assert worker_boots(log) - boots_before >= 2, log.read_text()[-2000:]
     assert [s for s in statuses if s != 200] == []
-
-
-def test_a_new_team_service_is_served_within_the_refresh_interval(server, org):
-    from feast_federation import sync
-    from feast_federation.rules.repo import find_repo
-
-    port, _ = server
-    _, [marketing, _] = org
-    (marketing / "fresh_services.py").write_text(NEW_SERVICE)
-    sync.apply(find_repo(marketing))
-    applied = time.monotonic()
-    client, body = Client(port), fetch_body("marketing_fresh_model")
-    while client.post("/get-online-features", body)[0] != 200:
-        assert time.monotonic() - applied < REFRESH_SECONDS + 3, "not served in the interval"
-        time.sleep(0.05)
 
 
 def test_mistakes_are_one_line(org, tmp_path):
@@ -121,7 +134,6 @@ def test_a_busy_port_is_one_line(org):
     assert "cannot listen there" in result.output and result.output.count("\n") == 1
 
 
-@pytest.mark.slow
 def test_serve_benchmark_quick_mode_reports_every_figure(tmp_path):
     import sys
 

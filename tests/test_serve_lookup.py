@@ -1,6 +1,6 @@
 """The feature server's FeatureService look-up (issue 17): one build per service and registry
-version, whatever the number of teams, and never a stale service after a refresh. Fast: a
-registry proto built in memory, no server."""
+version, whatever the number of teams, and never a stale service after a refresh. A registry
+proto built in memory, no server (slow only because it imports Feast)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from feast.infra.registry import proto_registry_utils
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 
 from feast_federation.registry.feast067 import ServiceCache, cache_feature_service_lookups
+
+pytestmark = pytest.mark.slow
 
 
 def service_proto(name: str, description: str = ""):

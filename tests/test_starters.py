@@ -15,8 +15,6 @@ import yaml
 from support import ROOT, invoke, run
 from support.baking import assert_fully_rendered, assert_ruff_clean, files_of
 
-pytestmark = pytest.mark.slow
-
 TEAM_TEMPLATE = str(ROOT / "cookiecutter-team")
 # The platform's own views: numeric features, only a text feature, and a name the generic
 # starter cannot bind to a Python variable.
@@ -113,6 +111,7 @@ def assert_team_repo_works(repo: Path, *, plan: bool = True) -> None:
     ok(run([sys.executable, "apply.py"], cwd=repo))
 
 
+@pytest.mark.slow
 def test_cookiecutter_starts_a_team_from_a_view_only_this_platform_has(teams):
     views = (teams["pricing"] / "on_demand_views.py").read_text()
     assert 'merchant_stats = platform_view("merchant_stats")' in views
@@ -121,6 +120,7 @@ def test_cookiecutter_starts_a_team_from_a_view_only_this_platform_has(teams):
     assert_team_repo_works(teams["pricing"])
 
 
+@pytest.mark.slow
 def test_add_team_defaults_to_the_platforms_first_usable_view(platform, teams):
     """The views sort as class, merchant_names, merchant_stats: `class` cannot name a
     variable, so the default is merchant_names, whose only feature is text."""
@@ -134,6 +134,7 @@ def test_add_team_defaults_to_the_platforms_first_usable_view(platform, teams):
     assert_team_repo_works(teams["growth"], plan=False)  # planning is pricing's to prove
 
 
+@pytest.mark.slow
 def test_plain_cookiecutter_offers_the_platforms_default(cookies, platform):
     result = cookies.bake(
         template=TEAM_TEMPLATE, extra_context={"platform_dir": str(platform), "team_name": "ops"}
@@ -152,6 +153,7 @@ KEYWORD = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("view", "message"), [("user_features", NOT_OFFERED), ("class", KEYWORD)])
 @pytest.mark.parametrize("path", ["add-team", "cookiecutter"])
 def test_a_view_the_platform_cannot_offer_is_refused_leaving_nothing(
@@ -196,9 +198,8 @@ def test_a_platform_without_a_contract_has_no_views_to_offer(tmp_path):
     assert not (tmp_path / "t").exists()
 
 
-def test_a_platform_cookiecutter_could_not_read_while_asking_gets_the_path_hint(
-    platform, tmp_path
-):
+@pytest.mark.slow
+def test_a_platform_cookiecutter_could_not_read_while_asking_gets_the_path_hint(platform, tmp_path):
     """A relative platform_dir is read from the current directory while cookiecutter asks,
     and from the output directory by the hooks: the view it offered is then empty."""
     policy = (platform / "federation.yaml").read_bytes()

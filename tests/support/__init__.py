@@ -71,9 +71,9 @@ REGISTRY_OBJECT_FIELDS = (
 )  # fmt: skip
 
 
-def registry_fingerprint(repo: Path, *, skip_permissions: bool = True) -> dict[str, str]:
-    """Each registry object of ``repo``'s project, whole (timestamps included): an object
-    rewritten with the same definition still changes its fingerprint."""
+def registry_fingerprint(repo: Path) -> dict[str, str]:
+    """Each registry object of ``repo``'s project but its Permissions, whole (timestamps
+    included): an object rewritten with the same definition still changes its fingerprint."""
     from feast import FeatureStore
 
     from feast_federation.registry import registry_proto
@@ -81,7 +81,7 @@ def registry_fingerprint(repo: Path, *, skip_permissions: bool = True) -> dict[s
 
     store = FeatureStore(repo_path=str(repo))
     proto = registry_proto(store)
-    fields = [f for f in REGISTRY_OBJECT_FIELDS if not (skip_permissions and f == "permissions")]
+    fields = [field for field in REGISTRY_OBJECT_FIELDS if field != "permissions"]
     return {
         f"{field}/{spec_of(item).name}": hashlib.sha256(
             item.SerializeToString(deterministic=True)
