@@ -66,9 +66,9 @@ def team_store_yaml(
     """A team's feature_store.yaml: the platform's, with only team-specific settings changed.
 
     Through a registry server, the registry is remote with a token from $FEAST_REGISTRY_TOKEN;
-    where the offline store has schemas, the team's work lands in its own schema. The
-    values come from a checked ``TeamSpec``.
+    where the offline store has schemas, the team's work lands in its own schema.
     """
+    check_registry_server_address(registry_server)  # callers without a TeamSpec too
     config = yaml.safe_load(platform_yaml)
     offline = config.get("offline_store") or {}
     offline_choice = str(offline.get("type", "")).removesuffix(".offline")
