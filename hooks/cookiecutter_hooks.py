@@ -24,28 +24,20 @@ from feast_federation import onboarding  # noqa: E402
 from feast_federation.errors import FederationError  # noqa: E402
 from feast_federation.onboarding import starters  # noqa: E402
 from feast_federation.rules import choices  # noqa: E402
-from feast_federation.rules.policy import split_owners  # noqa: E402
 
-
-def _platform_dir(values: dict) -> Path:
-    # Relative paths are taken from the output directory, where the new repo lands.
-    return Path(values.get("_output_dir", "."), Path(values["platform_dir"]).expanduser())
+# The spec each pre-generation hook checked, for the post-generation hook of the same bake
+# (both run in cookiecutter's process, one after the other), by the new repo's directory.
+_CHECKED: dict[Path, onboarding.PlatformSpec | onboarding.TeamSpec] = {}
 
 
 def team_pre_gen(values: dict, project_dir: Path) -> None:
-    onboarding.check_new_team(
-        _platform_dir(values),
-        team=values["team_name"],
-        owners=split_owners(values["owners"]),
-        project=values["project_name"],
-        offline_schema=values["offline_schema"],
-        federation_repo_url=values["federation_repo_url"],
-        feast_federation_version=values["feast_federation_version"],
-        federation_requirement=values["feast_federation_requirement"],
-        starter_view=values["starter_view"],
-        rendered_starter=values["__starter"],
-    )
-    onboarding.check_outside_feature_repos(project_dir.parent)
+    """Check the team once: the spec the CLI handed to this bake (it checked the spec and
+    the repo's location), else one built from cookiecutter's answers."""
+    spec = onboarding.handed_over(onboarding.TeamSpec, values)
+    if spec is None:
+        spec = onboarding.TeamSpec.of_context(values)
+        onboarding.check_outside_feature_repos(project_dir.parent)
+    _CHECKED[project_dir] = spec
 
 
 def starter_view_default(platform_dir: str) -> str:
@@ -70,47 +62,23 @@ def starter(platform_dir: str, view: str) -> str:
 
 
 def team_post_gen(values: dict, project_dir: Path) -> None:
-    onboarding.finish_team_repo(
-        _platform_dir(values),
-        team=values["team_name"],
-        owners=split_owners(values["owners"]),
-        repo_dir=project_dir,
-        registry_server=values["registry_server"],
-        offline_schema=values["offline_schema"],
-        federation_requirement=values["feast_federation_requirement"],
-        federation_repo_url=values["federation_repo_url"],
-    )
+    spec = _CHECKED.pop(project_dir, None) or onboarding.TeamSpec.of_context(values)
+    onboarding.finish_team_repo(spec, project_dir)
 
 
 def platform_pre_gen(values: dict, project_dir: Path) -> None:
-    onboarding.check_new_platform(
-        project=values["project_name"],
-        owners=split_owners(values["platform_owners"]),
-        repo_name=values["repo_name"],
-        federation_repo_url=values["federation_repo_url"],
-        feast_federation_version=values["feast_federation_version"],
-        registry_server_address=values["registry_server_address"],
-        federation_requirement=values["feast_federation_requirement"],
-        # Repos baked before the operator choice existed (a cruft update) lack these.
-        platform_repo_url=values.get("platform_repo_url", onboarding.DEFAULT_PLATFORM_REPO_URL),
-        platform_repo_ref=values.get("platform_repo_ref", onboarding.DEFAULT_PLATFORM_REPO_REF),
-    )
-    backends = choices.Backends(
-        values["registry"], values["online_store"], values["offline_store"],
-        values["registry_server"],
-    )  # fmt: skip
-    backends.check()
-    choices.check_deploy(values.get("deploy", "none"), backends)
+    spec = onboarding.handed_over(onboarding.PlatformSpec, values)
+    _CHECKED[project_dir] = spec or onboarding.PlatformSpec.of_context(values)
 
 
 def platform_post_gen(values: dict, project_dir: Path) -> None:
     """Wire the pipeline's variables; write the sample parquet files when the sources read
     them and the baking Python can write them, otherwise say how."""
-    # Repos baked before the deploy choice existed (a cruft update) have no manifests.
-    if values.get("deploy", "none") == "none":
+    spec = _CHECKED.pop(project_dir, None) or onboarding.PlatformSpec.of_context(values)
+    if spec.deploy == "none":
         shutil.rmtree(project_dir / "k8s", ignore_errors=True)
-    onboarding.finish_platform_repo(project_dir, values["project_name"])
-    if values["offline_store"] not in choices.LOCAL_OFFLINE_STORES:
+    onboarding.finish_platform_repo(spec, project_dir)
+    if spec.backends.offline_store not in choices.LOCAL_OFFLINE_STORES:
         return
     if all(importlib.util.find_spec(module) for module in ("pandas", "pyarrow")):
         _run_script(project_dir / "scripts" / "generate_sample_data.py")

@@ -194,7 +194,7 @@ def test_the_platform_sync_publishes_and_refresh_rewrites_the_contract(applied):
 
 @pytest.mark.slow
 def test_add_team_refuses_a_prefix_that_owns_a_registry_object_the_repo_dropped(applied, tmp_path):
-    from feast_federation.onboarding import check_new_team
+    from feast_federation.onboarding import TeamSpec
 
     platform, _ = applied
     contract = platform / "platform_contract.json"
@@ -225,7 +225,7 @@ def test_add_team_refuses_a_prefix_that_owns_a_registry_object_the_repo_dropped(
         written = contract.read_text()
         contract.write_text(json.dumps(stale))
         try:
-            check_new_team(platform, team="driver", owners=["d@acme.io"])
+            TeamSpec.build(platform, team="driver", owners=["d@acme.io"])
         finally:
             contract.write_text(written)
     finally:

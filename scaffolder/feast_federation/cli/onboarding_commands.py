@@ -16,7 +16,7 @@ from feast_federation.cli import output
 from feast_federation.cli.app import app, user_errors
 from feast_federation.cli.options import LOCK_TIMEOUT, LockTimeoutOpt, OwnerOpt
 from feast_federation.errors import FederationError
-from feast_federation.onboarding.bake import (
+from feast_federation.onboarding.specs import (
     DEFAULT_FEDERATION_REPO_URL,
     DEFAULT_FEDERATION_REQUIREMENT,
     DEFAULT_REGISTRY_SERVER_ADDRESS,
@@ -83,16 +83,16 @@ def add_team(
     ] = "",
 ) -> None:
     """Register a team in federation.yaml and create its repo with the platform's settings."""
-    from feast_federation.onboarding import bake_team
+    from feast_federation.onboarding import TeamSpec, bake_team_repo
 
-    owners = owner or [f"{name}-leads@example.com"]
-    target_dir = output_dir or platform.resolve().parent / "teams"
-    repo = bake_team(
-        platform, team=name, owners=owners, output_dir=target_dir, starter_view=starter_view,
-        registry_server=registry_server, ci=ci, offline_schema=offline_schema,
-        registry=registry, online_store=online_store, offline_store=offline_store,
-        federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
+    spec = TeamSpec.build(
+        platform, team=name, owners=owner or [f"{name}-leads@example.com"],
+        starter_view=starter_view, registry_server=registry_server, ci=ci,
+        offline_schema=offline_schema, registry=registry, online_store=online_store,
+        offline_store=offline_store, federation_requirement=federation_requirement,
+        federation_repo_url=federation_repo_url,
     )  # fmt: skip
+    repo = bake_team_repo(spec, output_dir or spec.platform_dir.parent / "teams")
     output.team_added(name, platform, repo)
 
 
@@ -132,18 +132,19 @@ def bootstrap(
     ] = False,
 ) -> None:
     """Create a platform repo and team repos on the embedded local default."""
-    from feast_federation.onboarding import bootstrap_org
+    from feast_federation.onboarding import PlatformSpec, bake_org
 
     teams = [
         name if not view else (name, view)
         for name, _, view in (t.partition(":") for t in team or [])
     ]
-    backends = Backends(registry, online_store, offline_store, registry_server)
-    platform_dir, team_dirs = bootstrap_org(
-        org_dir, project=project, owners=owner or [], teams=teams, backends=backends, ci=ci,
+    spec = PlatformSpec(
+        project=project, owners=owner or ["platform-team@example.com"],
+        backends=Backends(registry, online_store, offline_store, registry_server), ci=ci,
         postgres_sslmode=postgres_sslmode, registry_server_address=registry_server_address,
         federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
     )  # fmt: skip
+    platform_dir, team_dirs = bake_org(org_dir, spec, teams)
     output.org_created(platform_dir, team_dirs)
     if apply_all:
         from feast_federation.ops.orgs import apply_org

@@ -1,5 +1,6 @@
-"""A team repo's configuration, derived from the platform's: its feature_store.yaml and the
-Feast requirement with the platform's extras, and where feast-federation itself comes from.
+"""A team repo's configuration, derived from the platform's: how it reaches the registry
+(directly, or through the platform's registry server), its feature_store.yaml, the Feast
+requirement with the platform's extras, and where feast-federation itself comes from.
 Never imports Feast."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import yaml
 
 from feast_federation.errors import FederationError
 from feast_federation.rules.choices import TEAM_SCOPED_OFFLINE_SETTINGS
+from feast_federation.rules.policy import POLICY_FILE, policy_section
 from feast_federation.rules.values import (
     REQUIRED_PROJECT,
     check_plain_text,
@@ -41,6 +43,23 @@ def check_registry_server_address(address: str) -> None:
         raise FederationError(f"registry server {address!r}: expected HOST:PORT")
 
 
+def team_registry_server(platform_dir: Path, given: str) -> str:
+    """Where a team repo reaches the registry: where the platform runs a registry server,
+    only through it (the address given, else the one federation.yaml records)."""
+    check_registry_server_address(given)
+    if given or not (platform_dir / REGISTRY_SERVER_FILE).is_file():
+        return given
+    address = str(policy_section(platform_dir, "registry_server").get("address") or "")
+    if not address:
+        raise FederationError(
+            f"{platform_dir / POLICY_FILE}: the platform runs a registry server, so team repos "
+            "reach the registry only through it; give --registry-server HOST:PORT or record "
+            "registry_server.address"
+        )
+    check_registry_server_address(address)
+    return address
+
+
 def team_store_yaml(
     platform_yaml: str, *, registry_server: str = "", offline_schema: str = ""
 ) -> str:
@@ -49,7 +68,7 @@ def team_store_yaml(
     Through a registry server, the registry is remote with a token from $FEAST_REGISTRY_TOKEN;
     where the offline store has schemas, the team's work lands in its own schema.
     """
-    check_registry_server_address(registry_server)
+    check_registry_server_address(registry_server)  # callers without a TeamSpec too
     config = yaml.safe_load(platform_yaml)
     offline = config.get("offline_store") or {}
     offline_choice = str(offline.get("type", "")).removesuffix(".offline")
@@ -168,7 +187,9 @@ class FederationSource:
         config.write_text(text, encoding="utf-8")
 
 
-def team_federation_source(platform_dir: Path, requirement: str = "", repo_url: str = ""):
+def team_federation_source(
+    platform_dir: Path, requirement: str = "", repo_url: str = ""
+) -> FederationSource:
     """A team repo takes the platform's feast-federation requirement and hook source, unless
     the team names its own."""
     platform = FederationSource.of_repo(platform_dir)
