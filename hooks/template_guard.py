@@ -30,7 +30,11 @@ MARKERS = ("{{", "{%", "{#")
 
 
 class Refusal(FailedHookException):
-    """A value or a hook refused the bake; its text is the whole message."""
+    """A value or a hook refused the bake; ``refusal`` is the whole message."""
+
+    def __init__(self, refusal: str):
+        self.refusal = refusal
+        super().__init__(f"error: {refusal}")
 
 
 class RefuseTemplatedValues(Extension):
@@ -47,7 +51,7 @@ class RefuseTemplatedValues(Extension):
         # Files of the template are loaded by name; values and paths come as bare strings.
         if name is None and any(m in source for m in MARKERS) and source not in _own_texts():
             raise Refusal(
-                f"error: value {_shown(source)}: {{{{, {{% and {{# are not allowed "
+                f"value {_shown(source)}: {{{{, {{% and {{# are not allowed "
                 "(cookiecutter would run the value as a template)"
             )
         return source
@@ -64,12 +68,12 @@ def federation_hook(name: str, cookiecutter: dict, repo_dir: str) -> str:
 
         from feast_federation.errors import FederationError
     except ImportError as exc:
-        raise Refusal(f"error: {exc.name} is missing: pip install feast-federation") from None
+        raise Refusal(f"{exc.name} is missing: pip install feast-federation") from None
     try:
         project_dir = Path(cookiecutter.get("_output_dir", "."), repo_dir).absolute()
         getattr(cookiecutter_hooks, name)(cookiecutter, project_dir)
     except FederationError as exc:
-        raise Refusal(f"error: {exc}") from None
+        raise Refusal(str(exc)) from None
     return ""
 
 

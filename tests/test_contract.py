@@ -194,6 +194,7 @@ def test_the_platform_sync_publishes_and_refresh_rewrites_the_contract(applied):
 
 @pytest.mark.slow
 def test_add_team_refuses_a_prefix_that_owns_a_registry_object_the_repo_dropped(applied, tmp_path):
+    from feast_federation.errors import FederationError
     from feast_federation.onboarding import TeamSpec
 
     platform, _ = applied
@@ -218,14 +219,14 @@ def test_add_team_refuses_a_prefix_that_owns_a_registry_object_the_repo_dropped(
             "driver_stats, driver_stats_source; choose another name"
         ]
         assert policy.read_bytes() == registered and not list(tmp_path.iterdir())
-        # A contract that records no registry names (written before contracts did): the
-        # check falls back to the repo's own definitions, which no longer name driver_*.
-        stale = json.loads(contract.read_text())
-        del stale["registry_objects"]
+        # A contract without its registry names is damaged, not a reason to check less.
+        damaged = json.loads(contract.read_text())
+        del damaged["registry_objects"]
         written = contract.read_text()
-        contract.write_text(json.dumps(stale))
+        contract.write_text(json.dumps(damaged))
         try:
-            TeamSpec.build(platform, team="driver", owners=["d@acme.io"])
+            with pytest.raises(FederationError, match="registry_objects must map kinds"):
+                TeamSpec.build(platform, team="driver", owners=["d@acme.io"])
         finally:
             contract.write_text(written)
     finally:

@@ -47,9 +47,10 @@ def bake(template: str, output_dir: Path, context: dict) -> Path:
             )
         )
     except CookiecutterException as exc:
-        # A hook's refusal is the whole message; cookiecutter removed what it wrote.
-        refusal = str(exc).removeprefix("error: ")
-        if refusal != str(exc):
+        # A hook's refusal (template_guard.Refusal) is the whole message; cookiecutter
+        # removed what it wrote.
+        refusal = getattr(exc, "refusal", None)
+        if isinstance(refusal, str):
             raise FederationError(refusal) from None
         raise FederationError(f"{template}: baking stopped ({exc})") from None
     link_to_template(repo, template, context)

@@ -182,7 +182,7 @@ def _team_findings(policy: Policy, logged: dict, held: dict) -> list[Finding]:
                 "defines it"
             )
             findings.append(Finding(ADDED, subject, detail))
-        elif applied is not None and applied != now:
+        elif applied != now:
             detail = f"differs from what team {owner} last applied: {team_apply} puts it back"
             findings.append(Finding(MODIFIED, subject, detail))
     return findings

@@ -255,7 +255,7 @@ def refuse_unlogged(current: dict, entries: list[dict], point: str, repo_path) -
         elif key not in logged:
             if held[key][0] != BY_NAME[PERMISSION].collection:  # not the federation's own
                 problems.append(f"{table} {name} is in the registry but in no log entry")
-        elif logged[key] is not None and logged[key] != held[key][1]:
+        elif logged[key] != held[key][1]:
             problems.append(f"{table} {name} differs from what the log last recorded")
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

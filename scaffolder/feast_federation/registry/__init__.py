@@ -1,6 +1,11 @@
-"""The Feast adapter: opening a store, the registry's location and lock, the kind table bound
-to Feast classes, look-ups by name, the published policy, and registry-server errors.
-Everything that touches Feast's registry API goes through this package."""
+"""The Feast adapter, the only package that imports Feast: opening a store (``store``), where
+a registry lives and what each kind can do for a write (``location``, ``backends``), the kind
+table bound to Feast classes (``kinds``), look-ups by name (``lookups``), protos compared by
+what they define (``protos``), the published policy (``permissions``), a sync's intent
+(``intent``), the platform contract's views (``contract``), one-line engine and server errors
+(``engine_errors``, ``server_errors``), the S3 lease (``s3_lock``), Feast's feature server
+(``feature_server``), and every Feast internal and patch (``feast067``). It reads; only
+``transaction`` writes."""
 
 from feast_federation.registry.lookups import (
     get,

@@ -68,22 +68,20 @@ def write_contract(
 
 def registry_names(repo_dir: Path | str) -> set[str]:
     """The names of the registry's objects no team owns, as the repo's contract last
-    recorded them. A contract that records none (none yet, or one written before contracts
-    recorded them) gives none: the caller's checks fall back to what the repo defines, and
-    the next platform sync writes them."""
-    try:
-        recorded = load_contract(repo_dir).get("registry_objects")
-    except FederationError:
+    recorded them; none where the repo has no contract yet (the caller's checks then read
+    what the repo defines, and the first platform sync writes the contract)."""
+    if not contract_path(repo_dir).is_file():
         return set()
-    if not isinstance(recorded, dict):
-        return set()
-    return {
-        name
+    recorded = load_contract(repo_dir).get("registry_objects")
+    if not isinstance(recorded, dict) or not all(
+        isinstance(names, list) and all(isinstance(name, str) for name in names)
         for names in recorded.values()
-        if isinstance(names, list)
-        for name in names
-        if isinstance(name, str)
-    }
+    ):
+        raise FederationError(
+            f"{contract_path(repo_dir)}: registry_objects must map kinds to lists of names; "
+            "the platform sync rewrites the contract (python apply.py in the platform repo)"
+        )
+    return {name for names in recorded.values() for name in names}
 
 
 def contract_view(contract: dict, name: str, source: str = CONTRACT_FILE) -> dict:

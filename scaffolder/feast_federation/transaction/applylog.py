@@ -122,8 +122,7 @@ def table_key(kind: str, name: str) -> tuple[str, str]:
 
 def last_applied(entries: list[dict]) -> dict[tuple[str, str], tuple[str, str | None]]:
     """What the logged applies and restores left in the registry, replayed oldest first:
-    ``table_key`` -> ``(kind, digest)``; the digest is None for entries logged before
-    digests were recorded."""
+    ``table_key`` -> ``(kind, digest)``."""
     state: dict[tuple[str, str], tuple[str, str | None]] = {}
     for entry in entries:
         for change in entry.get("changes", []):
