@@ -320,7 +320,42 @@ WRITING_ODFV = (
     "def risk_written(inputs):\n"
     "    return {'double_age': [2.0 * a for a in inputs['age']]}\n"
 )
+
+
 # Destructive scenarios (missing-view drops a platform view) run last.
+def lost_write(org, monkeypatch):
+    """A service removed from a file registry between the write's commit and its read-back."""
+    from feast_federation.onboarding import bootstrap_org
+    from feast_federation.registry import feast067
+    from feast_federation.rules.choices import Backends
+
+    root = org.platform.parent.parent / "file-org"
+    if not root.exists():
+        platform, (marketing,) = bootstrap_org(
+            root, project="acme", owners=["p@acme.io"], teams=[("marketing", "customer_features")],
+            backends=Backends("file", "sqlite", "file"), ci="none",
+        )  # fmt: skip
+        assert invoke("apply", platform, "--yes").exit_code == 0
+    marketing = root / "teams" / "marketing"
+    read_back = feast067.stored_proto
+
+    def behind_its_back(store):
+        proto = read_back(store)
+        kept = [s for s in proto.feature_services if s.spec.name != "marketing_extra"]
+        del proto.feature_services[:]
+        proto.feature_services.extend(kept)
+        return proto
+
+    monkeypatch.setattr(feast067, "stored_proto", behind_its_back)
+    return planted(
+        marketing,
+        "from feast import FeatureService\nfrom feast_federation import platform_view\n"
+        "marketing_extra = FeatureService(name='marketing_extra',\n"
+        "    features=[platform_view('customer_features')])\n",
+        "apply",
+    )
+
+
 SCENARIOS = {
     "stock-apply": stock_apply, "partial-false": partial_false, "outside-prefix": outside_prefix,
     "team-feature-view": team_feature_view, "replaces-source": replaces_source,
@@ -331,7 +366,7 @@ SCENARIOS = {
     "object-store": object_store, "s3-lock-held": s3_lock_held, "stale-plan": stale_plan,
     "unconfirmed-deletion": unconfirmed_deletion, "lock-timeout": lock_timeout,
     "templated-value": templated_value, "prefix-takes-platform": prefix_takes_platform,
-    "missing-view": missing_view,
+    "missing-view": missing_view, "lost-write": lost_write,
 }  # fmt: skip
 
 

@@ -164,3 +164,44 @@ def test_an_unset_bucket_variable_is_named(org):
         "error: registry s3://${FEAST_REGISTRY_BUCKET}/acme/registry.pb: the environment "
         "variable FEAST_REGISTRY_BUCKET is not set"
     )
+
+
+COUNT_OBJECTS = """
+import json, sys
+from feast_federation.registry import open_store
+from feast_federation.registry.feast067 import stored_proto
+from feast_federation.registry.kinds import kind_of_proto
+from feast_federation.registry.protos import project_objects
+objects = project_objects(stored_proto(open_store(sys.argv[1])), "acme")
+print(json.dumps(sorted([kind_of_proto(c, item), name] for (c, name), item in objects.items())))
+"""
+
+
+def test_writes_longer_than_the_registry_cache_keep_every_object(org, tmp_path):
+    """With a one-second cache, a sync publishing 500 teams (2,000 Permissions), a team apply
+    of 900 objects, their prune and a restore of them: the S3 registry holds every one."""
+    from support.bulk import register_teams, short_cache, write_bulk_module
+
+    marketing = org.root / "teams" / "marketing"
+    for repo in (org.platform, marketing):
+        short_cache(repo)
+    cli = [sys.executable, "-m", "feast_federation.cli"]
+
+    def held() -> set[tuple[str, str]]:
+        listed = org.run([sys.executable, "-c", COUNT_OBJECTS, str(org.platform)])
+        return {tuple(pair) for pair in json.loads(listed.stdout)}
+
+    teams = register_teams(org.platform, 500, prefix="bulk")
+    org.run([sys.executable, "apply.py", "--yes"], org.platform)
+    permissions = {name for kind, name in held() if kind == "Permission"}
+    assert {f"federation-team-{team}-write" for team in teams} <= permissions
+    expected = write_bulk_module(marketing, "marketing", 300)
+    org.run([sys.executable, "apply.py"], marketing)
+    assert expected <= held()
+    snapshot = tmp_path / "snapshot.pb"
+    org.run([*cli, "backup", str(org.platform), "--output", str(snapshot)])
+    (marketing / "bulk.py").unlink()
+    org.run([sys.executable, "apply.py", "--prune", "--yes"], marketing)
+    assert not expected & held()
+    org.run([*cli, "restore", str(org.platform), "--input", str(snapshot), "--yes"])
+    assert expected <= held()
