@@ -4,9 +4,10 @@ Feast's file registry keeps uncommitted changes in its cached proto and reloads 
 from its file once ``cache_ttl_seconds`` has passed, in the middle of a write: before the
 transaction held one view of the registry, a sync publishing 1,000 teams' Permissions with
 a one-second cache kept 472 of 4,005 and lost the platform's views. Here every write is
-longer than the cache: a sync publishing 600 teams, a team apply of 1,200 objects, a prune
-of them and a restore that brings them back. A write that did not land (an object removed
-between the commit and the read-back) is one line and exit 1, and the audit names it.
+longer than the cache: a sync publishing 500 teams (2,000 Permissions), a team apply of 900
+objects, a prune of them and a restore that brings them back. A write that did not land (an
+object removed between the commit and the read-back) is one line and exit 1, and the audit
+names it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from support.bulk import register_teams, short_cache, write_bulk_module
 
 pytestmark = pytest.mark.slow
 
-TEAMS = 600
-BULK = 400  # of each kind: 1,200 objects
+TEAMS = 500
+BULK = 300  # of each kind: 900 objects
 
 
 @pytest.fixture(scope="module")

@@ -178,8 +178,8 @@ print(json.dumps(sorted([kind_of_proto(c, item), name] for (c, name), item in ob
 
 
 def test_writes_longer_than_the_registry_cache_keep_every_object(org, tmp_path):
-    """With a one-second cache, a sync publishing 500 teams (2,000 Permissions), a team apply
-    of 900 objects, their prune and a restore of them: the S3 registry holds every one."""
+    """With a one-second cache, a sync publishing 400 teams (1,600 Permissions), a team apply
+    of 750 objects, their prune and a restore of them: the S3 registry holds every one."""
     from support.bulk import register_teams, short_cache, write_bulk_module
 
     marketing = org.root / "teams" / "marketing"
@@ -191,11 +191,11 @@ def test_writes_longer_than_the_registry_cache_keep_every_object(org, tmp_path):
         listed = org.run([sys.executable, "-c", COUNT_OBJECTS, str(org.platform)])
         return {tuple(pair) for pair in json.loads(listed.stdout)}
 
-    teams = register_teams(org.platform, 500, prefix="bulk")
+    teams = register_teams(org.platform, 400, prefix="bulk")
     org.run([sys.executable, "apply.py", "--yes"], org.platform)
     permissions = {name for kind, name in held() if kind == "Permission"}
     assert {f"federation-team-{team}-write" for team in teams} <= permissions
-    expected = write_bulk_module(marketing, "marketing", 300)
+    expected = write_bulk_module(marketing, "marketing", 250)
     org.run([sys.executable, "apply.py"], marketing)
     assert expected <= held()
     snapshot = tmp_path / "snapshot.pb"
