@@ -133,16 +133,25 @@ class S3FileBackend(Backend):
 
 
 class GcsFileBackend(Backend):
+    """A file registry on GCS (or another object store): nothing here can lock it."""
+
+    store_name = "a GCS"
+
     @contextlib.contextmanager
     def lock(self, timeout: float | None = DEFAULT_LOCK_TIMEOUT, repo: str = "") -> Iterator[None]:
         self._refuse_unset_variable()
         if not os.environ.get(OBJECT_STORE_OPT_IN):
             raise FederationError(
-                f"registry {self.location.path}: a GCS file registry loses concurrent writes "
-                "and cannot be locked from here; use the SQL registry (recommended) or S3, or "
-                f"serialize every apply of the org in one CI queue and set {OBJECT_STORE_OPT_IN}=1"
+                f"registry {self.location.path}: {self.store_name} file registry loses "
+                "concurrent writes and cannot be locked from here; use the SQL registry "
+                "(recommended) or S3, or serialize every apply of the org in one CI queue and "
+                f"set {OBJECT_STORE_OPT_IN}=1"
             )
         yield
+
+
+class _OtherObjectStoreBackend(GcsFileBackend):
+    store_name = "an object-store"
 
 
 class RemoteBackend(Backend):
@@ -165,24 +174,7 @@ def backend_of(store) -> Backend:
         return S3FileBackend(store, location, reads_back=True)
     if location.is_gcs:
         return GcsFileBackend(store, location, can_rewind=False, reads_back=True)
-    return _UnknownFileBackend(store, location, can_rewind=False, reads_back=True)
-
-
-class _UnknownFileBackend(Backend):
-    """A file registry at another object store (azure, ...): refused as GCS is, unless
-    the org serializes its applies."""
-
-    @contextlib.contextmanager
-    def lock(self, timeout: float | None = DEFAULT_LOCK_TIMEOUT, repo: str = "") -> Iterator[None]:
-        self._refuse_unset_variable()
-        if not os.environ.get(OBJECT_STORE_OPT_IN):
-            raise FederationError(
-                f"registry {self.location.path}: an object-store file registry loses "
-                "concurrent writes and cannot be locked from here; use the SQL registry "
-                "(recommended) or S3, or serialize every apply of the org in one CI queue and "
-                f"set {OBJECT_STORE_OPT_IN}=1"
-            )
-        yield
+    return _OtherObjectStoreBackend(store, location, can_rewind=False, reads_back=True)
 
 
 # --- where the apply log lives -----------------------------------------------------------
