@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from feast_federation.errors import FederationError
 from feast_federation.registry.backends import backend_of
-from feast_federation.registry.protos import decode_object, digest, encode_object
+from feast_federation.registry.protos import decode_object, digest, encode_object, name_of
 from feast_federation.rules.kinds import BY_NAME
 
 
@@ -132,6 +132,82 @@ def last_applied(entries: list[dict]) -> dict[tuple[str, str], tuple[str, str | 
             elif change["action"] in ("add", "update"):
                 state[key] = (change["kind"], change.get("digest"))
     return state
+
+
+class ChainBreak(NamedTuple):
+    """An entry whose images of an object the log cannot vouch for."""
+
+    entry: int
+    kind: str
+    name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"apply-log entry {self.entry}: {self.kind} {self.name}: {self.reason}"
+
+
+def chain_breaks(entries: list[dict]) -> list[ChainBreak]:
+    """Entries whose images do not chain: an image of another kind or name than its change,
+    or a before-image that is not what the previous entry of that object left (its
+    after-image). The log is trusted only where each link holds: ``restore --to`` undoes
+    an entry by writing its before-images back."""
+    breaks: list[ChainBreak] = []
+    left: dict[tuple[str, str], tuple[int, str | None]] = {}  # by table_key: entry, after
+    for entry in entries:
+        for change in entry.get("changes") or []:
+            if not isinstance(change, dict) or "after" not in change:
+                continue  # logged without images (a kind backups leave alone)
+            kind, name = str(change.get("kind")), str(change.get("name"))
+            key = table_key(kind, name)
+            reason = _image_problem(kind, name, change.get("before")) or _image_problem(
+                kind, name, change.get("after")
+            )
+            if reason is None and key in left:
+                previous, after = left[key]
+                if not _same_object(after, change.get("before")):
+                    reason = (
+                        f"its before-image is not what entry {previous} left (that entry's "
+                        "after-image)"
+                    )
+            if reason is not None:
+                breaks.append(ChainBreak(entry["id"], kind, name, reason))
+            left[key] = (entry["id"], change.get("after"))
+    return breaks
+
+
+def _image_problem(kind: str, name: str, image: object) -> str | None:
+    """Why ``image`` cannot be ``kind`` ``name``'s, or None."""
+    if image is None:
+        return None
+    decoded = _decoded(image)
+    if decoded is None:
+        return "an image is not an object this log wrote"
+    collection, proto = decoded
+    expected = BY_NAME[kind].collection if kind in BY_NAME else None
+    if collection != expected:
+        return f"an image holds an object of another kind ({collection})"
+    if name_of(proto) != name:
+        return f"an image holds another object ({name_of(proto)!r})"
+    return None
+
+
+def _same_object(one: object, other: object) -> bool:
+    """Whether two images define the same object (their bytes may differ in timestamps)."""
+    if one is None or other is None:
+        return one is None and other is None
+    if one == other:
+        return True
+    first, second = _decoded(one), _decoded(other)
+    return first is not None and second is not None and digest(first[1]) == digest(second[1])
+
+
+def _decoded(image: object) -> tuple[str, object] | None:
+    if not isinstance(image, str):
+        return None
+    try:
+        return decode_image(image)
+    except Exception:  # noqa: BLE001 - not base64, not a RegistryProto, not one object
+        return None
 
 
 def kept(store) -> bool:
