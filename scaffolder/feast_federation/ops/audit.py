@@ -79,7 +79,7 @@ def _team_audit(repo: Repo, store) -> list[Finding]:
         mine = {key: row for key, row in logged.items() if policy.owner_of(key[1]) == repo.owner}
         findings += _team_findings(policy, mine, own)
         findings += _broken_log(
-            [item for item in applylog.chain_breaks(entries)
+            [item for item in applylog.chain_breaks(entries, links=False)
              if policy.owner_of(item.name) == repo.owner]
         )  # fmt: skip
     usages = registry.team_usages(proto, store.project, policy)
@@ -114,16 +114,17 @@ def _audit(repo: Repo, store) -> list[Finding]:
     findings += _ownership_findings(policy, defined, held, repo)
     if logged is not None:
         findings += _team_findings(policy, logged, team_kinds)
-        findings += _broken_log(applylog.chain_breaks(entries))
+        findings += _broken_log(applylog.chain_breaks(entries, links=False))
     findings += _dangling(proto, store, registry.team_usages(proto, store.project, policy))
     return findings + _policy_drift(policy, published_teams(store)) + _unfinished(store)
 
 
 def _broken_log(breaks: list) -> list[Finding]:
-    """Apply-log entries whose object images do not chain: `restore --to` refuses to undo them."""
+    """Apply-log entries whose object images are not what was written: the log was edited
+    (`restore --to` refuses to undo them)."""
     detail = (
-        "{reason}: the log was edited or lost an entry; restore --to refuses to undo it "
-        "(restore a backup instead: feast-federation restore --input FILE)"
+        "{reason}: the log was edited; restore --to refuses to undo it (restore a backup "
+        "instead: feast-federation restore --input FILE)"
     )
     return [
         Finding(BROKEN_LOG, f"apply-log entry {item.entry}: {item.kind} {item.name}",

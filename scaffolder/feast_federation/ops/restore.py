@@ -245,8 +245,7 @@ def refuse_broken_chain(entries: list[dict], later: list[dict], point: str) -> N
     if breaks:
         more = f" (and {len(breaks) - 1} more)" if len(breaks) > 1 else ""
         raise FederationError(
-            f"{breaks[0]}{more}: the log was edited or lost an entry, so it cannot restore "
-            f"to {point}; {_BACKUP}"
+            f"{breaks[0]}{more}: the log cannot restore to {point}; {_BACKUP}"
         )
 
 
