@@ -244,9 +244,7 @@ def refuse_broken_chain(entries: list[dict], later: list[dict], point: str) -> N
     breaks = [item for item in applylog.chain_breaks(entries) if item.entry in undone]
     if breaks:
         more = f" (and {len(breaks) - 1} more)" if len(breaks) > 1 else ""
-        raise FederationError(
-            f"{breaks[0]}{more}: the log cannot restore to {point}; {_BACKUP}"
-        )
+        raise FederationError(f"{breaks[0]}{more}: the log cannot restore to {point}; {_BACKUP}")
 
 
 def refuse_unlogged(current: dict, entries: list[dict], point: str, repo_path) -> None:
