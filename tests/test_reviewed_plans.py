@@ -227,8 +227,8 @@ def test_gitlab_team_apply_applies_the_plan_reviewed_in_the_merge_request(org, t
     assert yaml.safe_load(pipeline.read_text())["check"]["artifacts"]["paths"] == ["plan.json"]
     describe_service(team, "Reviewed on GitLab.")
     plan = gitlab_mr_plan(pipeline, team)
-    fake = FakeGitLab(merge_requests=[{"iid": 5, "merge_commit_sha": MAIN_SHA}],
-                      plans={("refs/merge-requests/5/head", "check"): plan})  # fmt: skip
+    fake = FakeGitLab()
+    fake.merged(5, plan, merge_commit_sha=MAIN_SHA, head=HEAD_SHA)
     with serving(fake) as base:
         ran = gitlab_main_job(pipeline, team, "apply", fake, base)
     assert ran.failed is None, ran.failed and ran.failed.stderr
@@ -267,8 +267,10 @@ def test_gitlab_platform_sync_refuses_a_plan_a_team_apply_made_stale(org, tmp_pa
     describe_service(team, "Changed while the platform's merge request waited.")
     assert invoke("apply", team).exit_code == 0  # it reads the view the plan changes
     before = file_digest(registry_file(org))
-    fake = FakeGitLab(merge_requests=[{"iid": 6, "merge_commit_sha": MAIN_SHA}],
-                      plans={("refs/merge-requests/6/merge", "check"): plan})  # fmt: skip
+    fake = FakeGitLab()  # a merged-results pipeline: its commit merges the head into main
+    fake.merged(6, plan, merge_commit_sha=MAIN_SHA, head=HEAD_SHA, ran_on="c7" * 20,
+                ref="refs/merge-requests/6/merge")  # fmt: skip
+    fake.commits["c7" * 20] = ["0f" * 20, HEAD_SHA]
     with serving(fake) as base:
         ran = gitlab_main_job(pipeline, platform, "sync", fake, base)
     assert len(ran.commands) == 1 and "reviewed-plan" in ran.commands[0]
@@ -305,13 +307,15 @@ def test_no_pull_request_no_artifact_or_a_refused_token_fail_in_one_line(tmp_pat
     fake = github_for("acme/platform", "platform", b"{}")
     with serving(fake) as base:
         env = fake.environment(base, MAIN_SHA, WORKFLOWS["platform"])
-        one_line(reviewed_plan(env | {"GITHUB_SHA": "c3" * 20}, out),
+        # (a deadline too short to ask GitHub again: it may not know the pull request yet)
+        one_line(reviewed_plan(env | {"GITHUB_SHA": "c3" * 20, "FEAST_PLAN_FETCH_SECONDS": "2"},
+                               out),
                  "commit c3c3c3c3c3c3: no merged pull request brought it to main")  # fmt: skip
         fake.artifacts.clear()
         one_line(reviewed_plan(env, out), "pull request #7, run 301: no feast-plan artifact",
                  "FEAST_REGISTRY_READONLY", "re-run the pull request's check")  # fmt: skip
         one_line(reviewed_plan(env | {"GITHUB_TOKEN": "expired"}, out),
-                 "GitHub API: GET /repos/acme/platform/commits/", "answered 401 Unauthorized "
+                 "GitHub API: GET /repos/acme/platform/", "answered 401 Unauthorized "
                  "(Bad credentials); the job needs permissions actions: read and pull-requests: "
                  "read")  # fmt: skip
     assert not out.exists()
@@ -421,8 +425,9 @@ def test_github_failures_are_one_line_and_write_nothing(monkeypatch, tmp_path, c
 
 
 def gitlab_fake() -> FakeGitLab:
-    return FakeGitLab(merge_requests=[{"iid": 5, "merge_commit_sha": MAIN_SHA}],
-                      plans={("refs/merge-requests/5/head", "check"): b'{"plan": 5}'})  # fmt: skip
+    fake = FakeGitLab()
+    fake.merged(5, b'{"plan": 5}', merge_commit_sha=MAIN_SHA, head=HEAD_SHA)
+    return fake
 
 
 def test_gitlab_finds_the_merge_request_and_its_plan_job(monkeypatch, tmp_path):
@@ -432,28 +437,29 @@ def test_gitlab_finds_the_merge_request_and_its_plan_job(monkeypatch, tmp_path):
         result = in_process(monkeypatch, fake.environment(base, MAIN_SHA), out)
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == b'{"plan": 5}'
-    assert "merge request !5, job check" in result.output
-    # Merged-results pipelines first, then the source branch's; the token on every request.
-    asked = [path for path, _ in fake.requests if "/jobs/artifacts/" in path]
-    assert asked == [
-        "/api/v4/projects/42/jobs/artifacts/refs%2Fmerge-requests%2F5%2Fmerge/raw/plan.json",
-        "/api/v4/projects/42/jobs/artifacts/refs%2Fmerge-requests%2F5%2Fhead/raw/plan.json",
+    assert "merge request !5, pipeline 77, job check" in result.output
+    # The merge request, its head pipeline's jobs, that pipeline's check job's plan.json;
+    # the token on every request.
+    assert [path for path, _ in fake.requests] == [
+        f"/api/v4/projects/42/repository/commits/{MAIN_SHA}/merge_requests",
+        "/api/v4/projects/42/merge_requests/5",
+        "/api/v4/projects/42/pipelines/77/jobs",
+        "/api/v4/projects/42/jobs/577/artifacts/plan.json",
     ]
     assert all(h.get("Private-Token") == fake.token for _, h in fake.requests)
 
 
 @pytest.mark.parametrize(
-    "merged_as",
-    [{"squash_commit_sha": MAIN_SHA, "sha": HEAD_SHA},  # squash and fast-forward
-     {"sha": MAIN_SHA}],  # fast-forward
+    "squash, head",
+    [(MAIN_SHA, HEAD_SHA),  # squash and fast-forward
+     (None, MAIN_SHA)],  # fast-forward
 )  # fmt: skip
 def test_gitlab_finds_a_merge_request_merged_without_a_merge_commit(monkeypatch, tmp_path,
-                                                                    merged_as):  # fmt: skip
-    fake = gitlab_fake()
-    fake.merge_requests = [
-        {"iid": 4, "merge_commit_sha": "d4" * 20, "contains": [MAIN_SHA]},  # merged before
-        {"iid": 5, "merge_commit_sha": None, **merged_as},
-    ]  # fmt: skip
+                                                                    squash, head):  # fmt: skip
+    fake = FakeGitLab()
+    fake.merged(4, b'{"plan": 4}', merge_commit_sha="d4" * 20, head="e5" * 20, pipeline=70,
+                contains=[MAIN_SHA])  # merged before  # fmt: skip
+    fake.merged(5, b'{"plan": 5}', merge_commit_sha=None, head=head, squash_commit_sha=squash)
     out = tmp_path / "plan.json"
     with serving(fake) as base:
         result = in_process(monkeypatch, fake.environment(base, MAIN_SHA), out)
@@ -463,8 +469,8 @@ def test_gitlab_finds_a_merge_request_merged_without_a_merge_commit(monkeypatch,
 
 def test_gitlab_refuses_a_merge_request_that_only_contains_the_commit(monkeypatch, tmp_path):
     fake = gitlab_fake()
-    fake.merge_requests.append({"iid": 4, "merge_commit_sha": "d4" * 20, "contains": ["c3" * 20]})
-    fake.plans[("refs/merge-requests/4/head", "check")] = b'{"plan": 4}'
+    fake.merged(4, b'{"plan": 4}', merge_commit_sha="d4" * 20, head="e5" * 20, pipeline=70,
+                contains=["c3" * 20])  # fmt: skip
     out = tmp_path / "plan.json"
     with serving(fake) as base:
         single_error(in_process(monkeypatch, fake.environment(base, "c3" * 20), out),
@@ -481,15 +487,16 @@ def test_gitlab_refuses_a_merge_request_that_only_contains_the_commit(monkeypatc
         ({"FEAST_PLAN_TOKEN": ""}, "FEAST_PLAN_TOKEN is not set; a project access token"),
         ({"FEAST_PLAN_TOKEN": "revoked"}, "answered 401 Unauthorized (401 Unauthorized); "
                                           "FEAST_PLAN_TOKEN needs scope read_api"),
-        ({"plans": {}}, "merge request !5: no successful check job saved plan.json (the check "
-                        "saves its plan only while FEAST_REGISTRY_READONLY is true, and "
-                        "artifacts expire); re-run the merge request's check, then this job"),
+        ({"plans": {}}, "merge request !5: no successful check job of its head pipeline 77 "
+                        "saved plan.json (the check saves its plan only while "
+                        "FEAST_REGISTRY_READONLY is true, and artifacts expire); re-run the "
+                        "merge request's check, then this job"),
     ],
 )  # fmt: skip
 def test_gitlab_failures_are_one_line_and_write_nothing(monkeypatch, tmp_path, change, expected):
     fake = gitlab_fake()
     if "plans" in change:
-        fake.plans = change.pop("plans")
+        fake.artifacts = change.pop("plans")
     out = tmp_path / "plan.json"
     with serving(fake) as base:
         single_error(in_process(monkeypatch, fake.environment(base, MAIN_SHA) | change, out),

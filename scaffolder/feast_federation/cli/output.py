@@ -224,13 +224,16 @@ def remove_summary(path: Path) -> None:
         raise FederationError(f"--summary {path}: cannot remove it ({exc.strerror})") from None
 
 
-def write_summary(result, path: Path | None, *, applied: bool) -> None:
+def write_summary(result, path: Path | None, *, applied: bool, note: str | None = None) -> None:
     """The plan as markdown into the file this run names (a CI step appends it to the job
     summary): never through stdout, which a definition module can print into."""
     if path is None:
         return
+    text = markdown_plan(result, applied=applied)
+    if note:
+        text += f"\n\n> **Note:** {markdown_text(note)}"
     try:
-        atomic_write(path, markdown_plan(result, applied=applied) + "\n")
+        atomic_write(path, text + "\n")
     except OSError as exc:
         raise FederationError(f"--summary {path}: cannot write it ({exc.strerror})") from None
 

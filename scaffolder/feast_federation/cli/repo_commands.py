@@ -5,6 +5,7 @@ Thin: parse the options, call ``ops.runs`` (plan → confirm → apply), show th
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -163,7 +164,19 @@ def _apply(repo_path: Path, options, shown: str, yes: bool, summary: Path | None
     with output.progress(f"Applying {repo.path.name}..."):
         result = runs.apply_repo(repo, options, yes=yes, confirm=_confirm())
     output.show_applied(result, output=shown)
-    output.write_summary(result, summary, applied=True)
+    note = _caught_up(result)
+    output.write_summary(result, summary, applied=True, note=note)
+
+
+def _caught_up(result) -> str | None:
+    """A scheduled or manual CI run that applied changes says that no push applied them
+    (a `[skip ci]` commit, a cancelled pending run)."""
+    from feast_federation.ci.reviewed import reconcile_note
+
+    note = reconcile_note(os.environ) if result.has_changes else None
+    if note:
+        output.warn(note)
+    return note
 
 
 def _apply_saved(
