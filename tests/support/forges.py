@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 def zipped(name: str, data: bytes) -> bytes:
     """An artifact archive as GitHub serves one: a zip holding the uploaded file."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(name, data)
     return buffer.getvalue()
 
