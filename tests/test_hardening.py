@@ -359,3 +359,50 @@ def test_a_damaged_sqlite_registry_is_one_line(tmp_path):
     registry.write_bytes(bytes(damaged))
     one_line(invoke("plan", platform), "damaged (database disk image is malformed",
              "restore it from a backup")  # fmt: skip
+
+
+# --- 9. the generated GitHub workflows --------------------------------------------------
+
+
+def test_a_merge_queue_runs_the_check_and_a_reconcile_run_says_what_no_push_applied(org, tmp_path):
+    """The check runs on the queue's commit (``merge_group``) and the apply on the push the
+    queue makes; a scheduled run that applies changes (a commit pushed with [skip ci] ran
+    no pipeline) says so in the job summary and on stderr."""
+    import yaml
+
+    from support.pipelines import condition_holds
+
+    for repo, name in (
+        (org.platform, "feature-store.yml"),
+        (org.marketing, "feature-services.yml"),
+    ):
+        workflow = yaml.safe_load((repo / ".github" / "workflows" / name).read_text())
+        assert "merge_group" in workflow[True]  # YAML 1.1 reads the key `on` as true
+        jobs = workflow["jobs"]
+        check, [apply_job] = jobs["check"], [jobs[j] for j in jobs if j != "check"]
+        queue = {"github.event_name": "merge_group", "github.ref": "refs/heads/gh-queue"}
+        assert condition_holds(check["if"], queue)
+        assert not condition_holds(apply_job["if"], queue)
+        push = {"github.event_name": "push", "github.ref": "refs/heads/main"}
+        assert condition_holds(apply_job["if"], push) and not condition_holds(check["if"], push)
+
+    describe(org.marketing, "Landed with [skip ci].")  # merged, but no pipeline ran
+    summary = tmp_path / "plan.md"
+    scheduled = runner_env(GITHUB_ACTIONS="true", GITHUB_EVENT_NAME="schedule")
+    try:
+        ran = run([sys.executable, "apply.py", "--yes", "--summary", str(summary)],
+                  cwd=org.marketing, env=scheduled)  # fmt: skip
+        assert ran.returncode == 0, ran.stderr
+        note = "this reconcile run applied changes that no push to main had applied: a commit "
+        assert f"warning: {note}" in ran.stderr
+        text = summary.read_text()
+        assert "| update | FeatureService | <code>marketing_campaign_model</code>" in text
+        assert "> **Note:** this reconcile run applied changes" in text
+        assert "&#91;skip ci&#93;" in text  # escaped: a note is text, not markdown
+        again = run([sys.executable, "apply.py", "--yes", "--summary", str(summary)],
+                    cwd=org.marketing, env=scheduled)  # fmt: skip
+        assert again.returncode == 0 and "warning" not in again.stderr  # nothing to catch up
+        assert "Note" not in summary.read_text()
+    finally:
+        describe(org.marketing, None)
+    assert invoke("apply", org.marketing, "--yes").exit_code == 0

@@ -281,3 +281,20 @@ def serving(fake) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+MAIN_SHA = "a1" * 20  # the merge commit on main
+HEAD_SHA = "b2" * 20  # the pull (merge) request's head commit
+
+
+def github_merged(repo: str, workflow: str, plan: bytes) -> FakeGitHub:
+    """Pull request #7 merged as MAIN_SHA; its check's newest successful run (301) of
+    ``workflow`` saved ``plan`` as the feast-plan artifact."""
+    return FakeGitHub(
+        repo=repo,
+        pulls=[{"number": 7, "merge_commit_sha": MAIN_SHA, "head_sha": HEAD_SHA}],
+        runs=[{"id": 301, "workflow": workflow, "head_sha": HEAD_SHA, "event": "pull_request",
+               "conclusion": "success", "created_at": "2026-01-02T03:00:00Z"}],
+        artifacts=[{"id": 901, "run_id": 301, "name": "feast-plan",
+                    "created_at": "2026-01-02T03:01:00Z", "zip": zipped("plan.json", plan)}],
+    )  # fmt: skip
