@@ -450,7 +450,8 @@ def outside_link(org, tmp_path):
 def duplicate_key(org):
     policy = org.platform / "federation.yaml"
     original = policy.read_text()
-    policy.write_text(original + "  marketing:\n    owners: [mallory@evil.io]\n")
+    twice = "  marketing:\n    owners: [mallory@evil.io]\n  risk:\n"
+    policy.write_text(original.replace("  risk:\n", twice, 1))
     try:
         return refusal("plan", org.platform)
     finally:

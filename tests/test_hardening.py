@@ -253,13 +253,6 @@ def test_log_images_that_do_not_chain_are_refused_by_restore_and_reported_by_aud
         org.log.write_text("".join(lines[: first - 1] + ["lost\n"] + lines[first:]))
         refused(f"apply-log entry {second}: FeatureService marketing_campaign_model: its "
                 "before-image is not what entry ", audited=False)  # fmt: skip
-        # An after-image edited without its digest: audit reports it.
-        entry = json.loads(lines[second - 1])
-        [change] = entry["changes"]
-        change["after"] = json.loads(lines[first - 1])["changes"][0]["after"]
-        org.log.write_text("".join(lines[: second - 1] + [json.dumps(entry) + "\n"]))
-        audit = invoke("audit", org.platform)
-        assert "its after-image is not what the digest logged with it says" in audit.output
     finally:
         org.log.write_text(original)
     assert "broken-log" not in invoke("audit", org.platform).output

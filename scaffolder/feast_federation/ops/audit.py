@@ -120,8 +120,8 @@ def _audit(repo: Repo, store) -> list[Finding]:
 
 
 def _broken_log(breaks: list) -> list[Finding]:
-    """Apply-log entries whose object images are not what was written: the log was edited
-    (`restore --to` refuses to undo them)."""
+    """Objects whose last apply-log change holds images of another object: the log was
+    edited (`restore --to` refuses to undo it)."""
     detail = (
         "{reason}: the log was edited; restore --to refuses to undo it (restore a backup "
         "instead: feast-federation restore --input FILE)"
