@@ -73,11 +73,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             try:
-                first = seen.setdefault(key, line)
+                if key in seen:
+                    raise DuplicateKey(key, seen[key], line)
+                seen[key] = line
             except TypeError:  # an unhashable key: the base class says so
                 break
-            if first != line:
-                raise DuplicateKey(key, first, line)
         return super().construct_mapping(node, deep=deep)
 
 
