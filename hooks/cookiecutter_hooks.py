@@ -40,6 +40,17 @@ def team_pre_gen(values: dict, project_dir: Path) -> None:
     _CHECKED[project_dir] = spec
 
 
+def federation_project(platform_dir: str) -> str:
+    """The project the platform's federation.yaml names, read by its one reader; empty when
+    it cannot be read, which the pre-generation hook refuses in one line."""
+    from feast_federation.rules.policy import load_policy
+
+    try:
+        return load_policy(Path(platform_dir).expanduser()).project
+    except FederationError:
+        return ""
+
+
 def starter_view_default(platform_dir: str) -> str:
     """The starter view offered while cookiecutter asks (a relative platform_dir is read
     from the current directory then); empty when the platform cannot be read, which the

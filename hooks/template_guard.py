@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import re
 import sys
 from pathlib import Path
 
@@ -85,13 +84,10 @@ def _without_refusals(record: logging.LogRecord) -> bool:
 
 def federation_project(platform_dir: str) -> str:
     """The project the platform's federation.yaml names: the team repo's default, so that
-    plain cookiecutter need not ask what the platform already says."""
-    try:
-        text = (Path(platform_dir).expanduser() / "federation.yaml").read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ""
-    found = re.search(r"^project:\s*['\"]?([A-Za-z][A-Za-z0-9_]*)", text, re.MULTILINE)
-    return found[1] if found else ""
+    plain cookiecutter need not ask what the platform already says. Read by the policy's
+    one reader (a key given twice is refused there, not guessed at here)."""
+    hooks = _feast_federation_hooks()
+    return hooks.federation_project(platform_dir) if hooks else ""
 
 
 def federation_starter_view(platform_dir: str) -> str:

@@ -60,11 +60,11 @@ def test_json_catalog_lists_views_users_and_teams(org):
 def test_markdown_catalog(org):
     text = catalog(org, "markdown")
     assert text.startswith("# Feature catalog: project acme")
-    assert "| `avg_order_value` | DOUBLE | Mean order value in EUR. |" in text
+    assert "| <code>avg_order_value</code> | DOUBLE | Mean order value in EUR. |" in text
     assert (
         "Used by: marketing_campaign_model (team marketing), marketing_purchase_propensity" in text
     )
-    assert "### Team risk (`risk_*`, owners risk-leads@example.com)" in text
+    assert "### Team risk (<code>risk_&#42;</code>, owners risk-leads@example.com)" in text
 
 
 def test_html_catalog_is_one_self_contained_page(org, tmp_path):

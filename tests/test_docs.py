@@ -14,6 +14,7 @@ from support import ROOT, build_org, invoke, run
 DOC = ROOT / "docs" / "troubleshooting.md"
 MESSAGE = re.compile(r"```message id=([\w-]+)\n(.*?)\n```", re.S)
 THRESHOLD = 0.5  # a module constant the ODFV below wrongly relies on
+MAIN_SHA = "a1" * 20  # the merge commit on main (support.forges)
 
 
 def documented() -> dict[str, str]:
@@ -322,6 +323,172 @@ WRITING_ODFV = (
 )
 
 
+def object_name(org):
+    return planted(org.marketing, SERVICE.format(name="marketing_b[/]"))
+
+
+def plan_shape(org, tmp_path):
+    import json
+
+    from feast_federation.transaction.saved import _checksum
+
+    saved = tmp_path / "marketing.plan.json"
+    invoke("plan", org.marketing, "--out", saved)
+    body = json.loads(saved.read_text())
+    del body["checksum"]
+    body["definitions"] = list(body["definitions"])
+    saved.write_text(json.dumps(body | {"checksum": _checksum(body)}))
+    return refusal("apply", saved)
+
+
+def _fetch_refusal(fake, environ: dict) -> str:
+    """What reviewed-plan refuses with, against ``fake`` served on 127.0.0.1."""
+    from feast_federation.ci.reviewed import fetch_reviewed_plan
+    from feast_federation.errors import FederationError
+    from support.forges import serving
+
+    with serving(fake) as base, pytest.raises(FederationError) as failed:
+        if hasattr(fake, "pulls"):
+            env = fake.environment(base, MAIN_SHA, "feature-store.yml")
+        else:
+            env = fake.environment(base, MAIN_SHA)
+        fetch_reviewed_plan(env | environ)
+    return str(failed.value)
+
+
+def _github(**pull) -> object:
+    from support.forges import github_merged
+
+    fake = github_merged("acme/platform", "feature-store.yml", b"{}")
+    fake.pulls[0].update(pull)
+    fake.artifacts.clear()
+    return fake
+
+
+def fork_pull_request(org):
+    fake = _github(head_repo="mallory/platform")
+    fake.runs[0]["head_repository"] = "mallory/platform"
+    return _fetch_refusal(fake, {})
+
+
+def dependabot_pull_request(org):
+    return _fetch_refusal(_github(author="dependabot[bot]", author_type="Bot"), {})
+
+
+def ghes_artifact(org):
+    return _fetch_refusal(_github(), {"GITHUB_SERVER_URL": "https://ghe.acme.io"})
+
+
+def head_pipeline(org):
+    from support.forges import HEAD_SHA, FakeGitLab
+
+    fake = FakeGitLab()
+    fake.merged(5, b"{}", merge_commit_sha=MAIN_SHA, head=HEAD_SHA, status="running")
+    return _fetch_refusal(fake, {})
+
+
+def _github_replying(answer) -> object:
+    from support.forges import github_merged
+
+    fake = github_merged("acme/platform", "feature-store.yml", b"{}")
+    fake.replies = {f"/repos/acme/platform/commits/{MAIN_SHA}/pulls": answer}
+    return fake
+
+
+def reply_too_big(org):
+    from feast_federation.ci.reviewed import MAX_REPLY_BYTES
+    from support.forges import Answer
+
+    return _fetch_refusal(_github_replying(Answer(200, b" " * (MAX_REPLY_BYTES + 1))), {})
+
+
+def fetch_deadline(org):
+    from support.forges import Answer
+
+    trickle = Answer(200, b"[]" * 40, trickle=0.05)
+    return _fetch_refusal(_github_replying(trickle), {"FEAST_PLAN_FETCH_SECONDS": "1"})
+
+
+def malformed_reply(org):
+    from support.forges import Answer
+
+    return _fetch_refusal(_github_replying(Answer.json({"message": "a mapping"})), {})
+
+
+def skip_ci(org, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "schedule")
+    service = org.marketing / "skipped.py"
+    service.write_text(SERVICE.format(name="marketing_skipped"))
+    try:
+        return invoke("apply", org.marketing).output
+    finally:
+        service.unlink()
+        invoke("apply", org.marketing, "--prune", "--yes")
+
+
+def module_exits(org):
+    module = org.marketing / "exits.py"
+    module.write_text("import os\n\nos._exit(0)\n")
+    try:
+        return refusal("plan", org.marketing)
+    finally:
+        module.unlink()
+
+
+def outside_link(org, tmp_path):
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text(SERVICE.format(name="marketing_linked"))
+    link = org.marketing / "linked.py"
+    link.symlink_to(outside)
+    try:
+        return refusal("check", "--offline", org.marketing).replace(str(tmp_path), "/srv")
+    finally:
+        link.unlink()
+
+
+def duplicate_key(org):
+    policy = org.platform / "federation.yaml"
+    original = policy.read_text()
+    twice = "  marketing:\n    owners: [mallory@evil.io]\n  risk:\n"
+    policy.write_text(original.replace("  risk:\n", twice, 1))
+    try:
+        return refusal("plan", org.platform)
+    finally:
+        policy.write_text(original)
+
+
+def log_chain(org):
+    from feast import FeatureService
+
+    from feast_federation.errors import FederationError
+    from feast_federation.ops.restore import refuse_broken_chain
+    from feast_federation.registry.protos import encode_object
+
+    def image(description: str) -> str:
+        service = FeatureService(name="marketing_campaign_model", features=[],
+                                 description=description)  # fmt: skip
+        return encode_object("feature_services", service.to_proto())
+
+    change = {"kind": "FeatureService", "name": "marketing_campaign_model"}
+    entries = [
+        {"id": 8, "changes": [change | {"action": "add", "before": None, "after": image("a")}]},
+        {"id": 9, "changes": [change | {"action": "update", "before": image("b"),
+                                        "after": image("c")}]},
+    ]  # fmt: skip
+    with pytest.raises(FederationError) as failed:
+        refuse_broken_chain(entries, entries[1:], "7")
+    return str(failed.value)
+
+
+def damaged_sqlite(org):
+    import sqlite3
+
+    from feast_federation.registry.engine_errors import explain
+
+    return explain(sqlite3.DatabaseError("database disk image is malformed"))
+
+
 # Destructive scenarios (missing-view drops a platform view) run last.
 def lost_write(org, monkeypatch):
     """A service removed from a file registry between the write's commit and its read-back."""
@@ -366,6 +533,13 @@ SCENARIOS = {
     "object-store": object_store, "s3-lock-held": s3_lock_held, "stale-plan": stale_plan,
     "unconfirmed-deletion": unconfirmed_deletion, "lock-timeout": lock_timeout,
     "templated-value": templated_value, "prefix-takes-platform": prefix_takes_platform,
+    "object-name": object_name, "plan-shape": plan_shape,
+    "fork-pull-request": fork_pull_request, "dependabot-pull-request": dependabot_pull_request,
+    "ghes-artifact": ghes_artifact, "head-pipeline": head_pipeline,
+    "reply-too-big": reply_too_big, "fetch-deadline": fetch_deadline,
+    "malformed-reply": malformed_reply, "skip-ci": skip_ci, "module-exits": module_exits,
+    "outside-link": outside_link, "duplicate-key": duplicate_key, "log-chain": log_chain,
+    "damaged-sqlite": damaged_sqlite,
     "missing-view": missing_view, "lost-write": lost_write,
 }  # fmt: skip
 

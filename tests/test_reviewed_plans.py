@@ -7,6 +7,7 @@ the registry changed since. The API walking itself is tested in this process."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -227,8 +228,8 @@ def test_gitlab_team_apply_applies_the_plan_reviewed_in_the_merge_request(org, t
     assert yaml.safe_load(pipeline.read_text())["check"]["artifacts"]["paths"] == ["plan.json"]
     describe_service(team, "Reviewed on GitLab.")
     plan = gitlab_mr_plan(pipeline, team)
-    fake = FakeGitLab(merge_requests=[{"iid": 5, "merge_commit_sha": MAIN_SHA}],
-                      plans={("refs/merge-requests/5/head", "check"): plan})  # fmt: skip
+    fake = FakeGitLab()
+    fake.merged(5, plan, merge_commit_sha=MAIN_SHA, head=HEAD_SHA)
     with serving(fake) as base:
         ran = gitlab_main_job(pipeline, team, "apply", fake, base)
     assert ran.failed is None, ran.failed and ran.failed.stderr
@@ -267,8 +268,10 @@ def test_gitlab_platform_sync_refuses_a_plan_a_team_apply_made_stale(org, tmp_pa
     describe_service(team, "Changed while the platform's merge request waited.")
     assert invoke("apply", team).exit_code == 0  # it reads the view the plan changes
     before = file_digest(registry_file(org))
-    fake = FakeGitLab(merge_requests=[{"iid": 6, "merge_commit_sha": MAIN_SHA}],
-                      plans={("refs/merge-requests/6/merge", "check"): plan})  # fmt: skip
+    fake = FakeGitLab()  # a merged-results pipeline: its commit merges the head into main
+    fake.merged(6, plan, merge_commit_sha=MAIN_SHA, head=HEAD_SHA, ran_on="c7" * 20,
+                ref="refs/merge-requests/6/merge")  # fmt: skip
+    fake.commits["c7" * 20] = ["0f" * 20, HEAD_SHA]
     with serving(fake) as base:
         ran = gitlab_main_job(pipeline, platform, "sync", fake, base)
     assert len(ran.commands) == 1 and "reviewed-plan" in ran.commands[0]
@@ -305,13 +308,15 @@ def test_no_pull_request_no_artifact_or_a_refused_token_fail_in_one_line(tmp_pat
     fake = github_for("acme/platform", "platform", b"{}")
     with serving(fake) as base:
         env = fake.environment(base, MAIN_SHA, WORKFLOWS["platform"])
-        one_line(reviewed_plan(env | {"GITHUB_SHA": "c3" * 20}, out),
+        # (a deadline too short to ask GitHub again: it may not know the pull request yet)
+        one_line(reviewed_plan(env | {"GITHUB_SHA": "c3" * 20, "FEAST_PLAN_FETCH_SECONDS": "2"},
+                               out),
                  "commit c3c3c3c3c3c3: no merged pull request brought it to main")  # fmt: skip
         fake.artifacts.clear()
         one_line(reviewed_plan(env, out), "pull request #7, run 301: no feast-plan artifact",
                  "FEAST_REGISTRY_READONLY", "re-run the pull request's check")  # fmt: skip
         one_line(reviewed_plan(env | {"GITHUB_TOKEN": "expired"}, out),
-                 "GitHub API: GET /repos/acme/platform/commits/", "answered 401 Unauthorized "
+                 "GitHub API: GET /repos/acme/platform/", "answered 401 Unauthorized "
                  "(Bad credentials); the job needs permissions actions: read and pull-requests: "
                  "read")  # fmt: skip
     assert not out.exists()
@@ -421,8 +426,9 @@ def test_github_failures_are_one_line_and_write_nothing(monkeypatch, tmp_path, c
 
 
 def gitlab_fake() -> FakeGitLab:
-    return FakeGitLab(merge_requests=[{"iid": 5, "merge_commit_sha": MAIN_SHA}],
-                      plans={("refs/merge-requests/5/head", "check"): b'{"plan": 5}'})  # fmt: skip
+    fake = FakeGitLab()
+    fake.merged(5, b'{"plan": 5}', merge_commit_sha=MAIN_SHA, head=HEAD_SHA)
+    return fake
 
 
 def test_gitlab_finds_the_merge_request_and_its_plan_job(monkeypatch, tmp_path):
@@ -432,28 +438,29 @@ def test_gitlab_finds_the_merge_request_and_its_plan_job(monkeypatch, tmp_path):
         result = in_process(monkeypatch, fake.environment(base, MAIN_SHA), out)
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == b'{"plan": 5}'
-    assert "merge request !5, job check" in result.output
-    # Merged-results pipelines first, then the source branch's; the token on every request.
-    asked = [path for path, _ in fake.requests if "/jobs/artifacts/" in path]
-    assert asked == [
-        "/api/v4/projects/42/jobs/artifacts/refs%2Fmerge-requests%2F5%2Fmerge/raw/plan.json",
-        "/api/v4/projects/42/jobs/artifacts/refs%2Fmerge-requests%2F5%2Fhead/raw/plan.json",
+    assert "merge request !5, pipeline 77, job check" in result.output
+    # The merge request, its head pipeline's jobs, that pipeline's check job's plan.json;
+    # the token on every request.
+    assert [path for path, _ in fake.requests] == [
+        f"/api/v4/projects/42/repository/commits/{MAIN_SHA}/merge_requests",
+        "/api/v4/projects/42/merge_requests/5",
+        "/api/v4/projects/42/pipelines/77/jobs",
+        "/api/v4/projects/42/jobs/577/artifacts/plan.json",
     ]
     assert all(h.get("Private-Token") == fake.token for _, h in fake.requests)
 
 
 @pytest.mark.parametrize(
-    "merged_as",
-    [{"squash_commit_sha": MAIN_SHA, "sha": HEAD_SHA},  # squash and fast-forward
-     {"sha": MAIN_SHA}],  # fast-forward
+    "squash, head",
+    [(MAIN_SHA, HEAD_SHA),  # squash and fast-forward
+     (None, MAIN_SHA)],  # fast-forward
 )  # fmt: skip
 def test_gitlab_finds_a_merge_request_merged_without_a_merge_commit(monkeypatch, tmp_path,
-                                                                    merged_as):  # fmt: skip
-    fake = gitlab_fake()
-    fake.merge_requests = [
-        {"iid": 4, "merge_commit_sha": "d4" * 20, "contains": [MAIN_SHA]},  # merged before
-        {"iid": 5, "merge_commit_sha": None, **merged_as},
-    ]  # fmt: skip
+                                                                    squash, head):  # fmt: skip
+    fake = FakeGitLab()
+    fake.merged(4, b'{"plan": 4}', merge_commit_sha="d4" * 20, head="e5" * 20, pipeline=70,
+                contains=[MAIN_SHA])  # merged before  # fmt: skip
+    fake.merged(5, b'{"plan": 5}', merge_commit_sha=None, head=head, squash_commit_sha=squash)
     out = tmp_path / "plan.json"
     with serving(fake) as base:
         result = in_process(monkeypatch, fake.environment(base, MAIN_SHA), out)
@@ -463,8 +470,8 @@ def test_gitlab_finds_a_merge_request_merged_without_a_merge_commit(monkeypatch,
 
 def test_gitlab_refuses_a_merge_request_that_only_contains_the_commit(monkeypatch, tmp_path):
     fake = gitlab_fake()
-    fake.merge_requests.append({"iid": 4, "merge_commit_sha": "d4" * 20, "contains": ["c3" * 20]})
-    fake.plans[("refs/merge-requests/4/head", "check")] = b'{"plan": 4}'
+    fake.merged(4, b'{"plan": 4}', merge_commit_sha="d4" * 20, head="e5" * 20, pipeline=70,
+                contains=["c3" * 20])  # fmt: skip
     out = tmp_path / "plan.json"
     with serving(fake) as base:
         single_error(in_process(monkeypatch, fake.environment(base, "c3" * 20), out),
@@ -481,17 +488,219 @@ def test_gitlab_refuses_a_merge_request_that_only_contains_the_commit(monkeypatc
         ({"FEAST_PLAN_TOKEN": ""}, "FEAST_PLAN_TOKEN is not set; a project access token"),
         ({"FEAST_PLAN_TOKEN": "revoked"}, "answered 401 Unauthorized (401 Unauthorized); "
                                           "FEAST_PLAN_TOKEN needs scope read_api"),
-        ({"plans": {}}, "merge request !5: no successful check job saved plan.json (the check "
-                        "saves its plan only while FEAST_REGISTRY_READONLY is true, and "
-                        "artifacts expire); re-run the merge request's check, then this job"),
+        ({"plans": {}}, "merge request !5: no successful check job of its head pipeline 77 "
+                        "saved plan.json (the check saves its plan only while "
+                        "FEAST_REGISTRY_READONLY is true, and artifacts expire); re-run the "
+                        "merge request's check, then this job"),
     ],
 )  # fmt: skip
 def test_gitlab_failures_are_one_line_and_write_nothing(monkeypatch, tmp_path, change, expected):
     fake = gitlab_fake()
     if "plans" in change:
-        fake.plans = change.pop("plans")
+        fake.artifacts = change.pop("plans")
     out = tmp_path / "plan.json"
     with serving(fake) as base:
         single_error(in_process(monkeypatch, fake.environment(base, MAIN_SHA) | change, out),
                      expected)  # fmt: skip
     assert not out.exists()
+
+
+# --- what the API may send: caps, one deadline, malformed replies ------------------------
+
+
+def pulls_path(sha: str = MAIN_SHA) -> str:
+    return f"/repos/acme/platform/commits/{sha}/pulls"
+
+
+def test_replies_past_their_caps_and_a_trickle_past_the_deadline_are_one_line(
+    monkeypatch, tmp_path
+):
+    from feast_federation.ci import reviewed
+    from support.forges import Answer
+
+    out = tmp_path / "plan.json"
+    huge = Answer(200, b"[" + b" " * reviewed.MAX_REPLY_BYTES + b"]")  # read whole: exit 1
+    bomb = zipped("plan.json", b" " * (reviewed.MAX_PLAN_BYTES + 1))  # a 20 kB zip
+    assert len(bomb) < 100_000
+    cases = [
+        ({pulls_path(): huge}, {}, f"GET {pulls_path()} answered more than 10485760 bytes"),
+        ({}, {"zip": bomb}, "artifact feast-plan: plan.json unzips to more than 20971520 bytes"),
+        ({pulls_path(): Answer(200, json.dumps([{"number": 7}] * 40).encode(), trickle=0.05)},
+         {"FEAST_PLAN_FETCH_SECONDS": "1"},
+         f"GitHub API: GET {pulls_path()} did not finish within the fetch's deadline "
+         "(FEAST_PLAN_FETCH_SECONDS, default 120 s); re-run this job"),
+    ]  # fmt: skip
+    for replies, change, expected in cases:
+        fake = github_for("acme/platform", "platform", b"{}")
+        fake.replies = replies
+        if "zip" in change:
+            fake.artifacts[0]["zip"] = change.pop("zip")
+        with serving(fake) as base:
+            env = fake.environment(base, MAIN_SHA, "feature-store.yml") | change
+            single_error(in_process(monkeypatch, env, out), expected)
+        assert not out.exists()
+
+
+def deep(levels: int) -> bytes:
+    return b"[" * levels + b"]" * levels
+
+
+@pytest.mark.parametrize(
+    "path, reply, expected",
+    [
+        (pulls_path(), {"message": "not a list"}, "answered a reply of an unexpected shape"),
+        (pulls_path(), [{"number": 7, "merged_at": "2026-01-02T03:04:05Z",
+                         "merge_commit_sha": MAIN_SHA}], "unexpected shape (KeyError: 'head')"),
+        (pulls_path(), deep(200_000), f"GitHub API: GET {pulls_path()} did not answer JSON"),
+        ("/repos/acme/platform/actions/runs/301/artifacts", {"artifacts": {"id": 1}},
+         "GET /repos/acme/platform/actions/runs/301/artifacts answered a reply of an "
+         "unexpected shape"),
+    ],
+)  # fmt: skip
+def test_malformed_github_replies_are_one_line(monkeypatch, tmp_path, path, reply, expected):
+    from support.forges import Answer
+
+    fake = github_for("acme/platform", "platform", b"{}")
+    body = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
+    fake.replies = {path: Answer(200, body)}
+    out = tmp_path / "plan.json"
+    with serving(fake) as base:
+        env = fake.environment(base, MAIN_SHA, "feature-store.yml")
+        single_error(in_process(monkeypatch, env, out), expected)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "path, reply",
+    [
+        (f"/api/v4/projects/42/repository/commits/{MAIN_SHA}/merge_requests", {"iid": 5}),
+        ("/api/v4/projects/42/merge_requests/5", {"head_pipeline": {"status": "success"}}),
+        ("/api/v4/projects/42/pipelines/77/jobs", {"jobs": []}),
+    ],
+)
+def test_malformed_gitlab_replies_are_one_line(monkeypatch, tmp_path, path, reply):
+    from support.forges import Answer
+
+    fake = gitlab_fake()
+    fake.replies = {path: Answer.json(reply)}
+    out = tmp_path / "plan.json"
+    with serving(fake) as base:
+        single_error(in_process(monkeypatch, fake.environment(base, MAIN_SHA), out),
+                     f"GitLab API: GET {path.removeprefix('/api/v4')} answered a reply of an "
+                     "unexpected shape")  # fmt: skip
+    assert not out.exists()
+
+
+# --- the CI systems as their APIs describe them ------------------------------------------
+
+
+def test_github_takes_the_merge_queue_check_of_the_pushed_commit(monkeypatch, tmp_path):
+    """Several pull requests landing as one push: the queue checked exactly the commit it
+    pushed, and that run's plan covers them all (no pull request is asked)."""
+    fake = github_for("acme/platform", "platform", b'{"plan": "pull request 7 alone"}')
+    fake.runs.append({"id": 401, "workflow": "feature-store.yml", "head_sha": MAIN_SHA,
+                      "event": "merge_group", "conclusion": "success",
+                      "created_at": "2026-01-02T03:30:00Z", "head_branch":
+                      "gh-readonly-queue/main/pr-8-0f0f0f"})  # fmt: skip
+    fake.artifacts.append({"id": 991, "run_id": 401, "name": "feast-plan",
+                           "created_at": "2026-01-02T03:31:00Z",
+                           "zip": zipped("plan.json", b'{"plan": "the queue"}')})  # fmt: skip
+    out = tmp_path / "plan.json"
+    with serving(fake) as base:
+        env = fake.environment(base, MAIN_SHA, "feature-store.yml")
+        result = in_process(monkeypatch, env, out)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == b'{"plan": "the queue"}'
+    assert "Saved the plan reviewed in merge queue run 401 to " in result.output
+    assert not any("/pulls" in path for path, _ in fake.requests)
+
+
+def test_github_asks_again_while_the_merge_is_not_associated_yet(monkeypatch, tmp_path):
+    from feast_federation.ci import reviewed
+
+    monkeypatch.setattr(reviewed, "ASSOCIATION_WAITS", (0.01, 0.01, 0.01))
+    fake = github_for("acme/platform", "platform", b'{"plan": 7}')
+    fake.unassociated = 2  # seconds after the merge, GitHub lists no pull request
+    out = tmp_path / "plan.json"
+    with serving(fake) as base:
+        env = fake.environment(base, MAIN_SHA, "feature-store.yml")
+        result = in_process(monkeypatch, env, out)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == b'{"plan": 7}'
+    assert sum("/pulls" in path for path, _ in fake.requests) == 3
+    fake.unassociated = 10  # never within the waits: one line, nothing written
+    out.unlink()
+    with serving(fake) as base:
+        env = fake.environment(base, MAIN_SHA, "feature-store.yml")
+        single_error(in_process(monkeypatch, env, out),
+                     "no merged pull request brought it to main")  # fmt: skip
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "pull, server, expected",
+    [
+        ({"head_repo": "mallory/platform"}, "https://github.com",
+         "it comes from the fork mallory/platform, whose checks run without this repository's "
+         "secrets and save no plan; review its changes, then run the workflow by hand"),
+        ({"author": "dependabot[bot]", "author_type": "Bot"}, "https://github.com",
+         "Dependabot's checks run with Dependabot secrets only (not the read-only "
+         "environment's), so they save no plan"),
+        ({}, "https://ghe.acme.io", "GitHub Enterprise Server runs no "
+         "actions/upload-artifact@v4: pin the v3 action in the check job"),
+    ],
+)  # fmt: skip
+def test_github_says_why_a_pull_request_saved_no_plan(monkeypatch, tmp_path, pull, server,
+                                                       expected):  # fmt: skip
+    fake = github_for("acme/platform", "platform", b"{}")
+    fake.pulls[0].update(pull)
+    fake.artifacts.clear()  # a successful check without its plan (the step did not run)
+    if "head_repo" in pull:
+        fake.runs[0]["head_repository"] = pull["head_repo"]  # the fork's own run
+    out = tmp_path / "plan.json"
+    with serving(fake) as base:
+        env = fake.environment(base, MAIN_SHA, "feature-store.yml") | {"GITHUB_SERVER_URL": server}
+        single_error(in_process(monkeypatch, env, out), expected)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "pipeline, expected",
+    [
+        ({"status": "running"}, "merge request !5: its head pipeline 77 is still running, so "
+         "no plan was reviewed for its last commit; wait for it to succeed"),
+        ({"status": "failed"}, "its head pipeline 77 ended failed"),
+        ({"ran_on": "d4" * 20}, "its head pipeline 77 ran on commit d4d4d4d4d4d4, not on its "
+         "merged head b2b2b2b2b2b2"),
+        ({"ran_on": "c7" * 20, "ref": "refs/merge-requests/5/merge"}, "ran on commit c7c7c7c7c7c7"),
+    ],
+)  # fmt: skip
+def test_gitlab_refuses_a_head_pipeline_that_did_not_succeed_on_the_merged_head(
+    monkeypatch, tmp_path, pipeline, expected
+):
+    fake = FakeGitLab()  # the newest successful pipeline of the ref holds an older plan
+    fake.merged(5, b'{"plan": "older"}', merge_commit_sha=MAIN_SHA, head=HEAD_SHA, **pipeline)
+    fake.commits["c7" * 20] = ["0f" * 20, "e5" * 20]  # a merge of another commit
+    out = tmp_path / "plan.json"
+    with serving(fake) as base:
+        single_error(in_process(monkeypatch, fake.environment(base, MAIN_SHA), out), expected)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "ran_on, parents",
+    [(MAIN_SHA, None),  # a fast-forward merge train pushes the commit its pipeline checked
+     ("c7" * 20, ["0f" * 20, HEAD_SHA])],  # a merge train's merge commit, made from the head
+)  # fmt: skip
+def test_gitlab_takes_a_merge_train_pipeline_of_the_merged_head(monkeypatch, tmp_path, ran_on,
+                                                                parents):  # fmt: skip
+    fake = FakeGitLab()
+    fake.merged(5, b'{"plan": "train"}', merge_commit_sha=MAIN_SHA, head=HEAD_SHA,
+                ran_on=ran_on, ref="refs/merge-requests/5/train")  # fmt: skip
+    if parents:
+        fake.commits[ran_on] = parents
+    out = tmp_path / "plan.json"
+    with serving(fake) as base:
+        result = in_process(monkeypatch, fake.environment(base, MAIN_SHA), out)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == b'{"plan": "train"}'

@@ -237,7 +237,7 @@ def test_a_plan_shows_old_and_new_values_and_a_udf_diff(org):
     table = invoke("plan", platform).output
     assert 'ttl: "604800s" -> "1209600s"' in table
     markdown = invoke("plan", platform, "--markdown").output
-    assert '- `ttl`: ``"604800s"`` → ``"1209600s"``' in markdown
+    assert '- <code>ttl</code>: <code>"604800s"</code> → <code>"1209600s"</code>' in markdown
 
     change_the_udf(marketing, "4")
     [odfv] = [c for c in plan_json(marketing) if c["action"] == "update"]

@@ -406,3 +406,58 @@ def test_the_default_starter_view_is_the_first_the_generic_starter_can_build_on(
     assert view == "merchant_stats"
     check_starter_view(STARTER_VIEWS, view, "at ../platform")
     assert default_starter_view({**STARTER_VIEWS, "driver_stats": {}}) == "driver_stats"
+
+
+# --- issue 24: policy keys given twice, values in markdown, torn log lines ---------------
+
+
+@pytest.mark.parametrize(
+    "text, key, lines",
+    [
+        ("project: a\nproject: b\n", "project", (1, 2)),
+        ("project: a\nteams:\n  ml:\n    owners: [a]\n    owners: [b]\n", "owners", (4, 5)),
+        ("project: a\nteams: {ml: {}, ml: {}}\n", "ml", (2, 2)),
+    ],
+)
+def test_the_policy_reader_refuses_a_key_given_twice(text, key, lines):
+    from feast_federation.errors import FederationError
+    from feast_federation.rules.policy import read_yaml
+
+    with pytest.raises(FederationError) as refused:
+        read_yaml(text, "federation.yaml")
+    assert str(refused.value) == (
+        f"federation.yaml: key {key} appears twice in one mapping (lines {lines[0]} and "
+        f"{lines[1]}); YAML would keep only the last: remove one"
+    )
+    assert read_yaml("a: {b: 1}\nc: {b: 2}\n", "x") == {"a": {"b": 1}, "c": {"b": 2}}
+
+
+def test_markdown_values_cannot_end_a_row_a_cell_or_the_summary_early():
+    from feast_federation.rules.values import markdown_code, markdown_fence, markdown_text
+
+    hostile = "a|b\n<!-- hide `code` [link](x) *em*\n- item"
+    for shown in (markdown_text(hostile), markdown_code(hostile)):
+        assert "\n" not in shown and not set("|<>`*[]") & set(shown.replace("<code>", "").replace(
+            "</code>", "")), shown  # fmt: skip
+    assert markdown_text("- item").startswith("&#45;") and markdown_text("12. x") == "12&#46; x"
+    assert markdown_code("marketing_model") == "<code>marketing_model</code>"
+    assert markdown_fence("```` inside") == "`````"
+
+
+def test_a_torn_line_of_the_apply_log_is_skipped_and_keeps_its_id(tmp_path):
+    import json
+
+    from feast_federation.files import append_line, read_lines
+    from feast_federation.transaction.applylog import _parsed
+
+    log = tmp_path / "registry.pb.apply-log.jsonl"
+    entry = {"at": "2026-01-01T00:00:00.000+00:00", "actor": "ci", "owner": "ml",
+             "action": "apply", "changes": []}  # fmt: skip
+    append_line(log, json.dumps(entry))
+    with log.open("a") as handle:
+        handle.write('{"at": "2026-01-01T00:00:01.000+00:00", "actor": "ci", "own')  # torn
+    append_line(log, json.dumps(entry | {"owner": "risk"}))
+    assert [number for number, _ in read_lines(log)] == [1, 2, 3]
+    assert [(e["id"], e["owner"]) for e in _parsed(read_lines(log))] == [(1, "ml"), (3, "risk")]
+    # A torn line that still parses (a number, an object cut before its last fields) too.
+    assert _parsed([(1, "7"), (2, '{"at": "x", "actor": "ci"}')]) == []

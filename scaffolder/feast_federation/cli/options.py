@@ -50,6 +50,16 @@ OutOpt = Annotated[
         "registry or the repo changed since.",
     ),
 ]
+SummaryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--summary",
+        metavar="FILE",
+        help="Also write the plan (or what was applied) as markdown to FILE, once the run has "
+        "finished (a CI job summary). FILE is removed first: it exists only after a run that "
+        "completed.",
+    ),
+]
 YesOpt = Annotated[
     bool,
     typer.Option(

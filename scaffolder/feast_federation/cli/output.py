@@ -15,15 +15,33 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from feast_federation.errors import FederationError, RefusedError
+from feast_federation.files import atomic_write
 from feast_federation.rules.ownership import describe_owner
+from feast_federation.rules.values import markdown_code, markdown_fence, markdown_text
 
 # Piped output (CI logs, grep) keeps whole names: rich would cut table cells to 80 columns.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 10_000)
 err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 10_000)
 
 _ACTION_STYLES = {"add": "green", "update": "yellow", "delete": "red", "unchanged": "dim"}
+
+
+def _table(title: str, *columns: str) -> Table:
+    """A table whose title and cells are data: shown as they are, never read as markup."""
+    table = Table(title=Text(title), title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    return table
+
+
+def _row(table: Table, *cells: str, style: str = "") -> None:
+    """One row of plain text (an object named ``x[/]`` is a name, not a closing tag); the
+    first cell takes ``style``."""
+    first, *rest = cells
+    table.add_row(Text(str(first), style=style), *(Text(str(cell)) for cell in rest))
 
 
 def progress(message: str):
@@ -71,14 +89,17 @@ def show_plan(result, *, applied: bool, output: str) -> None:
 
 
 def markdown_plan(result, *, applied: bool) -> str:
-    """The plan as a GitHub-flavoured markdown table, for a CI job summary."""
+    """The plan as a GitHub-flavoured markdown table, for a CI job summary. Every value is
+    escaped: a name or a value never ends a cell, a row or a code block early."""
     changed = [c.to_json() for c in result.changes if c.action != "unchanged"]
-    title = f"### {'Applied' if applied else 'Plan'} for {describe_owner(result.owner)}"
+    owner = markdown_text(describe_owner(result.owner))
+    title = f"### {'Applied' if applied else 'Plan'} for {owner}"
     if not changed:
         unchanged = len(result.changes)
         return f"{title}\n\nNothing to change ({unchanged} objects up to date)."
     rows = [
-        f"| {c['action']} | {c['kind']} | `{c['name']}` | {', '.join(c.get('fields', []))} |"
+        f"| {markdown_text(c['action'])} | {markdown_text(c['kind'])} | {markdown_code(c['name'])} "
+        f"| {markdown_text(', '.join(c.get('fields', [])))} |"
         for c in changed
     ]
     header = "| action | kind | name | changed fields |\n| --- | --- | --- | --- |"
@@ -91,13 +112,16 @@ def _markdown_values(changes: list[dict]) -> list[str]:
     for change in changes:
         if not change.get("values"):
             continue
-        lines += ["", f"<details><summary>{change['kind']} <code>{change['name']}</code>: "
-                  "old and new values</summary>", ""]  # fmt: skip
+        lines += ["", f"<details><summary>{markdown_text(change['kind'])} "
+                  f"{markdown_code(change['name'])}: old and new values</summary>", ""]  # fmt: skip
         for name, value in change["values"].items():
             if "diff" in value:
-                lines += [f"- `{name}`:", "", "```diff", value["diff"].rstrip("\n"), "```"]
+                diff = value["diff"].rstrip("\n")
+                fence = markdown_fence(diff)
+                lines += [f"- {markdown_code(name)}:", "", f"{fence}diff", diff, fence]
             else:
-                lines.append(f"- `{name}`: ``{_shown(value['old'])}`` → ``{_shown(value['new'])}``")
+                old, new = markdown_code(_shown(value["old"])), markdown_code(_shown(value["new"]))
+                lines.append(f"- {markdown_code(name)}: {old} → {new}")
         lines += ["", "</details>"]
     return lines
 
@@ -112,15 +136,13 @@ def print_changes(changes: list[dict], title: str, *, applied: bool = False) -> 
     changed = [change for change in changes if change["action"] != "unchanged"]
     unchanged = len(changes) - len(changed)
     if not changed:
-        out.print(f"{title}: nothing to change ({unchanged} objects up to date).")
+        plain(f"{title}: nothing to change ({unchanged} objects up to date).")
         return
-    table = Table(title=title, title_justify="left")
-    for column in ("action", "kind", "name", "changed fields"):
-        table.add_column(column)
+    table = _table(title, "action", "kind", "name", "changed fields")
     for change in changed:
-        style = _ACTION_STYLES[change["action"]]
-        action = f"[{style}]{change['action']}[/{style}]"
-        table.add_row(action, change["kind"], change["name"], ", ".join(change.get("fields", [])))
+        fields = ", ".join(change.get("fields", []))
+        _row(table, change["action"], change["kind"], change["name"], fields,
+             style=_ACTION_STYLES[change["action"]])  # fmt: skip
     out.print(table)
     _print_values(changed)
     done = "changed" if applied else "to change"
@@ -132,7 +154,7 @@ def _print_values(changes: list[dict]) -> None:
     for change in changes:
         if not change.get("values"):
             continue
-        out.print(f"{change['kind']} {change['name']}:", markup=False, soft_wrap=True)
+        plain(f"{change['kind']} {change['name']}:")
         for name, value in change["values"].items():
             if "diff" in value:
                 out.print(f"  {name}:", markup=False)
@@ -160,24 +182,19 @@ def print_findings(findings: list) -> None:
     if not findings:
         out.print("No drift: the registry holds what the federation put there.")
         return
-    table = Table(title="Registry drift", title_justify="left")
-    for column in ("rule", "object", "detail"):
-        table.add_column(column)
+    table = _table("Registry drift", "rule", "object", "detail")
     for finding in findings:
-        table.add_row(f"[red]{finding.rule}[/red]", finding.subject, finding.detail)
+        _row(table, finding.rule, finding.subject, finding.detail, style="red")
     out.print(table)
 
 
 def print_log(entries: list[dict]) -> None:
-    table = Table(title="Apply log", title_justify="left")
-    for column in ("id", "when", "who", "owner", "action", "changes"):
-        table.add_column(column)
+    table = _table("Apply log", "id", "when", "who", "owner", "action", "changes")
     for entry in entries:
-        counts = Counter(change["action"] for change in entry["changes"])
+        counts = Counter(str(change.get("action")) for change in entry.get("changes") or [])
         summary = ", ".join(f"{count} {action}" for action, count in sorted(counts.items()))
-        table.add_row(
-            str(entry["id"]), entry["at"], entry["actor"], entry["owner"], entry["action"], summary
-        )
+        about = (entry.get(key, "") for key in ("at", "actor", "owner", "action"))
+        _row(table, entry["id"], *about, summary)
     out.print(table)
 
 
@@ -198,6 +215,27 @@ def show_applied(result, *, output: str) -> None:
     for breakage in result.overridden:
         warn(f"--allow-breaking-teams: {breakage}")
     show_plan(result, applied=True, output=output)
+
+
+def remove_summary(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise FederationError(f"--summary {path}: cannot remove it ({exc.strerror})") from None
+
+
+def write_summary(result, path: Path | None, *, applied: bool, note: str | None = None) -> None:
+    """The plan as markdown into the file this run names (a CI step appends it to the job
+    summary): never through stdout, which a definition module can print into."""
+    if path is None:
+        return
+    text = markdown_plan(result, applied=applied)
+    if note:
+        text += f"\n\n> **Note:** {markdown_text(note)}"
+    try:
+        atomic_write(path, text + "\n")
+    except OSError as exc:
+        raise FederationError(f"--summary {path}: cannot write it ({exc.strerror})") from None
 
 
 def saved_plan_written(path: Path) -> None:

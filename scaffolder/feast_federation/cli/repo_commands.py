@@ -5,6 +5,7 @@ Thin: parse the options, call ``ops.runs`` (plan → confirm → apply), show th
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +23,7 @@ from feast_federation.cli.options import (
     OutOpt,
     PruneOpt,
     RepoArg,
+    SummaryOpt,
     YesOpt,
     output_format,
 )
@@ -42,9 +44,11 @@ def plan_command(
     allow_breaking: BreakOpt = False,
     lock_timeout: LockTimeoutOpt = LOCK_TIMEOUT,
     out_file: OutOpt = None,
+    summary: SummaryOpt = None,
 ) -> None:
     shown = output_format(json_output, markdown)
-    _plan(repo, _options(prune, allow_breaking, lock_timeout), shown, out_file)
+    _start_summary(summary)
+    _plan(repo, _options(prune, allow_breaking, lock_timeout), shown, out_file, summary)
 
 
 @app.command(
@@ -65,13 +69,15 @@ def apply_command(
     allow_breaking: BreakOpt = False,
     lock_timeout: LockTimeoutOpt = LOCK_TIMEOUT,
     yes: YesOpt = False,
+    summary: SummaryOpt = None,
 ) -> None:
     shown = output_format(json_output, markdown)
+    _start_summary(summary)
     options = _options(prune, allow_breaking, lock_timeout)
     if target.is_file():
-        _apply_saved(target, None, options, shown, yes)
+        _apply_saved(target, None, options, shown, yes, summary)
     else:
-        _apply(target, options, shown, yes)
+        _apply(target, options, shown, yes, summary)
 
 
 def run_repo_script(script_file: str) -> None:
@@ -96,19 +102,21 @@ def run_repo_script(script_file: str) -> None:
         prune: PruneOpt = False,
         allow_breaking: BreakOpt = False,
         lock_timeout: LockTimeoutOpt = LOCK_TIMEOUT,
+        summary: SummaryOpt = None,
     ) -> None:
         shown = output_format(json_output, markdown)
+        _start_summary(summary)
         options = _options(prune, allow_breaking, lock_timeout)
         if out_file is not None and not plan_only:
             raise FederationError("--out saves a plan: use it with --plan")
         if saved is not None and plan_only:
             raise FederationError(f"{saved}: a saved plan is applied, not planned; drop --plan")
         if plan_only:
-            _plan(repo_path, options, shown, out_file)
+            _plan(repo_path, options, shown, out_file, summary)
         elif saved is not None:
-            _apply_saved(saved, repo_path, options, shown, yes)
+            _apply_saved(saved, repo_path, options, shown, yes, summary)
         else:
-            _apply(repo_path, options, shown, yes)
+            _apply(repo_path, options, shown, yes, summary)
 
     script_app = typer.Typer(
         add_completion=False, context_settings={"help_option_names": ["-h", "--help"]}
@@ -126,7 +134,16 @@ def _options(prune: bool, allow_breaking: bool, lock_timeout: float):
     return RunOptions(prune, allow_breaking, lock_timeout)
 
 
-def _plan(repo_path: Path, options, shown: str, out_file: Path | None) -> None:
+def _start_summary(summary: Path | None) -> None:
+    """Remove a summary file left from before: after this run it exists only if the run
+    finished (a definition module that ends the process early leaves none)."""
+    if summary is not None:
+        output.remove_summary(summary)
+
+
+def _plan(
+    repo_path: Path, options, shown: str, out_file: Path | None, summary: Path | None = None
+) -> None:
     from feast_federation.ops import runs
 
     repo = runs.load_repo(repo_path, options)
@@ -135,24 +152,42 @@ def _plan(repo_path: Path, options, shown: str, out_file: Path | None) -> None:
     output.show_plan(result, applied=False, output=shown)
     if out_file is not None:
         output.saved_plan_written(out_file)
+    output.write_summary(result, summary, applied=False)
     if result.has_changes:
         raise typer.Exit(EXIT_CHANGES)
 
 
-def _apply(repo_path: Path, options, shown: str, yes: bool) -> None:
+def _apply(repo_path: Path, options, shown: str, yes: bool, summary: Path | None = None) -> None:
     from feast_federation.ops import runs
 
     repo = runs.load_repo(repo_path, options)
     with output.progress(f"Applying {repo.path.name}..."):
         result = runs.apply_repo(repo, options, yes=yes, confirm=_confirm())
     output.show_applied(result, output=shown)
+    note = _caught_up(result)
+    output.write_summary(result, summary, applied=True, note=note)
 
 
-def _apply_saved(plan_file: Path, repo_path: Path | None, options, shown: str, yes: bool):
+def _caught_up(result) -> str | None:
+    """A scheduled or manual CI run that applied changes says that no push applied them
+    (a `[skip ci]` commit, a cancelled pending run)."""
+    from feast_federation.ci.reviewed import reconcile_note
+
+    note = reconcile_note(os.environ) if result.has_changes else None
+    if note:
+        output.warn(note)
+    return note
+
+
+def _apply_saved(
+    plan_file: Path, repo_path: Path | None, options, shown: str, yes: bool,
+    summary: Path | None = None,
+):  # fmt: skip
     from feast_federation.ops import runs
 
     result = runs.apply_saved_plan(plan_file, repo_path, options, yes=yes, confirm=_confirm())
     output.show_applied(result, output=shown)
+    output.write_summary(result, summary, applied=True)
 
 
 def _confirm():

@@ -36,6 +36,7 @@ ADDED = "added"
 DELETED = "deleted"
 UNAPPLIED = "unapplied"
 UNFINISHED = "unfinished-sync"
+BROKEN_LOG = "broken-log"
 
 PLATFORM_APPLY = "`python apply.py` in the platform repo"
 
@@ -73,9 +74,14 @@ def _team_audit(repo: Repo, store) -> list[Finding]:
     }
     findings = []
     if applylog.kept(store):
-        logged = applylog.last_applied(applylog.read(store))
+        entries = applylog.read(store)
+        logged = applylog.last_applied(entries)
         mine = {key: row for key, row in logged.items() if policy.owner_of(key[1]) == repo.owner}
         findings += _team_findings(policy, mine, own)
+        findings += _broken_log(
+            [item for item in applylog.chain_breaks(entries, links=False)
+             if policy.owner_of(item.name) == repo.owner]
+        )  # fmt: skip
     usages = registry.team_usages(proto, store.project, policy)
     usages = [usage for usage in usages if usage.owner == repo.owner]
     return findings + _dangling(proto, store, usages)
@@ -94,7 +100,8 @@ def _audit(repo: Repo, store) -> list[Finding]:
     proto = registry.registry_proto(store)
     # The sync's own plan compares the registry with the platform repo's definitions.
     sync_plan = platform_plan(repo, store)
-    logged = applylog.last_applied(applylog.read(store)) if applylog.kept(store) else None
+    entries = applylog.read(store) if applylog.kept(store) else None
+    logged = applylog.last_applied(entries) if entries is not None else None
     defined = {
         Definition(change.kind, change.name)
         for change in sync_plan.changes
@@ -107,8 +114,23 @@ def _audit(repo: Repo, store) -> list[Finding]:
     findings += _ownership_findings(policy, defined, held, repo)
     if logged is not None:
         findings += _team_findings(policy, logged, team_kinds)
+        findings += _broken_log(applylog.chain_breaks(entries, links=False))
     findings += _dangling(proto, store, registry.team_usages(proto, store.project, policy))
     return findings + _policy_drift(policy, published_teams(store)) + _unfinished(store)
+
+
+def _broken_log(breaks: list) -> list[Finding]:
+    """Objects whose last apply-log change holds images of another object: the log was
+    edited (`restore --to` refuses to undo it)."""
+    detail = (
+        "{reason}: the log was edited; restore --to refuses to undo it (restore a backup "
+        "instead: feast-federation restore --input FILE)"
+    )
+    return [
+        Finding(BROKEN_LOG, f"apply-log entry {item.entry}: {item.kind} {item.name}",
+                detail.format(reason=item.reason))
+        for item in breaks
+    ]  # fmt: skip
 
 
 def _unfinished(store) -> list[Finding]:

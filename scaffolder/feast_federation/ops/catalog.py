@@ -21,6 +21,7 @@ from feast_federation.rules.ownership import (
 )
 from feast_federation.rules.policy import load_policy
 from feast_federation.rules.repo import Repo
+from feast_federation.rules.values import markdown_code, markdown_text
 from feast_federation.sync.team import published_for
 
 
@@ -141,50 +142,61 @@ def to_json(catalog: dict) -> str:
 
 
 def to_markdown(catalog: dict) -> str:
+    """Every name and description escaped (``markdown_text``, ``markdown_code``): what a
+    team wrote never ends a table, a heading or a block early, nor hides what follows."""
+    text, code = markdown_text, markdown_code
     lines = [
-        f"# Feature catalog: project {catalog['project']}",
+        f"# Feature catalog: project {text(catalog['project'])}",
         "",
         "## Platform feature views",
         "",
     ]
     for view in catalog["views"]:
         users = (
-            ", ".join(f"{u['name']} (team {u['team']})" for u in view["used_by"]) or "nobody yet"
+            ", ".join(f"{text(u['name'])} (team {text(u['team'])})" for u in view["used_by"])
+            or "nobody yet"
         )
         lines += [
-            f"### `{view['name']}`",
+            f"### {code(view['name'])}",
             "",
-            f"{view['description']}  ",
-            f"Entities: {', '.join(view['entities'])}; TTL {view['ttl']}; source "
-            f"`{view['source']}`; owner {view['owner']}.  ",
+            f"{text(view['description'])}  ",
+            f"Entities: {text(', '.join(view['entities']))}; TTL {text(view['ttl'])}; source "
+            f"{code(view['source'])}; owner {text(view['owner'])}.  ",
             f"Used by: {users}.",
             "",
             "| feature | type | description |",
             "| --- | --- | --- |",
-            *(f"| `{f['name']}` | {f['type']} | {f['description']} |" for f in view["features"]),
+            *(
+                f"| {code(f['name'])} | {text(f['type'])} | {text(f['description'])} |"
+                for f in view["features"]
+            ),
             "",
         ]
     lines += ["## Entities", "", "| entity | join keys | type | owner | description |",
               "| --- | --- | --- | --- | --- |"]  # fmt: skip
     lines += [
-        f"| `{e['name']}` | {', '.join(e['join_keys'])} | {e['value_type']} | {e['owner']} | "
-        f"{e['description']} |"
+        f"| {code(e['name'])} | {text(', '.join(e['join_keys']))} | {text(e['value_type'])} | "
+        f"{text(e['owner'])} | {text(e['description'])} |"
         for e in catalog["entities"]
     ]
     lines += ["", "## Data sources", "", "| source | kind | owner |", "| --- | --- | --- |"]
-    lines += [f"| `{s['name']}` | {s['kind']} | {s['owner']} |" for s in catalog["sources"]]
+    lines += [
+        f"| {code(s['name'])} | {text(s['kind'])} | {text(s['owner'])} |"
+        for s in catalog["sources"]
+    ]
     lines += ["", "## Teams", ""]
     for team in catalog["teams"]:
-        lines += [f"### Team {team['name']} (`{team['prefix']}*`, owners "
-                  f"{', '.join(team['owners']) or 'none listed'})", ""]  # fmt: skip
+        owners = text(", ".join(team["owners"])) or "none listed"
+        lines += [f"### Team {text(team['name'])} ({code(team['prefix'] + '*')}, owners {owners})",
+                  ""]  # fmt: skip
         for kind, key in (
             (FEATURE_SERVICE, "services"),
             (ON_DEMAND_FEATURE_VIEW, "on_demand_views"),
         ):
             for item in team[key]:
-                description = (item["description"] or "No description").rstrip(".")
-                reads = ", ".join(item["reads"]) or "nothing"
-                lines.append(f"- {kind} `{item['name']}`: {description}. Reads {reads}.")
+                description = text((item["description"] or "No description").rstrip("."))
+                reads = text(", ".join(item["reads"])) or "nothing"
+                lines.append(f"- {kind} {code(item['name'])}: {description}. Reads {reads}.")
         lines.append("")
     return "\n".join(lines)
 

@@ -184,6 +184,7 @@ def state_at(store, point: str, repo_path) -> bytes:
     registry lock."""
     entries = applylog.read(store)
     later = entries_after(entries, point)
+    refuse_broken_chain(entries, later, point)
     current = project_objects(registry.registry_proto(store), store.project)
     refuse_unlogged(current, entries, point, repo_path)
     # By table_key; each an object held now, or the image to put back (decoded once, last).
@@ -234,6 +235,16 @@ def entries_after(entries: list[dict], point: str) -> list[dict]:
                 f"it changed: the log cannot undo it; {_BACKUP}"
             )
     return later
+
+
+def refuse_broken_chain(entries: list[dict], later: list[dict], point: str) -> None:
+    """Refuse when an entry to undo holds images the log cannot vouch for: undoing it writes
+    its before-images back."""
+    undone = {entry["id"] for entry in later}
+    breaks = [item for item in applylog.chain_breaks(entries) if item.entry in undone]
+    if breaks:
+        more = f" (and {len(breaks) - 1} more)" if len(breaks) > 1 else ""
+        raise FederationError(f"{breaks[0]}{more}: the log cannot restore to {point}; {_BACKUP}")
 
 
 def refuse_unlogged(current: dict, entries: list[dict], point: str, repo_path) -> None:

@@ -95,9 +95,19 @@ def _postgres(exc: BaseException) -> str | None:
 
 
 def _sqlite(exc: BaseException) -> str | None:
-    if _module(exc) != "sqlite3" or "unable to open database file" not in str(exc):
+    if _module(exc) != "sqlite3":
         return None
-    return "SQLite cannot open the database file; check that its directory exists and is writable"
+    if "unable to open database file" in str(exc):
+        return (
+            "SQLite cannot open the database file; check that its directory exists and is writable"
+        )
+    if "database disk image is malformed" in str(exc) or "file is not a database" in str(exc):
+        return (
+            f"the SQLite registry database is damaged ({str(exc).strip()}); restore it from a "
+            "backup (feast-federation restore PLATFORM_REPO --input FILE, into a fresh "
+            "database) or from your copy of the file"
+        )
+    return None
 
 
 def _redis(exc: BaseException) -> str | None:

@@ -111,9 +111,14 @@ def _sqlite_problem(path: Path) -> str | None:
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             db.execute("PRAGMA schema_version").fetchone()
+            # A damaged page shows only when read ("database disk image is malformed").
+            [(verdict,)] = db.execute("PRAGMA quick_check(1)").fetchall()
     except sqlite3.DatabaseError as exc:
         return str(exc)
-    return None
+    if verdict == "ok":
+        return None
+    found = [line for line in verdict.splitlines() if line and not line.startswith("***")]
+    return f"database disk image is malformed: {found[0] if found else verdict}"
 
 
 def _proto_problem(path: Path) -> str | None:

@@ -56,6 +56,16 @@ RESERVED_TEAM_NAMES = frozenset(
 # YAML 1.1 reads these as booleans or null: a team named so could not be written back.
 YAML_SPECIAL_WORDS = frozenset({"yes", "no", "on", "off", "true", "false", "null"})
 PROJECT_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+# What every renderer (Rich tables, markdown, HTML, logs) and every registry backend shows and
+# stores as it is: names a team or the platform writes hold nothing else.
+OBJECT_NAME_MAX = 128
+OBJECT_NAME_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{1,{OBJECT_NAME_MAX}}}")
+OBJECT_NAME_RULE = (
+    f"object names hold only ASCII letters, digits, _ and - (1 to {OBJECT_NAME_MAX} characters)"
+)
+# An object adopted from an existing repo keeps its name (federation.yaml's ``names``): any
+# printable ASCII but spaces, which the renderers escape.
+KEPT_NAME_PATTERN = re.compile(rf"[!-~]{{1,{OBJECT_NAME_MAX}}}")
 # A team's own schema (or dataset) in the offline store; the platform's is "platform".
 OFFLINE_SCHEMA_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,62}")
 PLATFORM_OFFLINE_SCHEMA = "platform"
@@ -246,6 +256,11 @@ def _check_kept_name(team: str, name: object) -> None:
         raise OwnershipError(f"team {team}: names: {shown(name)} holds a comma")
     if name != name.strip():
         raise OwnershipError(f"team {team}: names: {shown(name)} starts or ends with a space")
+    if not KEPT_NAME_PATTERN.fullmatch(name):
+        raise OwnershipError(
+            f"team {team}: names: {shown(name)}: a kept name holds only printable ASCII "
+            f"without spaces, at most {OBJECT_NAME_MAX} characters"
+        )
 
 
 def offline_schema_of(team: str, chosen: str = "") -> str:
@@ -286,6 +301,17 @@ def _violation(writer: str, definition: Definition, policy: Policy) -> str | Non
     name, kind = definition.name, definition.kind
     if name in INTERNAL_NAMES:
         return f"{definition}: the name {name} is reserved for Feast"
+    if not isinstance(name, str):
+        return f"{kind} {shown(name)}: {OBJECT_NAME_RULE}"
+    problem = _owner_violation(writer, definition, policy)
+    if problem is None and not OBJECT_NAME_PATTERN.fullmatch(name):
+        if not any(name in team.names for team in policy.teams.values()):
+            problem = f"{kind} {shown(name)}: {OBJECT_NAME_RULE}"
+    return problem
+
+
+def _owner_violation(writer: str, definition: Definition, policy: Policy) -> str | None:
+    name, kind = definition.name, definition.kind
     owner = policy.owner_of(name)
     if kind in (PROJECT, PERMISSION):
         return _project_or_permission_violation(writer, definition, policy)

@@ -9,6 +9,7 @@ registrations all land.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from feast_federation.rules.ownership import (
     validate_policy,
     validate_team_name,
 )
+from feast_federation.rules.values import shown
 
 POLICY_FILE = "federation.yaml"
 
@@ -47,19 +49,53 @@ def _read(path: Path) -> str:
         raise FederationError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
+def _key(key: object) -> str:
+    return key if isinstance(key, str) and re.fullmatch(r"[\w.-]+", key) else shown(key)
+
+
 def policy_section(platform_dir: Path, name: str) -> dict:
     """An optional settings section of the policy file, such as ``backups``."""
     path = policy_path(platform_dir)
-    data = _yaml(_read(path), str(path))
+    data = read_yaml(_read(path), str(path))
     section = (data.get(name) if isinstance(data, dict) else None) or {}
     if not isinstance(section, dict):
         raise FederationError(f"{path}: '{name}' must be a mapping")
     return section
 
 
-def _yaml(text: str, source: str):
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping: YAML forbids it,
+    and PyYAML would silently keep the last (a reviewer reads the first)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in seen:
+                    raise DuplicateKey(key, seen[key], line)
+                seen[key] = line
+            except TypeError:  # an unhashable key: the base class says so
+                break
+        return super().construct_mapping(node, deep=deep)
+
+
+class DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: object, first: int, again: int):
+        self.key, self.first, self.again = key, first, again
+
+
+def read_yaml(text: str, source: str):
+    """The one reader of ``federation.yaml``: a key given twice in one mapping, or text
+    that is not YAML, is one line naming the lines."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+    except DuplicateKey as exc:
+        raise FederationError(
+            f"{source}: key {_key(exc.key)} appears twice in one mapping (lines {exc.first} and "
+            f"{exc.again}); YAML would keep only the last: remove one"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
@@ -67,7 +103,7 @@ def _yaml(text: str, source: str):
 
 
 def parse_policy(text: str, source: str = POLICY_FILE) -> Policy:
-    data = _yaml(text, source)
+    data = read_yaml(text, source)
     if not isinstance(data, dict):
         raise FederationError(f"{source}: expected a mapping with project, platform and teams")
     try:

@@ -89,11 +89,21 @@ NEVER_DEFINITIONS = (
 def definition_modules(repo_dir: Path) -> list[Path]:
     """The files Feast's discovery reads in ``repo_dir``, minus ``NEVER_DEFINITIONS``;
     resolved and sorted, as Feast returns them."""
-    root = Path(repo_dir)
+    root = Path(repo_dir).resolve()
     patterns = [*feastignore_patterns(root), *FEAST_IGNORED, *NEVER_DEFINITIONS]
     ignored = _ignored_files(root, patterns)
-    found = {p.resolve() for p in root.glob("**/*.py") if p.is_file() and p.name != "__init__.py"}
-    return sorted(found - ignored)
+    found = {
+        path: path.resolve()
+        for path in root.glob("**/*.py")
+        if path.is_file() and path.name != "__init__.py"
+    }
+    for path, resolved in sorted(found.items()):
+        if resolved not in ignored and not resolved.is_relative_to(root):
+            raise FederationError(
+                f"{path.relative_to(root)}: a link to {resolved}, outside the repo; a "
+                "definition module must live in the repo (Feast imports it by its path in it)"
+            )
+    return sorted(set(found.values()) - ignored)
 
 
 def feastignore_patterns(repo_dir: Path) -> list[str]:

@@ -136,3 +136,37 @@ def check_repo_dir_name(what: str, name: str) -> None:
             f"{what} {shown(name)}: use letters, digits, '.', '_' and '-', starting with a "
             "letter or digit (one directory name)"
         )
+
+
+# --- values shown in markdown (job summaries, catalogs) -----------------------------------
+
+# Characters markdown or HTML would read as syntax, as HTML character references. ``_`` is
+# left alone: inside a word it is no emphasis, and names are full of it.
+_MARKDOWN_ENTITIES = {char: f"&#{ord(char)};" for char in "&<>|`*[]~\\#"}
+# What makes a line a list item or a heading underline when it starts one.
+_LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])")
+
+
+def _one_markdown_line(value: object) -> str:
+    text = " ".join(str(value).splitlines())
+    text = "".join(_MARKDOWN_ENTITIES.get(char, char) for char in text)
+    return _LINE_START.sub(lambda m: m[1] + m[2][:-1] + f"&#{ord(m[2][-1])};", text)
+
+
+def markdown_text(value: object) -> str:
+    """``value`` as literal text on one line of GitHub-flavoured markdown, a table cell
+    included: HTML and markdown syntax escaped, line breaks as spaces (a name holding a
+    newline and ``<!--`` would otherwise hide every row after it)."""
+    return _one_markdown_line(value)
+
+
+def markdown_code(value: object) -> str:
+    """``value`` as inline code on one line of markdown, a table cell included."""
+    return f"<code>{_one_markdown_line(value)}</code>"
+
+
+def markdown_fence(text: str) -> str:
+    """A code fence longer than any run of backticks in ``text``, so it cannot be closed
+    from inside."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)

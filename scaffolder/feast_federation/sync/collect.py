@@ -8,8 +8,11 @@ definitions, and are skipped.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import linecache
+import os
+import posix
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -65,7 +68,8 @@ def import_definitions(root: Path, name: str, where: str):
         sys.path.remove(str(root))
     sys.path.insert(0, str(root))
     try:
-        return importlib.import_module(name)
+        with _no_hard_exit(where):
+            return importlib.import_module(name)
     except FederationError:
         raise
     except Exception as exc:  # the repo's own code failed; say where, in one line
@@ -78,6 +82,36 @@ def import_definitions(root: Path, name: str, where: str):
         raise FederationError(
             f"{where}: importing it ended the run ({exc!r}); a definition module must not exit"
         ) from None
+
+
+class _HardExit(BaseException):
+    """``os._exit`` called by a definition module while it was imported."""
+
+    def __init__(self, status: object):
+        super().__init__(status)
+        self.status = status
+
+
+@contextlib.contextmanager
+def _no_hard_exit(where: str):
+    """While a definition module is imported, ``os._exit`` (which skips every handler and
+    would end an apply with the module's status, 0 included, having done nothing) refuses
+    the run in one line naming the module instead."""
+
+    def refused(status: object = 0):
+        raise _HardExit(status)
+
+    real = os._exit, posix._exit
+    os._exit = posix._exit = refused
+    try:
+        yield
+    except _HardExit as exc:
+        raise FederationError(
+            f"{where}: importing it called os._exit({exc.status!r}), which would end the run "
+            "having done nothing; a definition module must not exit"
+        ) from None
+    finally:
+        os._exit, posix._exit = real
 
 
 def _forget(names: Iterable[str]) -> None:

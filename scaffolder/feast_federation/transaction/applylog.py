@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from feast_federation.errors import FederationError
 from feast_federation.registry.backends import backend_of
-from feast_federation.registry.protos import decode_object, digest, encode_object
+from feast_federation.registry.protos import decode_object, digest, encode_object, name_of
 from feast_federation.rules.kinds import BY_NAME
 
 
@@ -134,6 +134,100 @@ def last_applied(entries: list[dict]) -> dict[tuple[str, str], tuple[str, str | 
     return state
 
 
+class ChainBreak(NamedTuple):
+    """An entry whose images of an object the log cannot vouch for."""
+
+    entry: int
+    kind: str
+    name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"apply-log entry {self.entry}: {self.kind} {self.name}: {self.reason}"
+
+
+def chain_breaks(entries: list[dict], *, links: bool = True) -> list[ChainBreak]:
+    """Entries whose images the log cannot vouch for: an image of another kind or name than
+    its change, or (``links``) a before-image that is not what the previous entry of that
+    object left, its after-image. ``restore --to`` undoes entries by writing their
+    before-images back, so it checks every entry's links. ``audit`` checks only each
+    object's last change (what a restore to the latest points writes back), so that it does
+    not grow with the log's history, and no links: a write made around feast-federation and
+    repaired since by a logged apply breaks a link the same way a lost entry does, and would
+    be reported for ever."""
+    breaks: list[ChainBreak] = []
+    left: dict[tuple[str, str], tuple[int, str | None]] = {}  # by table_key: entry, after
+    last: dict[tuple[str, str], tuple[int, dict]] = {}
+    for entry in entries:
+        for change in entry["changes"]:
+            if "after" not in change:
+                continue  # logged without images (a kind backups leave alone)
+            key = table_key(str(change.get("kind")), str(change.get("name")))
+            if not links:
+                last[key] = (entry["id"], change)
+                continue
+            reason = _images_problem(change)
+            if reason is None and key in left:
+                previous, after = left[key]
+                if not _same_object(after, change.get("before")):
+                    reason = (
+                        f"its before-image is not what entry {previous} left (the registry "
+                        "was written around feast-federation in between, or the log was "
+                        "edited or lost an entry)"
+                    )
+            if reason is not None:
+                breaks.append(ChainBreak(entry["id"], str(change["kind"]), str(change["name"]),
+                                         reason))  # fmt: skip
+            left[key] = (entry["id"], change.get("after"))
+    for entry_id, change in sorted(last.values(), key=lambda item: item[0]):
+        reason = _images_problem(change)
+        if reason is not None:
+            breaks.append(ChainBreak(entry_id, str(change["kind"]), str(change["name"]), reason))
+    return breaks
+
+
+def _images_problem(change: dict) -> str | None:
+    kind, name = str(change.get("kind")), str(change.get("name"))
+    return _image_problem(kind, name, change.get("before")) or _image_problem(
+        kind, name, change.get("after")
+    )
+
+
+def _image_problem(kind: str, name: str, image: object) -> str | None:
+    """Why ``image`` cannot be ``kind`` ``name``'s, or None."""
+    if image is None:
+        return None
+    decoded = _decoded(image)
+    if decoded is None:
+        return "an image is not an object this log wrote"
+    collection, proto = decoded
+    expected = BY_NAME[kind].collection if kind in BY_NAME else None
+    if collection != expected:
+        return f"an image holds an object of another kind ({collection})"
+    if name_of(proto) != name:
+        return f"an image holds another object ({name_of(proto)!r})"
+    return None
+
+
+def _same_object(one: object, other: object) -> bool:
+    """Whether two images define the same object (their bytes may differ in timestamps)."""
+    if one is None or other is None:
+        return one is None and other is None
+    if one == other:
+        return True
+    first, second = _decoded(one), _decoded(other)
+    return first is not None and second is not None and digest(first[1]) == digest(second[1])
+
+
+def _decoded(image: object) -> tuple[str, object] | None:
+    if not isinstance(image, str):
+        return None
+    try:
+        return decode_image(image)
+    except Exception:  # noqa: BLE001 - not base64, not a RegistryProto, not one object
+        return None
+
+
 def kept(store) -> bool:
     """Whether the registry keeps an apply log (a registry server's and GCS's keep none)."""
     return backend_of(store).log() is not None
@@ -160,9 +254,20 @@ def _parsed(rows: list[tuple[int, str]]) -> list[dict]:
             entry = json.loads(text)
         except ValueError:
             continue
-        if isinstance(entry, dict):
+        if _whole(entry):
             entries.append({"id": number, **entry})
     return entries
+
+
+def _whole(entry: object) -> bool:
+    """Whether a parsed line is an entry (a torn line may still parse, as a number, or as
+    an object missing the fields written last)."""
+    return (
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(key), str) for key in ("at", "actor", "owner", "action"))
+        and isinstance(entry.get("changes"), list)
+        and all(isinstance(change, dict) for change in entry["changes"])
+    )
 
 
 def summary(entry: dict) -> dict:

@@ -68,7 +68,7 @@ class SavedPlan:
             body = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise FederationError(f"{path}: no such plan file") from None
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise _damaged(path, type(exc).__name__) from None
         if not isinstance(body, dict) or body.get("format") != FORMAT:
             raise _damaged(path, "no feast-federation plan format marker")
@@ -81,6 +81,9 @@ class SavedPlan:
         if checksum != _checksum(body):
             raise _damaged(path, "its checksum does not match its content")
         fields = {name: body[name] for name in cls.__dataclass_fields__ if name in body}
+        wrong = _wrong_shape(fields)
+        if wrong:
+            raise _damaged(path, wrong)
         try:
             return cls(**fields, source=str(path))
         except TypeError:
@@ -139,6 +142,30 @@ class SavedPlan:
     @property
     def _name(self) -> str:
         return self.source or "the plan"
+
+
+def _wrong_shape(fields: dict) -> str | None:
+    """What in a plan file's fields is not of the shape this version writes, or None (a file
+    whose checksum matches may still have been written by hand)."""
+    for name in ("repo", "project", "owner", "version"):
+        if name in fields and not isinstance(fields[name], str):
+            return f"{name} is not a string"
+    for name in ("prune", "allow_breaking_teams"):
+        if name in fields and not isinstance(fields[name], bool):
+            return f"{name} is not true or false"
+    for name in ("definitions", "registry"):
+        digests = fields.get(name, {})
+        if not isinstance(digests, dict) or not all(
+            isinstance(value, str | None) for value in digests.values()
+        ):
+            return f"{name} is not a mapping of objects to digests"
+    plan = fields.get("plan", {"changes": []})
+    changes = plan.get("changes") if isinstance(plan, dict) else None
+    if not isinstance(changes, list) or not all(
+        isinstance(change, dict) and isinstance(change.get("action"), str) for change in changes
+    ):
+        return "plan is not a plan with a list of changes"
+    return None
 
 
 def _differences(then: dict, now: dict) -> list[str]:
