@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from feast_federation import data_location
 from support import ROOT, invoke, run
 from support.baking import assert_fully_rendered, assert_ruff_clean, files_of
 from support.hostile import HOSTILE_NAMES
@@ -40,10 +41,14 @@ def test_platform_bakes_a_complete_repo(platform):
         "tests/test_definitions.py", ".github/workflows/feature-store.yml",
         ".github/workflows/template-drift.yml", "CODEOWNERS", "requirements.txt",
         "pyproject.toml", ".pre-commit-config.yaml", "platform_contract.json",
-        "data/user_features.parquet", "data/driver_stats.parquet",
-        "data/customer_features.parquet",
     }  # fmt: skip
     assert expected <= {str(path.relative_to(platform)) for path in files_of(platform)}
+    # The sample data lives beside the repo, where every clone of it reads the same files.
+    assert data_location(platform) == str(platform.parent / "platform-data")
+    assert sorted(path.name for path in (platform.parent / "platform-data").iterdir()) == [
+        "customer_features.parquet", "driver_stats.parquet", "user_features.parquet"
+    ]  # fmt: skip
+    assert not list(platform.glob("data/*.parquet"))
     assert_fully_rendered(platform)
     assert_ruff_clean(platform)
     policy = yaml.safe_load((platform / "federation.yaml").read_text())
@@ -63,7 +68,7 @@ def test_platform_bakes_a_complete_repo(platform):
 def test_sample_data_is_recent_and_realistic(platform):
     import pandas as pd
 
-    frame = pd.read_parquet(platform / "data" / "customer_features.parquet")
+    frame = pd.read_parquet(f"{data_location(platform)}/customer_features.parquet")
     newest = frame["event_timestamp"].max()
     assert pd.Timestamp.now(tz="UTC") - newest < pd.Timedelta(hours=2)
     assert frame["customer_id"].nunique() == 20
