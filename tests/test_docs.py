@@ -265,6 +265,15 @@ def lock_timeout(org):
     return output.replace(str(org.platform.parent), "/srv/org")
 
 
+def checkout_path(org):
+    code = (
+        "from pathlib import Path\nfrom feast import FileSource\n"
+        "local = FileSource(name='local_source', timestamp_field='ts',\n"
+        "    path=str(Path(__file__).parent / 'data' / 'local.parquet'))\n"
+    )
+    return planted(org.platform, code).replace(str(org.platform.parent), "/srv/org")
+
+
 def templated_value(org):
     return refusal("add-team", "fraud", "--platform", org.platform, "--owner", "{{ x }}@acme.io")
 
@@ -331,6 +340,7 @@ SCENARIOS = {
     "object-store": object_store, "s3-lock-held": s3_lock_held, "stale-plan": stale_plan,
     "unconfirmed-deletion": unconfirmed_deletion, "lock-timeout": lock_timeout,
     "templated-value": templated_value, "prefix-takes-platform": prefix_takes_platform,
+    "checkout-path": checkout_path,
     "missing-view": missing_view,
 }  # fmt: skip
 

@@ -88,11 +88,11 @@ def _postgres(exc: BaseException) -> str | None:
         )
     if database:
         return f"{where} has no database {database[1]}; create it or fix FEAST_PG_DATABASE"
-    if type(exc).__name__ == "InsufficientPrivilege" and "schema public" in detail:
+    if type(exc).__name__ == "InsufficientPrivilege" and "denied for schema public" in detail:
         return (
-            f"{where} refused to create the registry's tables ({detail.lower()}): the "
-            "registry was never synced and these credentials are read-only; run the first "
-            "platform sync with the write credentials, then check again"
+            f"{where} refused to create the registry's tables (permission denied for schema "
+            "public): the registry was never synced and these credentials are read-only; run "
+            "the first platform sync with the write credentials, then check again"
         )
     reason = next((sign.lower() for sign in _PG_DOWN if sign in detail), None)
     if reason:
@@ -104,8 +104,8 @@ def _postgres(exc: BaseException) -> str | None:
 
 
 def _data_file(exc: BaseException) -> str | None:
-    """A source's parquet file missing (pandas and dask, or DuckDB), where the registry says
-    the data is: the data location this runner was given, or its own checkout's."""
+    """A source's parquet file missing (pandas and dask, or DuckDB) at the path the registry
+    stores for it."""
     if isinstance(exc, FileNotFoundError):
         path = exc.filename or str(exc).strip().splitlines()[-1].removeprefix("Original Message: ")
     else:
@@ -114,9 +114,9 @@ def _data_file(exc: BaseException) -> str | None:
     if not str(path).endswith(".parquet"):
         return None
     return (
-        f"the data file {path} is not there; a source reads it where the registry says: the "
-        "platform's data location (data-location in pyproject.toml, or FEAST_DATA_LOCATION "
-        "where this runner reaches the data elsewhere), which every job must reach"
+        f"the data file {path} is not there; the registry's sources read the platform's data "
+        "location as the last sync stored it, and every machine that materializes or "
+        "retrieves must reach it at that path"
     )
 
 
