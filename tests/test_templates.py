@@ -284,3 +284,36 @@ def test_platform_readme_headings_stand_apart_and_the_policy_lock_is_ignored(
     (repo / ".federation.yaml.lock").write_text("")
     ignored = run(["git", "check-ignore", ".federation.yaml.lock"], cwd=repo)
     assert ignored.returncode == 0, "git would commit the policy lock"
+
+
+def test_a_data_location_is_one_setting_every_checkout_reads(tmp_path, monkeypatch):
+    """--data-location (a folder given relative to here, or an object-store URI) is recorded
+    in the platform's pyproject.toml; FEAST_DATA_LOCATION overrides it; none may be a path
+    inside the new repo, relative, or for an offline store that reads tables."""
+    monkeypatch.chdir(tmp_path)
+    made = invoke("bootstrap", "org", "--data-location", "lake", "--team", "alpha")
+    assert made.exit_code == 0, made.output
+    platform = tmp_path / "org" / "platform"
+    assert data_location(platform) == str(tmp_path / "lake")
+    assert data_location(platform / "feature_views.py") == str(tmp_path / "lake")
+    assert (tmp_path / "lake" / "user_features.parquet").is_file()  # the sample data
+    monkeypatch.setenv("FEAST_DATA_LOCATION", "s3://acme-feast/data/")
+    assert data_location(platform) == "s3://acme-feast/data"
+    monkeypatch.delenv("FEAST_DATA_LOCATION")
+
+    made = invoke("bootstrap", "cloud", "--registry", "s3", "--online-store", "dynamodb",
+                  "--data-location", "s3://acme-feast/data")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert data_location(tmp_path / "cloud" / "platform") == "s3://acme-feast/data"
+    assert "feast[aws]" in (tmp_path / "cloud" / "platform" / "requirements.txt").read_text()
+    assert "install requirements.txt, then run" in made.output  # nothing written to S3 here
+
+    for args, refused in [
+        (["--data-location", "inside/platform/data"], "inside the new platform repo"),
+        (["--data-location", "ftp://host/data"], "expected an absolute folder or an s3://"),
+        (["--offline-store", "postgres", "--data-location", "/srv/data"], "reads tables"),
+        (["--registry", "postgres", "--online-store", "postgres"], "give a data location"),
+    ]:
+        result = invoke("bootstrap", "inside", *args)
+        assert result.exit_code == 1 and refused in result.output, result.output
+        assert not (tmp_path / "inside").exists()
