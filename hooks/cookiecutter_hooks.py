@@ -24,6 +24,7 @@ from feast_federation import onboarding  # noqa: E402
 from feast_federation.errors import FederationError  # noqa: E402
 from feast_federation.onboarding import starters  # noqa: E402
 from feast_federation.rules import choices  # noqa: E402
+from feast_federation.rules.repo import data_location  # noqa: E402
 
 # The spec each pre-generation hook checked, for the post-generation hook of the same bake
 # (both run in cookiecutter's process, one after the other), by the new repo's directory.
@@ -83,15 +84,19 @@ def platform_pre_gen(values: dict, project_dir: Path) -> None:
 
 
 def platform_post_gen(values: dict, project_dir: Path) -> None:
-    """Wire the pipeline's variables; write the sample parquet files when the sources read
-    them and the baking Python can write them, otherwise say how."""
+    """Wire the pipeline's variables; write the sample parquet files to a local data
+    location when the sources read them and the baking Python can write them, otherwise say
+    how (an object store needs the cloud's credentials)."""
     spec = _CHECKED.pop(project_dir, None) or onboarding.PlatformSpec.of_context(values)
     if spec.deploy == "none":
         shutil.rmtree(project_dir / "k8s", ignore_errors=True)
     onboarding.finish_platform_repo(spec, project_dir)
+    if spec.backends.registry in choices.LOCAL_REGISTRIES or spec.backends.online_store == "sqlite":
+        (project_dir / "data").mkdir(exist_ok=True)  # feature_store.yaml's local files
     if spec.backends.offline_store not in choices.LOCAL_OFFLINE_STORES:
         return
-    if all(importlib.util.find_spec(module) for module in ("pandas", "pyarrow")):
+    local = not data_location(project_dir).startswith(("s3://", "gs://"))
+    if local and all(importlib.util.find_spec(module) for module in ("pandas", "pyarrow")):
         _run_script(project_dir / "scripts" / "generate_sample_data.py")
     else:
         print("note: install requirements.txt, then run python scripts/generate_sample_data.py")

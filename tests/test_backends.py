@@ -156,19 +156,25 @@ def test_each_combination_bakes_and_loads_or_is_refused(
     assert extras == _needed_extras(*combination), requirement
     for extra in extras:
         assert importlib.util.find_spec(MODULE_OF_EXTRA[extra]), f"feast[{extra}] importable"
-    _assert_pipeline_reads_what_the_store_reads(repo, _needed_extras(*combination))
+    files = offline in ("file", "duckdb")
+    _assert_pipeline_reads_what_the_store_reads(repo, _needed_extras(*combination), files)
     views = _import_definitions(repo)
     assert type(views.user_features.batch_source).__name__ == SOURCE_CLASS[offline]
-    assert (repo / "data" / "user_features.parquet").exists() == (offline in ("file", "duckdb"))
+    beside = repo.parent / "platform-data" / "user_features.parquet"  # the data location
+    assert beside.exists() == files
+    if files:
+        assert views.user_features.batch_source.path == str(beside)
 
 
 AWS_KEYS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 GOOGLE_KEY = "GOOGLE_APPLICATION_CREDENTIALS"
+DATA_LOCATION = "FEAST_DATA_LOCATION"
 
 
-def _assert_pipeline_reads_what_the_store_reads(repo, extras: set[str]):
+def _assert_pipeline_reads_what_the_store_reads(repo, extras: set[str], files: bool = False):
     """Every job maps each ${VAR} of feature_store.yaml (comments aside) from a secret of the
-    same name, plus the credentials of the clouds the choices use."""
+    same name, plus the credentials of the clouds the choices use; with sources that read
+    files, the repository variable that moves their data location on a runner."""
     store_text = (repo / "feature_store.yaml").read_text()
     config_text = "\n".join(line.split("#")[0] for line in store_text.splitlines())
     wanted = set(re.findall(r"\$\{(\w+)\}", config_text))
@@ -181,10 +187,13 @@ def _assert_pipeline_reads_what_the_store_reads(repo, extras: set[str]):
     workflow = yaml.safe_load((repo / ".github/workflows/feature-store.yml").read_text())
     for job_name, job in workflow["jobs"].items():
         env = job.get("env") or {}
-        assert set(env) == wanted
+        assert set(env) == wanted | ({DATA_LOCATION} if files else set())
+        if files:
+            assert env[DATA_LOCATION] == "${{ vars.FEAST_DATA_LOCATION }}"  # no secret
         # The pull-request job reads read-only secrets of their own names, never the apply's.
         readonly = job_name == "check"
-        secrets = {name: value for name, value in env.items() if name != GOOGLE_KEY}
+        secrets = {name: value for name, value in env.items()
+                   if name not in (GOOGLE_KEY, DATA_LOCATION)}  # fmt: skip
         for name, value in secrets.items():
             parts = name.split("_")
             cut = 2 if parts[0] == "FEAST" and len(parts) > 2 else 1

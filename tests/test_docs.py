@@ -266,6 +266,15 @@ def lock_timeout(org):
     return output.replace(str(org.platform.parent), "/srv/org")
 
 
+def checkout_path(org):
+    code = (
+        "from pathlib import Path\nfrom feast import FileSource\n"
+        "local = FileSource(name='local_source', timestamp_field='ts',\n"
+        "    path=str(Path(__file__).parent / 'data' / 'local.parquet'))\n"
+    )
+    return planted(org.platform, code).replace(str(org.platform.parent), "/srv/org")
+
+
 def templated_value(org):
     return refusal("add-team", "fraud", "--platform", org.platform, "--owner", "{{ x }}@acme.io")
 
@@ -540,6 +549,7 @@ SCENARIOS = {
     "malformed-reply": malformed_reply, "skip-ci": skip_ci, "module-exits": module_exits,
     "outside-link": outside_link, "duplicate-key": duplicate_key, "log-chain": log_chain,
     "damaged-sqlite": damaged_sqlite,
+    "checkout-path": checkout_path,
     "missing-view": missing_view, "lost-write": lost_write,
 }  # fmt: skip
 

@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
+from support import cli
 from support.orgs import FETCH, running_org
+from support.runners import clone_elsewhere
 
 pytestmark = pytest.mark.slow
 
@@ -38,3 +40,13 @@ def test_historical_retrieval_through_a_team_service_runs_on_duckdb(org):
     for row in rows:
         assert row["total_purchases"] is not None and row["avg_order_value"] is not None
         assert 0 < row["purchase_propensity_score"] < 1
+
+
+def test_a_clone_in_another_folder_plans_nothing_to_change(org, tmp_path):
+    """DuckDB reads the platform's files too: a clone of each repo in another folder plans
+    nothing (no source stores the folder it was checked out in)."""
+    for repo in (org.platform, org.root / "teams" / "marketing"):
+        clone = clone_elsewhere(repo, tmp_path / repo.name)
+        planned = cli("plan", str(clone))
+        assert planned.returncode == 0, planned.stdout[-3000:] + planned.stderr[-3000:]
+        assert "nothing to change" in planned.stdout

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from support import cli, invoke, run
+from support.pipelines import run_github_job
+from support.runners import clone_elsewhere
 
 pytestmark = pytest.mark.slow
 
@@ -119,6 +123,44 @@ def test_plans_are_clean_after_apply_and_scoped_to_the_owner(org):
     assert {c["name"] for c in changes["changes"]} == {
         "risk_model", "risk_spend_profile", "risk_transaction_request",
     }  # fmt: skip
+
+
+def test_a_clone_in_another_folder_plans_nothing_to_change(org, tmp_path):
+    """The same commit checked out elsewhere (another laptop, a CI job's build folder): no
+    definition stores the folder it was checked out in."""
+    for repo in (org / "platform", org / "teams" / "marketing"):
+        clone = clone_elsewhere(repo, tmp_path / repo.name)
+        planned = cli("plan", str(clone))
+        assert planned.returncode == 0, planned.stdout[-3000:] + planned.stderr[-3000:]
+        assert "nothing to change" in planned.stdout
+
+
+def not_an_install(command: str) -> bool:
+    return not command.startswith("pip install")  # this test's venv has it all
+
+
+def test_a_failed_materialize_fails_the_scheduled_github_job(org, tmp_path):
+    """The scheduled materialize step pipes into `tee`. GitHub runs a `run:` step with
+    `bash -e` unless the workflow names a shell: there the step passes after a failed
+    materialize. The generated workflow runs its steps in bash with pipefail."""
+    platform = org / "platform"
+    workflow = platform / ".github" / "workflows" / "materialize.yml"
+    stock = tmp_path / "materialize.yml"  # the same without `defaults: run: shell: bash`
+    stock.write_text(yaml.safe_dump({k: v for k, v in yaml.safe_load(workflow.read_text()).items()
+                                     if k != "defaults"}))  # fmt: skip
+    summary = tmp_path / "summary.md"
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
+    data = org / "platform-data"  # the data location: now it is not there
+    data.rename(tmp_path / "moved")
+    try:
+        ran = run_github_job(workflow, "materialize", platform, env, {}, wanted=not_an_install)
+        hidden = run_github_job(stock, "materialize", platform, env, {}, wanted=not_an_install)
+    finally:
+        (tmp_path / "moved").rename(data)
+    assert ran.failed is not None and ran.commands[-1].startswith("feast-federation materialize")
+    assert "error: the data file" in ran.failed.stderr and "Traceback" not in ran.failed.stderr
+    assert hidden.failed is None  # GitHub's default shell: the failure went unseen
 
 
 def test_generated_repos_own_tests_pass(org):

@@ -81,6 +81,7 @@ def servers(tmp_path_factory):
         for name in ("pg_online", "redis"):
             applied = run([sys.executable, "apply.py"], cwd=orgs[name], env=env)
             assert applied.returncode == 0, applied.stderr[-3000:]
+        read_only_login(pg)  # may read the registry's tables; none exist, and it cannot create them
         try:
             yield SimpleNamespace(
                 env=env, orgs=orgs, root=scratch / "org", refusing_port=refusing_port
@@ -110,6 +111,26 @@ def refusing_registry_server():
         yield port
     finally:
         server.stop(0)
+
+
+def read_only_login(pg: dict[str, str]) -> None:
+    """Role feast_ro: a login with no right to create anything (PostgreSQL 15 and later give
+    none on schema public), as a merge request's read-only credentials are."""
+    import sqlalchemy
+
+    url = "postgresql+psycopg://{FEAST_PG_USER}:@{FEAST_PG_HOST}:{FEAST_PG_PORT}/postgres"
+    with sqlalchemy.create_engine(url.format(**pg)).begin() as connection:
+        connection.execute(sqlalchemy.text("CREATE ROLE feast_ro LOGIN"))
+
+
+def missing_data_file(servers):
+    """Materialize while the platform's data location is not where the registry says."""
+    data = servers.orgs["pg_online"].parent / "platform-data"
+    data.rename(data.with_name("platform-data-moved"))
+    try:
+        return cli(servers, "pg_online", "materialize")
+    finally:
+        data.with_name("platform-data-moved").rename(data)
 
 
 def silent_port():
@@ -150,6 +171,9 @@ SCENARIOS = {
         s, "pg", "plan", FEAST_PG_DATABASE="nowhere"
     ),
     ("PostgreSQL registry", "unset variable"): lambda s: cli(s, "pg", "plan", FEAST_PG_PORT=None),
+    ("PostgreSQL registry", "read-only, never synced"): lambda s: cli(
+        s, "pg", "plan", FEAST_PG_USER="feast_ro"
+    ),
     ("PostgreSQL online store", "unreachable"): lambda s: cli(
         s, "pg_online", "materialize", FEAST_PG_PORT=CLOSED
     ),
@@ -182,6 +206,7 @@ SCENARIOS = {
         s, "remote", "plan", FEAST_REGISTRY_SERVER=f"127.0.0.1:{s.refusing_port}"
     ),
     ("SQLite registry", "missing directory"): lambda s: cli(s, "sqlite", "plan"),
+    ("file offline store", "missing data file"): missing_data_file,
 }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,8 @@ import yaml
 
 from feast_federation.onboarding import bake_platform, bake_team
 from feast_federation.rules.choices import Backends
-from support import ROOT, run
+from support import run
+from support.runners import template_copy
 
 BIN = Path(sys.executable).parent
 
@@ -99,17 +99,7 @@ def git(*args: str, cwd: Path) -> str:
 @pytest.fixture()
 def template_repo(tmp_path) -> Path:
     """A git copy of this project as it is now (uncommitted changes included), tagged v0.1.0."""
-    copy = tmp_path / "feast-federation"
-    listed = git("ls-files", "--cached", "--others", "--exclude-standard", "-z", cwd=ROOT)
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, copy / name)
-    git("init", "-q", "-b", "main", cwd=copy)
-    git("add", "-A", cwd=copy)
-    git("commit", "-qm", "template", cwd=copy)
-    git("tag", "v0.1.0", cwd=copy)
-    return copy
+    return template_copy(tmp_path / "feast-federation")
 
 
 def test_cruft_update_brings_template_changes_and_keeps_local_edits(template_repo, tmp_path):

@@ -1,7 +1,8 @@
 """The generated pipelines pass a security review on every backend combination: pull-request
 jobs never hold what an apply writes with, applies run in an environment, the registry's
-concurrency group is on apply jobs only, a reconcile run catches up, and zizmor's auditor
-persona finds nothing above low."""
+concurrency group is on apply jobs only, a reconcile run catches up, zizmor's auditor
+persona finds nothing above low, and every step that pipes fails when a command in the pipe
+fails."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from support import run
+from support.pipelines import GITHUB_SHELLS, github_shell, run_github_job
 
 BIN = Path(sys.executable).parent
 SECRET = re.compile(r"secrets\.(\w+)")
@@ -146,3 +148,48 @@ def test_gitlab_applies_use_a_protected_environment_and_merge_requests_read_only
         assert any("RECONCILE" in rule["if"] for rule in apply["rules"])
         for name, value in (pipeline["check"].get("variables") or {}).items():
             assert value.startswith("$") and "READONLY" in value, (path, name, value)
+
+
+def test_every_workflow_runs_its_steps_with_pipefail(orgs, tmp_path):
+    """GitHub runs a `run:` step as `bash -e` unless a shell is named: a step such as
+    `feast-federation materialize . | tee materialize.log` passes after a failed
+    materialize. Every generated workflow, for every backend, CI and deploy choice, names
+    bash (`-eo pipefail`) for all its steps, and no job or step names another shell."""
+    from feast_federation.onboarding import bootstrap_org
+    from feast_federation.rules.choices import DEPLOY_TARGETS, Backends
+
+    for deploy in DEPLOY_TARGETS:  # the deploy choice adds manifests; workflows stay held
+        bootstrap_org(tmp_path / deploy, project="acme", owners=["p@x.io"], teams=["alpha"],
+                      backends=Backends("postgres", "postgres", "postgres"),
+                      deploy=deploy)  # fmt: skip
+    workflows = [*orgs.glob("github/**/.github/workflows/*.yml"),
+                 *tmp_path.glob("**/.github/workflows/*.yml")]  # fmt: skip
+    assert len(workflows) == 188 * 5 + len(DEPLOY_TARGETS) * 5
+    for path in workflows:
+        workflow = yaml.safe_load(path.read_text())
+        assert workflow["defaults"] == {"run": {"shell": "bash"}}, path
+        for name, job in workflow["jobs"].items():
+            for step in job["steps"]:
+                if "run" in step:
+                    assert github_shell(workflow, name, step) == GITHUB_SHELLS["bash"], path
+    assert not list(orgs.glob("gitlab/**/.github"))  # GitLab's runner: `set -eo pipefail`
+
+
+def test_the_emulator_runs_steps_in_githubs_shells(tmp_path):
+    """What tests/support/pipelines.py runs a step with is what GitHub runs it with: without
+    a named shell a failure inside a pipe passes, with `shell: bash` it fails the job."""
+    steps = {"runs-on": "ubuntu-latest",
+             "steps": [{"run": "false | tee log"}, {"run": "echo after > after"}]}  # fmt: skip
+    cases = {
+        "default": ({"jobs": {"j": steps}}, None),
+        "workflow": ({"defaults": {"run": {"shell": "bash"}}, "jobs": {"j": steps}}, 0),
+        "job": ({"jobs": {"j": {**steps, "defaults": {"run": {"shell": "bash"}}}}}, 0),
+    }
+    for name, (workflow, failed_at) in cases.items():
+        path = tmp_path / f"{name}.yml"
+        path.write_text(yaml.safe_dump(workflow))
+        ran = run_github_job(path, "j", tmp_path, {"PATH": "/usr/bin:/bin"}, {})
+        if failed_at is None:
+            assert ran.failed is None and len(ran.commands) == 2, name
+        else:
+            assert ran.failed is not None and len(ran.commands) == failed_at + 1, name

@@ -21,15 +21,15 @@ TEAM_TEMPLATE = str(ROOT / "cookiecutter-team")
 FEATURE_VIEWS = '''"""Feature views of a marketplace platform."""
 
 from datetime import timedelta
-from pathlib import Path
 
 from feast import Entity, FeatureView, Field, FileSource, ValueType
 from feast.types import Float64, Int64, String
+from feast_federation import data_location
 
 merchant = Entity(name="merchant", join_keys=["merchant_id"], value_type=ValueType.INT64)
 merchant_source = FileSource(
     name="merchant_source",
-    path=str(Path(__file__).resolve().parent / "data" / "merchants.parquet"),
+    path=f"{data_location(__file__)}/merchants.parquet",
     timestamp_field="event_timestamp",
 )
 
@@ -60,6 +60,7 @@ def platform(tmp_path_factory) -> Path:
     """A platform repo with none of the demo's views, synced: its contract is the registry's."""
     import pandas as pd
 
+    from feast_federation import data_location
     from feast_federation.onboarding import bake_platform
 
     platform = bake_platform(
@@ -72,7 +73,7 @@ def platform(tmp_path_factory) -> Path:
             "orders": [3, 1], "category": ["food", "toys"], "display_name": ["A", "B"],
             "tier": [1, 2],
         }
-    ).to_parquet(platform / "data" / "merchants.parquet")  # fmt: skip
+    ).to_parquet(f"{data_location(platform)}/merchants.parquet")  # fmt: skip
     (platform / "feature_views.py").write_text(FEATURE_VIEWS)
     ok(run([sys.executable, "apply.py", "--yes"], cwd=platform))
     views = json.loads((platform / "platform_contract.json").read_text())["views"]

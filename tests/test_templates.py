@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from feast_federation import data_location
 from support import ROOT, invoke, run
 from support.baking import assert_fully_rendered, assert_ruff_clean, files_of
 from support.hostile import HOSTILE_NAMES
@@ -40,10 +41,14 @@ def test_platform_bakes_a_complete_repo(platform):
         "tests/test_definitions.py", ".github/workflows/feature-store.yml",
         ".github/workflows/template-drift.yml", "CODEOWNERS", "requirements.txt",
         "pyproject.toml", ".pre-commit-config.yaml", "platform_contract.json",
-        "data/user_features.parquet", "data/driver_stats.parquet",
-        "data/customer_features.parquet",
     }  # fmt: skip
     assert expected <= {str(path.relative_to(platform)) for path in files_of(platform)}
+    # The sample data lives beside the repo, where every clone of it reads the same files.
+    assert data_location(platform) == str(platform.parent / "platform-data")
+    assert sorted(path.name for path in (platform.parent / "platform-data").iterdir()) == [
+        "customer_features.parquet", "driver_stats.parquet", "user_features.parquet"
+    ]  # fmt: skip
+    assert not list(platform.glob("data/*.parquet"))
     assert_fully_rendered(platform)
     assert_ruff_clean(platform)
     policy = yaml.safe_load((platform / "federation.yaml").read_text())
@@ -63,7 +68,7 @@ def test_platform_bakes_a_complete_repo(platform):
 def test_sample_data_is_recent_and_realistic(platform):
     import pandas as pd
 
-    frame = pd.read_parquet(platform / "data" / "customer_features.parquet")
+    frame = pd.read_parquet(f"{data_location(platform)}/customer_features.parquet")
     newest = frame["event_timestamp"].max()
     assert pd.Timestamp.now(tz="UTC") - newest < pd.Timedelta(hours=2)
     assert frame["customer_id"].nunique() == 20
@@ -279,3 +284,36 @@ def test_platform_readme_headings_stand_apart_and_the_policy_lock_is_ignored(
     (repo / ".federation.yaml.lock").write_text("")
     ignored = run(["git", "check-ignore", ".federation.yaml.lock"], cwd=repo)
     assert ignored.returncode == 0, "git would commit the policy lock"
+
+
+def test_a_data_location_is_one_setting_every_checkout_reads(tmp_path, monkeypatch):
+    """--data-location (a folder given relative to here, or an object-store URI) is recorded
+    in the platform's pyproject.toml; FEAST_DATA_LOCATION overrides it; none may be a path
+    inside the new repo, relative, or for an offline store that reads tables."""
+    monkeypatch.chdir(tmp_path)
+    made = invoke("bootstrap", "org", "--data-location", "lake", "--team", "alpha")
+    assert made.exit_code == 0, made.output
+    platform = tmp_path / "org" / "platform"
+    assert data_location(platform) == str(tmp_path / "lake")
+    assert data_location(platform / "feature_views.py") == str(tmp_path / "lake")
+    assert (tmp_path / "lake" / "user_features.parquet").is_file()  # the sample data
+    monkeypatch.setenv("FEAST_DATA_LOCATION", "s3://acme-feast/data/")
+    assert data_location(platform) == "s3://acme-feast/data"
+    monkeypatch.delenv("FEAST_DATA_LOCATION")
+
+    made = invoke("bootstrap", "cloud", "--registry", "s3", "--online-store", "dynamodb",
+                  "--data-location", "s3://acme-feast/data")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert data_location(tmp_path / "cloud" / "platform") == "s3://acme-feast/data"
+    assert "feast[aws]" in (tmp_path / "cloud" / "platform" / "requirements.txt").read_text()
+    assert "install requirements.txt, then run" in made.output  # nothing written to S3 here
+
+    for args, refused in [
+        (["--data-location", "inside/platform/data"], "inside the new platform repo"),
+        (["--data-location", "ftp://host/data"], "expected an absolute folder or an s3://"),
+        (["--offline-store", "postgres", "--data-location", "/srv/data"], "reads tables"),
+        (["--registry", "postgres", "--online-store", "postgres"], "give a data location"),
+    ]:
+        result = invoke("bootstrap", "inside", *args)
+        assert result.exit_code == 1 and refused in result.output, result.output
+        assert not (tmp_path / "inside").exists()

@@ -34,8 +34,9 @@ from feast_federation.rules.ownership import (
         ),
         (
             Backends("s3", "dynamodb", "duckdb"),
-            "offline_store duckdb with registry s3: it reads parquet files local to the "
-            "platform repo; choose a shared offline store "
+            "offline_store duckdb with registry s3: every repo and runner reads the same "
+            "parquet files; give a data location they all reach (data_location: a shared "
+            "folder, or an s3:// or gs:// URI), or choose a shared offline store "
             "(postgres, snowflake, bigquery, redshift, spark)",
         ),
         (

@@ -1,22 +1,23 @@
 {%- set store = cookiecutter.offline_store -%}
 {%- if store in ["file", "duckdb"] -%}
-"""Batch sources: the parquet files written by scripts/generate_sample_data.py.
+"""Batch sources: parquet files at the platform's data location.
 
-Paths are absolute because team repos resolve a relative FileSource path against
-themselves, not against this repo.
+The location is `data-location` in pyproject.toml (or $FEAST_DATA_LOCATION): a folder outside
+this repo, or an s3:// or gs:// URI. The registry stores each source's path, so it never
+depends on where this repo is checked out; `feast-federation check` refuses a path inside
+the checkout. scripts/generate_sample_data.py writes sample files there.
 """
 
-from pathlib import Path
-
 from feast import FileSource
+from feast_federation import data_location
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_LOCATION = data_location(__file__)
 
 
 def _parquet_source(name: str) -> FileSource:
     return FileSource(
         name=f"{name}_source",
-        path=str(DATA_DIR / f"{name}.parquet"),
+        path=f"{DATA_LOCATION}/{name}.parquet",
         timestamp_field="event_timestamp",
         created_timestamp_column="created",
     )

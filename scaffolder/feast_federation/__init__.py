@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 from feast_federation.version import __version__
 
 if TYPE_CHECKING:
+    from feast_federation.rules.repo import data_location
     from feast_federation.sync.references import platform_view
 
-__all__ = ["__version__", "platform_view"]
+__all__ = ["__version__", "data_location", "platform_view"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,4 +22,8 @@ def __getattr__(name: str) -> Any:
         from feast_federation.sync.references import platform_view
 
         return platform_view
+    if name == "data_location":  # imports no Feast
+        from feast_federation.rules.repo import data_location
+
+        return data_location
     raise AttributeError(f"module 'feast_federation' has no attribute {name!r}")

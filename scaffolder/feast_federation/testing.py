@@ -15,6 +15,7 @@ from feast_federation.rules.repo import find_repo
 from feast_federation.sync.checks import fresh_python, odfv_serving_problems, sample_inputs
 
 __all__ = [
+    "checkout_path_problems",
     "odfv_serving_problems",
     "ownership_problems",
     "platform_contract_problems",
@@ -55,6 +56,19 @@ def ownership_problems(repo_path: Path | str) -> list[str]:
 
     try:
         return source_problems(repo_path)
+    except FederationError as exc:
+        return [str(exc)]
+
+
+def checkout_path_problems(repo_path: Path | str) -> list[str]:
+    """One line for each definition of the repo that stores a path inside its checkout
+    (no registry): every clone would store its own, as ``check`` and the apply refuse."""
+    from feast_federation.sync.checkout import checkout_paths
+    from feast_federation.sync.collect import collect
+
+    try:
+        repo = find_repo(repo_path)
+        return checkout_paths(repo, collect(repo))
     except FederationError as exc:
         return [str(exc)]
 

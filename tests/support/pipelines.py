@@ -1,6 +1,12 @@
 """Running a generated pipeline's jobs here: each step or script line in order, each in a
-fresh bash, as a runner would. ``uses:`` steps (checkout, setup-python, artifact upload) are
-what the caller stands in for; ``wanted`` leaves out what it has already (an install)."""
+fresh shell, as a runner would. ``uses:`` steps (checkout, setup-python, artifact upload) are
+what the caller stands in for; ``wanted`` leaves out what it has already (an install).
+
+Shells are GitHub's and GitLab's own: a GitHub ``run:`` step without a ``shell:`` (on the
+step, or as the job's or workflow's ``defaults.run.shell``) runs as ``bash -e {0}``, so a
+command that fails inside a pipe does not fail the step; ``shell: bash`` runs as ``bash
+--noprofile --norc -eo pipefail {0}``. GitLab's runner runs a job's lines in one bash with
+``set -eo pipefail``."""
 
 from __future__ import annotations
 
@@ -48,6 +54,26 @@ def github_steps(workflow: Path, job: str) -> list[dict]:
     return yaml.safe_load(workflow.read_text())["jobs"][job]["steps"]
 
 
+# GitHub's commands for a `run:` step on Linux, by `shell:` (None: no shell given anywhere).
+GITHUB_SHELLS = {
+    None: ["bash", "-e"],
+    "bash": ["bash", "--noprofile", "--norc", "-eo", "pipefail"],
+    "sh": ["sh", "-e"],
+}
+
+
+def github_shell(workflow: dict, job: str, step: dict) -> list[str]:
+    """The command GitHub runs ``step`` of ``job`` with (the step's script file appended):
+    the step's ``shell:``, else the job's ``defaults.run.shell``, else the workflow's."""
+    shell = step.get("shell") or _default_shell(workflow["jobs"][job]) or _default_shell(workflow)
+    assert shell in GITHUB_SHELLS, f"a shell this helper does not run: {shell!r}"
+    return GITHUB_SHELLS[shell]
+
+
+def _default_shell(where: dict) -> str | None:
+    return ((where.get("defaults") or {}).get("run") or {}).get("shell")
+
+
 def run_github_job(
     workflow: Path,
     job: str,
@@ -60,14 +86,15 @@ def run_github_job(
     keeps), with its ``env:`` (``${{ name }}`` read from ``context``); stops at the first
     step that fails."""
     ran = Ran([])
-    for step in github_steps(workflow, job):
+    config = yaml.safe_load(workflow.read_text())
+    for step in config["jobs"][job]["steps"]:
         if "run" not in step or not wanted(step["run"]):
             continue
         if not condition_holds(str(step.get("if", "")), context):
             continue
         step_env = {name: _expand(str(value), context) for name, value in
                     (step.get("env") or {}).items()}  # fmt: skip
-        result = _bash(step["run"], repo, env | step_env)
+        result = _run_step(github_shell(config, job, step), step["run"], repo, env | step_env)
         ran.commands.append(step["run"])
         if result.returncode != 0:
             ran.failed = result
@@ -114,6 +141,17 @@ def _expand(value: str, context: dict[str, str]) -> str:
     return _EXPRESSION.sub(lookup, value)
 
 
+def _run_step(
+    shell: list[str], script: str, cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess:
+    """One step as GitHub runs it: its script in a file, handed to the shell's command."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch, "step.sh")
+        path.write_text(script)
+        return subprocess.run([*shell, str(path)], cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=600)  # fmt: skip
+
+
 def _bash(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", "-e", "-c", command], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=600)  # fmt: skip

@@ -1,19 +1,31 @@
-"""Write realistic sample data ending now: parquet files, and with --postgres the tables.
+{%- set files = cookiecutter.offline_store in ["file", "duckdb"] -%}
+"""Write realistic sample data ending now{% if files %}: parquet files, and with --postgres the tables{% endif %}.
 
 Timestamps end at the current hour, so `materialize-incremental` right after a bootstrap
-loads online rows. Run it again to refresh them. --postgres loads the same rows into the
+loads online rows. Run it again to refresh them.
+{%- if files %} The parquet files go to the platform's data
+location (`data-location` in pyproject.toml, or $FEAST_DATA_LOCATION): a folder, or an s3://
+or gs:// URI (with the cloud's credentials set).
+{%- endif %} --postgres loads the same rows into the
 `platform` schema of the database named by the FEAST_PG_* variables.
 """
 
 import os
 import sys
 from datetime import datetime, timezone
+{%- if files %}
 from pathlib import Path
+{%- endif %}
 
 import numpy as np
 import pandas as pd
+{%- if files %}
+import pyarrow as pa
+import pyarrow.fs
+import pyarrow.parquet as pq
+from feast_federation import data_location
+{%- endif %}
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 HOURS = 7 * 24
 
 
@@ -27,27 +39,41 @@ def _timeline(ids: np.ndarray) -> pd.DataFrame:
     return frame
 
 
-def main() -> None:
+def sample_tables() -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(7)
-    DATA_DIR.mkdir(exist_ok=True)
 
     users = _timeline(np.arange(1001, 1021)).rename(columns={"entity": "user_id"})
     users["age"] = np.repeat(rng.integers(18, 80, 20), len(users) // 20)
     users["account_balance"] = rng.gamma(2.0, 400.0, len(users)).round(2)
-    users.to_parquet(DATA_DIR / "user_features.parquet", index=False)
 
     drivers = _timeline(np.arange(2001, 2011)).rename(columns={"entity": "driver_id"})
     drivers["conv_rate"] = rng.beta(8, 3, len(drivers)).astype("float32")
     drivers["acc_rate"] = rng.beta(12, 2, len(drivers)).astype("float32")
-    drivers.to_parquet(DATA_DIR / "driver_stats.parquet", index=False)
 
     customers = _timeline(np.arange(3001, 3021)).rename(columns={"entity": "customer_id"})
     customers["total_purchases"] = rng.poisson(12, len(customers))
     customers["avg_order_value"] = rng.lognormal(3.8, 0.4, len(customers)).round(2)
-    customers.to_parquet(DATA_DIR / "customer_features.parquet", index=False)
+    return {"user_features": users, "driver_stats": drivers, "customer_features": customers}
+
+
+def main() -> None:
+    tables = sample_tables()
+{%- if files %}
+    write_parquet(tables, data_location(Path(__file__).parent))
+{%- endif %}
     if "--postgres" in sys.argv:
-        load_into_postgres({"user_features": users, "driver_stats": drivers,
-                            "customer_features": customers})  # fmt: skip
+        load_into_postgres(tables)
+{%- if files %}
+
+
+def write_parquet(tables: dict[str, pd.DataFrame], location: str) -> None:
+    """One <name>.parquet file per table at ``location``, a folder or an object-store URI."""
+    filesystem, folder = pyarrow.fs.FileSystem.from_uri(location)
+    filesystem.create_dir(folder, recursive=True)
+    for name, frame in tables.items():
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table, f"{folder}/{name}.parquet", filesystem=filesystem)
+{%- endif %}
 
 
 def load_into_postgres(tables: dict[str, pd.DataFrame]) -> None:

@@ -7,6 +7,7 @@ result.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -111,6 +112,14 @@ def bootstrap(
     registry: Annotated[str, typer.Option(help=", ".join(REGISTRIES) + ".")] = "sqlite",
     online_store: Annotated[str, typer.Option(help=", ".join(ONLINE_STORES) + ".")] = "sqlite",
     offline_store: Annotated[str, typer.Option(help=", ".join(OFFLINE_STORES) + ".")] = "file",
+    data_location: Annotated[
+        str,
+        typer.Option(
+            help="With the file and duckdb offline stores: where the parquet files live, a "
+            "folder outside the repos or an s3:// or gs:// URI that every checkout and runner "
+            "reads (default: ORG_DIR/platform-data)."
+        ),
+    ] = "",
     postgres_sslmode: Annotated[
         str, typer.Option(help="TLS to PostgreSQL: require, verify-full, prefer or disable.")
     ] = "require",
@@ -143,6 +152,7 @@ def bootstrap(
         backends=Backends(registry, online_store, offline_store, registry_server), ci=ci,
         postgres_sslmode=postgres_sslmode, registry_server_address=registry_server_address,
         federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
+        data_location=_absolute(data_location),
     )  # fmt: skip
     platform_dir, team_dirs = bake_org(org_dir, spec, teams)
     output.org_created(platform_dir, team_dirs)
@@ -150,6 +160,13 @@ def bootstrap(
         from feast_federation.ops.orgs import apply_org
 
         apply_org(platform_dir, team_dirs, output.step, output.step_done)
+
+
+def _absolute(location: str) -> str:
+    """A folder given relative to here, made absolute; an object-store URI as it is."""
+    if not location or "://" in location:
+        return location
+    return os.path.abspath(os.path.expanduser(location))
 
 
 @app.command()

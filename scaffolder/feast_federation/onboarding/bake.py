@@ -71,6 +71,7 @@ def bake_platform_repo(spec: PlatformSpec, output_dir: Path) -> Path:
     target = Path(output_dir) / spec.repo_name
     if target.exists():
         raise FederationError(f"{target}: already exists")
+    spec = spec.placed_in(output_dir)
     with handing_over(spec):
         return bake(PLATFORM_TEMPLATE, output_dir, spec.context())
 

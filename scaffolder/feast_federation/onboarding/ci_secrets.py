@@ -10,6 +10,10 @@ a Google Cloud key is written to a file first; GitLab exposes CI/CD variables by
 Pull-request jobs run the proposed code, so they never get what an apply writes with: they
 read each variable from a read-only secret of its own name (``readonly_name``:
 ``FEAST_PG_USER`` from ``FEAST_PG_READONLY_USER``), kept in a separate environment.
+
+A platform repo whose sources are files also passes every job the repository variable
+FEAST_DATA_LOCATION (empty unless set): where a runner reaches the data when not at the
+location pyproject.toml records. It is no secret, and every job must see the same value.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from feast_federation.rules.choices import Backends
+from feast_federation.rules.repo import DATA_LOCATION_VARIABLE, records_data_location
 
 ENV_PLACEHOLDER = "    env: {}\n"
 READONLY_ENV_PLACEHOLDER = "    env: {}  # read-only\n"
@@ -40,6 +45,8 @@ _GCP_KEY_STEP = """\
         run: (umask 077 && printf '%s' "$GCP_SERVICE_ACCOUNT_KEY" > {key_file})
 """
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
+# A repository variable (no secret): empty when unset, and then pyproject.toml's location.
+DATA_LOCATION_VALUE = f"${{{{ vars.{DATA_LOCATION_VARIABLE} }}}}"
 
 
 def store_variables(store_yaml: str) -> list[str]:
@@ -74,13 +81,16 @@ def wire_ci_secrets(repo_dir: Path) -> None:
     repo_dir = Path(repo_dir)
     variables = store_variables((repo_dir / "feature_store.yaml").read_text(encoding="utf-8"))
     google = "GOOGLE_APPLICATION_CREDENTIALS" in variables
+    located = records_data_location(repo_dir)
     for workflow in sorted((repo_dir / ".github" / "workflows").glob("*.yml")):
         for placeholder, steps_placeholder, rename in (
             (ENV_PLACEHOLDER, STEPS_PLACEHOLDER, str),
             (READONLY_ENV_PLACEHOLDER, READONLY_STEPS_PLACEHOLDER, readonly_name),
         ):
             mapped = "".join(f"      {name}: {_github_value(name, rename)}\n" for name in variables)
-            _replace(workflow, placeholder, "    env:\n" + mapped if variables else ENV_PLACEHOLDER)
+            if located:
+                mapped += f"      {DATA_LOCATION_VARIABLE}: {DATA_LOCATION_VALUE}\n"
+            _replace(workflow, placeholder, "    env:\n" + mapped if mapped else ENV_PLACEHOLDER)
             key_step = _GCP_KEY_STEP.format(secret=rename(GCP_KEY_SECRET), key_file=GCP_KEY_FILE)
             _replace(workflow, steps_placeholder, key_step if google else "")
     gitlab = repo_dir / ".gitlab-ci.yml"

@@ -15,6 +15,8 @@ the hook takes that one (``handed_over``) instead of checking the same values ag
 from __future__ import annotations
 
 import contextvars
+import copy
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ from feast_federation.onboarding.team_config import (
 from feast_federation.rules.choices import (
     CI_SYSTEMS,
     LOCAL_DEFAULT,
+    LOCAL_OFFLINE_STORES,
     POSTGRES_SSLMODES,
     SCHEMA_SCOPED_OFFLINE_STORES,
     Backends,
@@ -53,6 +56,7 @@ from feast_federation.rules.ownership import (
 from feast_federation.rules.policy import Policy, load_policy, split_owners
 from feast_federation.rules.repo import STORE_FILE, declared_names
 from feast_federation.rules.values import (
+    check_data_location,
     check_git_ref,
     check_owners,
     check_plain_text,
@@ -76,7 +80,9 @@ class PlatformSpec:
     """A new platform repo: every template choice, checked when the spec is made.
 
     ``platform_repo_url`` and ``platform_repo_ref`` are where the Feast Operator clones the
-    repo from (``deploy="feast-operator"``).
+    repo from (``deploy="feast-operator"``). ``data_location`` is where a file offline store's
+    parquet files live (a folder outside the repo, or an ``s3://`` or ``gs://`` URI); empty,
+    a folder beside the new repo (``<output dir>/<repo_name>-data``).
     """
 
     project: str
@@ -92,6 +98,7 @@ class PlatformSpec:
     feast_federation_version: str = __version__
     platform_repo_url: str = DEFAULT_PLATFORM_REPO_URL
     platform_repo_ref: str = DEFAULT_PLATFORM_REPO_REF
+    data_location: str = ""
 
     def __post_init__(self) -> None:
         """A platform spec cannot exist unchecked: every value is checked here, before
@@ -108,7 +115,15 @@ class PlatformSpec:
         check_requirement("federation_requirement", self.federation_requirement)
         check_url("platform_repo_url", self.platform_repo_url)
         check_git_ref("platform_repo_ref", self.platform_repo_ref)
-        self.backends.check()
+        if self.data_location:
+            check_data_location("data_location", self.data_location)
+            if self.backends.offline_store not in LOCAL_OFFLINE_STORES:
+                raise FederationError(
+                    f"data_location {shown(self.data_location)}: the "
+                    f"{self.backends.offline_store} offline store reads tables, not files; "
+                    f"a data location is for {' and '.join(LOCAL_OFFLINE_STORES)}"
+                )
+        self.backends.check(self.data_location)
         check_choice("ci", self.ci, CI_SYSTEMS)
         check_deploy(self.deploy, self.backends)
         check_choice("postgres_sslmode", self.postgres_sslmode, POSTGRES_SSLMODES)
@@ -135,6 +150,7 @@ class PlatformSpec:
             feast_federation_version=values["feast_federation_version"],
             platform_repo_url=values.get("platform_repo_url", DEFAULT_PLATFORM_REPO_URL),
             platform_repo_ref=values.get("platform_repo_ref", DEFAULT_PLATFORM_REPO_REF),
+            data_location=values.get("data_location", ""),
         )
 
     def context(self) -> dict[str, str]:
@@ -156,11 +172,32 @@ class PlatformSpec:
             "feast_federation_version": self.feast_federation_version,
             "feast_federation_requirement": self.federation_requirement,
             "federation_repo_url": self.federation_repo_url,
+            "data_location": self.data_location,
         }
 
     def is_context(self, values: Mapping[str, str]) -> bool:
         """Whether cookiecutter's ``values`` are this spec's, as baked."""
         return _holds(values, self.context())
+
+    def placed_in(self, output_dir: Path | str) -> PlatformSpec:
+        """This spec as baked into ``output_dir``, with the data location a file offline
+        store reads decided: the one given, else a folder beside the new repo. Never one
+        inside it: the registry stores each source's path, and every clone would store its
+        own. Only the location is checked; the rest of the spec was when it was made."""
+        if self.backends.offline_store not in LOCAL_OFFLINE_STORES:
+            return self
+        repo = Path(os.path.abspath(Path(output_dir) / self.repo_name))
+        location = self.data_location or str(repo.parent / f"{self.repo_name}-data")
+        check_data_location("data_location", location)
+        if location.startswith("/") and (Path(location) == repo or repo in Path(location).parents):
+            raise FederationError(
+                f"data_location {location}: inside the new platform repo {repo}; every clone "
+                "of it would store its own source paths in the registry: choose a folder "
+                "outside it"
+            )
+        placed = copy.copy(self)
+        object.__setattr__(placed, "data_location", location)
+        return placed
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """One line for each way a real engine fails: unreachable, refused login, missing database or
-bucket, timeout, on PostgreSQL, SQLite, Redis, S3, DynamoDB and GCS.
+bucket, timeout, on PostgreSQL, SQLite, Redis, S3, DynamoDB and GCS; a read-only login on a
+registry that has no tables yet; a source's data file missing where the registry says it is.
 
 Feast lets the drivers' exceptions through: an unreachable PostgreSQL registry prints about
 130 lines of SQLAlchemy, an unreachable Redis a redis-py traceback. ``explain`` reads the
@@ -23,6 +24,8 @@ _PG_DOWN = ("Connection refused", "No route to host", "Name or service not known
             "could not translate host name", "Network is unreachable")  # fmt: skip
 _REDIS_DOWN = re.compile(r"Error \d+ connecting to ([^\s]+?)\.? ([^.]+)")
 _S3_OPERATIONS = re.compile(r"(Object|Bucket|Multipart|ListObjects)")
+# DuckDB's word for a data file that is not there.
+_DUCKDB_NO_FILE = re.compile(r'No files found that match the pattern "([^"]+)"')
 
 
 def limit_connect_timeouts() -> None:
@@ -32,7 +35,7 @@ def limit_connect_timeouts() -> None:
 def explain(exc: BaseException) -> str | None:
     """One line for an engine failure anywhere in ``exc``'s chain, or None."""
     for link in _chain(exc):
-        for rule in (_postgres, _sqlite, _redis, _aws, _gcs):
+        for rule in (_postgres, _sqlite, _redis, _aws, _gcs, _data_file):
             message = rule(link)
             if message:
                 return message
@@ -85,6 +88,12 @@ def _postgres(exc: BaseException) -> str | None:
         )
     if database:
         return f"{where} has no database {database[1]}; create it or fix FEAST_PG_DATABASE"
+    if type(exc).__name__ == "InsufficientPrivilege" and "denied for schema public" in detail:
+        return (
+            f"{where} refused to create the registry's tables (permission denied for schema "
+            "public): the registry was never synced and these credentials are read-only; run "
+            "the first platform sync with the write credentials, then check again"
+        )
     reason = next((sign.lower() for sign in _PG_DOWN if sign in detail), None)
     if reason:
         return (
@@ -92,6 +101,23 @@ def _postgres(exc: BaseException) -> str | None:
             "that the server is running"
         )
     return None
+
+
+def _data_file(exc: BaseException) -> str | None:
+    """A source's parquet file missing (pandas and dask, or DuckDB) at the path the registry
+    stores for it."""
+    if isinstance(exc, FileNotFoundError):
+        path = exc.filename or str(exc).strip().splitlines()[-1].removeprefix("Original Message: ")
+    else:
+        found = _DUCKDB_NO_FILE.search(str(exc)) if _module(exc) == "_duckdb" else None
+        path = found[1] if found else ""
+    if not str(path).endswith(".parquet"):
+        return None
+    return (
+        f"the data file {path} is not there; the registry's sources read the platform's data "
+        "location as the last sync stored it, and every machine that materializes or "
+        "retrieves must reach it at that path"
+    )
 
 
 def _sqlite(exc: BaseException) -> str | None:

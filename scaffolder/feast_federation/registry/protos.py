@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import difflib
 import hashlib
+from collections.abc import Iterator
 
 from google.protobuf import json_format
 
@@ -58,6 +59,26 @@ def stamp_project(proto, project: str):
     else:
         proto.project = project
     return proto
+
+
+DATA_SOURCE_PROTO = "feast.core.DataSource"
+
+
+def stored_strings(proto) -> Iterator[str]:
+    """Every string value ``proto`` stores, in its nested messages, maps and lists too,
+    except inside the data sources it embeds (a view's batch source): those are objects of
+    their own, checked as themselves."""
+    for field, value in proto.ListFields():
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            values = list(value.values())  # a map: its keys are names, its values stored
+        else:
+            single = isinstance(value, (str, bytes, int, float)) or hasattr(value, "ListFields")
+            values = [value] if single else list(value)  # else a repeated field
+        for item in values:
+            if isinstance(item, str):
+                yield item
+            elif hasattr(item, "ListFields") and item.DESCRIPTOR.full_name != DATA_SOURCE_PROTO:
+                yield from stored_strings(item)
 
 
 def fingerprint(proto) -> bytes:

@@ -56,8 +56,9 @@ class Backends:
     offline_store: str = "file"
     registry_server: str = "none"
 
-    def check(self) -> None:
-        """Refuse combinations that cannot be shared by every repo of the org."""
+    def check(self, data_location: str = "") -> None:
+        """Refuse combinations that cannot be shared by every repo of the org;
+        ``data_location`` is where a file offline store's data lives, if given."""
         check_choice("registry", self.registry, REGISTRIES)
         check_choice("online_store", self.online_store, ONLINE_STORES)
         check_choice("offline_store", self.offline_store, OFFLINE_STORES)
@@ -69,11 +70,12 @@ class Backends:
                 "be shared by repos on other machines; choose a server online store "
                 f"({_others(ONLINE_STORES, 'sqlite')})"
             )
-        if shared and self.offline_store in LOCAL_OFFLINE_STORES:
+        if shared and self.offline_store in LOCAL_OFFLINE_STORES and not data_location:
             raise FederationError(
-                f"offline_store {self.offline_store} with registry {self.registry}: it reads "
-                "parquet files local to the platform repo; choose a shared offline store "
-                f"({_others(OFFLINE_STORES, *LOCAL_OFFLINE_STORES)})"
+                f"offline_store {self.offline_store} with registry {self.registry}: every "
+                "repo and runner reads the same parquet files; give a data location they all "
+                "reach (data_location: a shared folder, or an s3:// or gs:// URI), or choose a "
+                f"shared offline store ({_others(OFFLINE_STORES, *LOCAL_OFFLINE_STORES)})"
             )
         if self.registry_server != "none" and self.registry not in SQL_REGISTRIES:
             raise FederationError(

@@ -9,6 +9,7 @@ tests/test_discovery.py checks that the two agree.
 from __future__ import annotations
 
 import ast
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from feast_federation.errors import FederationError
 from feast_federation.rules.ownership import PLATFORM
 from feast_federation.rules.policy import POLICY_FILE
+from feast_federation.rules.values import check_data_location
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,6 +25,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 STORE_FILE = "feature_store.yaml"
+# The platform's data location: pyproject.toml's [tool.feast-federation] data-location,
+# unless this variable holds another (a runner that reaches the same data elsewhere).
+DATA_LOCATION_SETTING = "data-location"
+DATA_LOCATION_VARIABLE = "FEAST_DATA_LOCATION"
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,42 @@ def _settings(root: Path) -> dict:
     except tomllib.TOMLDecodeError as exc:
         raise FederationError(f"{pyproject}: not valid TOML ({exc})") from None
     return data.get("tool", {}).get("feast-federation", {})
+
+
+def data_location(where: Path | str) -> str:
+    """Where the platform's data lives, for the repo holding ``where`` (a file of the repo,
+    such as a definition module's ``__file__``, or the repo's folder): $FEAST_DATA_LOCATION
+    when set, else pyproject.toml's ``data-location``. A folder or an ``s3://`` / ``gs://``
+    URI, without a trailing slash; never derived from where the repo is checked out, so every
+    clone stores the same source paths in the registry."""
+    root = _settings_root(Path(where).absolute())
+    given = os.environ.get(DATA_LOCATION_VARIABLE, "")
+    what = f"${DATA_LOCATION_VARIABLE}"
+    if not given:
+        given = _settings(root).get(DATA_LOCATION_SETTING, "")
+        what = f"{root}/pyproject.toml: {DATA_LOCATION_SETTING}"
+        if not isinstance(given, str) or not given:
+            raise FederationError(
+                f"{what}: not set; give the folder or s3:// or gs:// URI that holds the "
+                f"platform's data (or set ${DATA_LOCATION_VARIABLE})"
+            )
+    check_data_location(what, given)
+    return given.rstrip("/") or "/"
+
+
+def records_data_location(repo_dir: Path | str) -> bool:
+    """Whether the repo's pyproject.toml records a data location: a platform repo whose
+    sources are files."""
+    return DATA_LOCATION_SETTING in _settings(Path(repo_dir))
+
+
+def _settings_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` whose pyproject.toml has a
+    [tool.feast-federation] table."""
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() and _settings(folder):
+            return folder
+    raise FederationError(f"{start}: in no repo with a [tool.feast-federation] pyproject.toml")
 
 
 # What Feast's get_repo_files ignores in every repo, besides .feastignore's patterns.

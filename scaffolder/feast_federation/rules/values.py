@@ -38,6 +38,11 @@ OWNER_PATTERNS = (
     re.compile(r"@[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9][A-Za-z0-9._-]{0,99}"),  # a team
 )
 ROLE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}")
+# Where the platform's data lives: an absolute folder, or an object-store URI Feast's
+# FileSource reads. It is joined into every source path the registry stores, so nothing a
+# shell, YAML or TOML would read specially, and no spaces.
+_PLAIN_PATH = r"[^\s'\"\\`$;|&{}<>]*"
+DATA_LOCATION_PATTERN = re.compile(rf"(?:(?:s3|gs)://[a-z0-9][a-z0-9._-]*|/){_PLAIN_PATH}")
 
 
 def shown(value: object) -> str:
@@ -170,3 +175,14 @@ def markdown_fence(text: str) -> str:
     from inside."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     return "`" * max(3, longest + 1)
+
+
+def check_data_location(what: str, location: str) -> None:
+    """A data location: an absolute folder (``/srv/feast-data``) or an ``s3://`` or
+    ``gs://`` URI, the same for every checkout of the repo and every runner."""
+    check_plain_text(what, location)
+    if not DATA_LOCATION_PATTERN.fullmatch(location):
+        raise OwnershipError(
+            f"{what} {shown(location)}: expected an absolute folder or an s3:// or gs:// URI "
+            "(one every checkout reads alike), without spaces, quotes or shell characters"
+        )

@@ -17,8 +17,10 @@ from feast_federation.errors import FederationError, RefusedError
 from feast_federation.registry.location import DEFAULT_LOCK_TIMEOUT
 from feast_federation.rules.policy import load_policy, policy_section
 from feast_federation.rules.repo import Repo
+from feast_federation.sync.checkout import checkout_paths
 from feast_federation.sync.collect import collect
 from feast_federation.sync.contract import publish_platform_contract, refuse_contract_drift
+from feast_federation.sync.diff import refuse
 from feast_federation.sync.platform import plan_platform
 from feast_federation.sync.team import plan_team, published
 from feast_federation.transaction import Safeguards, Writer
@@ -100,7 +102,10 @@ def platform_plan(repo: Repo, store) -> Plan:
             f"{repo.path}/feature_store.yaml: project {store.project} differs from "
             f"federation.yaml's project {policy.project}"
         )
-    return plan_platform(store, policy, collect(repo))
+    objects = collect(repo)
+    plan_ = plan_platform(store, policy, objects)
+    refuse(checkout_paths(repo, objects))
+    return plan_
 
 
 def _team_plan(repo: Repo, store, prune: bool) -> Plan:
@@ -108,7 +113,9 @@ def _team_plan(repo: Repo, store, prune: bool) -> Plan:
     references: list = []
     objects = collect(repo, references)
     refuse_contract_drift(store, repo, objects)
-    return plan_team(store, team, objects, prune=prune, references=references)
+    plan_ = plan_team(store, team, objects, prune=prune, references=references)
+    refuse(checkout_paths(repo, objects))  # services' string references resolved by now
+    return plan_
 
 
 def _writer(repo: Repo) -> Writer:
