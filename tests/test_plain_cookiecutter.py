@@ -80,9 +80,7 @@ def test_a_policy_only_ruamel_can_edit_is_refused_before_rendering(stock_cookiec
     start = text.index("teams:")
     flow = "teams: {marketing: {prefix: marketing_, owners: [marketing-leads@example.com]}}\n"
     policy.write_text(text[:start] + flow)
-    result = bake(
-        stock_cookiecutter, ROOT, org, "team_name=payments", "platform_dir=org/platform"
-    )
+    result = bake(stock_cookiecutter, ROOT, org, "team_name=payments", "platform_dir=org/platform")
     assert result.returncode != 0
     lines = (result.stdout + result.stderr).strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
