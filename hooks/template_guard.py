@@ -90,7 +90,7 @@ def _missing(module: str) -> str:
     top = module.partition(".")[0]
     install = _DISTRIBUTIONS.get(top, "feast-federation")
     return (
-        f"the template's hooks need {top}, which this Python ({sys.executable}) lacks: "
+        f"the template's hooks need {top}, which the Python running cookiecutter lacks: "
         f"pip install {install}"
     )
 
