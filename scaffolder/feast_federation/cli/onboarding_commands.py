@@ -146,6 +146,10 @@ def bootstrap(
     )  # fmt: skip
     platform_dir, team_dirs = bake_org(org_dir, spec, teams)
     output.org_created(platform_dir, team_dirs)
+    from feast_federation.onboarding.notes import bootstrap_warnings
+
+    for warning in bootstrap_warnings(spec):
+        output.warn(warning)
     if apply_all:
         from feast_federation.ops.orgs import apply_org
 
