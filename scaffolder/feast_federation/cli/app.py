@@ -70,14 +70,15 @@ def run_app(command_app: typer.Typer, prog_name: str | None = None) -> None:
 
 
 def user_errors(command: Callable) -> Callable:
-    """Turn a FederationError into one line on stderr and exit 1: no traceback for mistakes."""
+    """Turn a FederationError into one line on stderr and exit 1: no traceback for mistakes.
+    A command asked for ``--json`` also gets the error as JSON on stdout, where it reads."""
 
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except FederationError as exc:
-            report_error(exc)
+            report_error(exc, as_json=bool(kwargs.get("json_output")))
             raise typer.Exit(EXIT_ERROR) from None
 
     return wrapper

@@ -175,6 +175,27 @@ def cached_proto(store):
     return store.registry.cached_registry_proto
 
 
+def sql_names(store, collections: list[str]) -> dict[str, list[str]]:
+    """The names of the project's objects in the SQL registry's tables for ``collections``
+    (``feast.infra.registry.sql``: ``feature_services``, ``on_demand_feature_views``,
+    ``data_sources``), read as names alone: no object is built, no UDF rebuilt."""
+    from feast.infra.registry import sql
+    from sqlalchemy import select
+
+    columns = {
+        "feature_services": sql.feature_services.c.feature_service_name,
+        "on_demand_feature_views": sql.on_demand_feature_views.c.feature_view_name,
+        "data_sources": sql.data_sources.c.data_source_name,
+    }
+    found: dict[str, list[str]] = {}
+    with store.registry.read_engine.connect() as connection:
+        for collection in collections:
+            column = columns[collection]
+            query = select(column).where(column.table.c.project_id == store.project)
+            found[collection] = [row[0] for row in connection.execute(query)]
+    return found
+
+
 def stored_proto(store):
     """The registry as its store holds it now, bypassing every cache: what a write left."""
     reg = store.registry
