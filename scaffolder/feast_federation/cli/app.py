@@ -20,11 +20,14 @@ from feast_federation.version import __version__
 
 EXIT_ERROR, EXIT_CHANGES = 1, 2
 
+# Help is plain text: Rich's panels cut long option names at 80 columns and read
+# "[default: ...]" in a help text as markup, dropping it.
 app = typer.Typer(
     help="Many teams, one Feast feature store: templates, safe applies, and a demo.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 
 

@@ -131,7 +131,9 @@ def bootstrap(
         bool, typer.Option("--apply", help="Also sync the platform, materialize, apply teams.")
     ] = False,
 ) -> None:
-    """Create a platform repo and team repos on the embedded local default."""
+    """Create a platform repo and team repos, on the local default (SQLite and parquet
+    files, for one machine) unless --registry, --online-store and --offline-store choose
+    stores a CI runner can reach."""
     from feast_federation.onboarding import PlatformSpec, bake_org
 
     teams = [
