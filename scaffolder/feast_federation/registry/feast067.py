@@ -175,23 +175,30 @@ def cached_proto(store):
     return store.registry.cached_registry_proto
 
 
-def sql_names(store, collections: list[str]) -> dict[str, list[str]]:
-    """The names of the project's objects in the SQL registry's tables for ``collections``
-    (``feast.infra.registry.sql``: ``feature_services``, ``on_demand_feature_views``,
-    ``data_sources``), read as names alone: no object is built, no UDF rebuilt."""
+def sql_names(store, collections: list[str], prefix: str, names=()) -> dict[str, list[str]]:
+    """The names starting with ``prefix`` (or among ``names``) of the project's objects in
+    the SQL registry's tables for ``collections`` (``feast.infra.registry.sql``:
+    ``feature_services``, ``on_demand_feature_views``, ``data_sources``), read as names
+    alone, as a range of the tables' (name, project) key: no object built, no UDF rebuilt,
+    no other team's rows read."""
     from feast.infra.registry import sql
-    from sqlalchemy import select
+    from sqlalchemy import and_, or_, select
 
     columns = {
         "feature_services": sql.feature_services.c.feature_service_name,
         "on_demand_feature_views": sql.on_demand_feature_views.c.feature_view_name,
         "data_sources": sql.data_sources.c.data_source_name,
     }
+    after_prefix = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first name past the prefix
     found: dict[str, list[str]] = {}
     with store.registry.read_engine.connect() as connection:
         for collection in collections:
             column = columns[collection]
-            query = select(column).where(column.table.c.project_id == store.project)
+            named = and_(column >= prefix, column < after_prefix)
+            query = select(column).where(
+                column.table.c.project_id == store.project,
+                or_(named, column.in_(list(names))) if names else named,
+            )
             found[collection] = [row[0] for row in connection.execute(query)]
     return found
 

@@ -83,26 +83,27 @@ def list_team_kinds(store: FeatureStore, prefix: str, names=()) -> list:
     return [obj for obj in candidates if obj.name.startswith(prefix) or obj.name in names]
 
 
-def team_names(store: FeatureStore, prefix: str, names=()) -> set[tuple[str, str]] | None:
+def team_names(
+    store: FeatureStore, prefix: str, names=(), besides: set[tuple[str, str]] = frozenset()
+) -> set[tuple[str, str]] | None:
     """(kind, name) of each service, ODFV and request source in the project named with
-    ``prefix`` or one of ``names``, read by name: nothing rebuilt, so a team plan can afford
-    it at any org size. None through a registry server, where it would cost a read of the
-    whole registry."""
+    ``prefix`` or one of ``names``, but those in ``besides``; read by name: nothing rebuilt,
+    so a team plan can afford it at any org size. None through a registry server, where it
+    would cost a read of the whole registry."""
     location = RegistryLocation.of(store)
     if location.is_remote:
         return None
     kinds = (FEATURE_SERVICE, ON_DEMAND_FEATURE_VIEW, REQUEST_SOURCE)
     if location.is_sql and not is_held(store):
         collections = [BY_NAME[kind].collection for kind in kinds[:2]] + ["data_sources"]
-        listed = sql_names(store, collections)
+        listed = sql_names(store, collections, prefix, names)
         found = {
             (kind, name)
             for kind, collection in zip(kinds[:2], collections, strict=False)
             for name in listed[collection]
-            if name.startswith(prefix) or name in names
         }
-        sources = [n for n in listed["data_sources"] if n.startswith(prefix) or n in names]
-        return found | {  # request sources among the team-named sources, by their kind
+        sources = {name for name in listed["data_sources"] if (REQUEST_SOURCE, name) not in besides}
+        return (found - set(besides)) | {  # of the sources left, the request sources
             (REQUEST_SOURCE, name)
             for name in sources
             if (held := occupant(store, REQUEST_SOURCE, name)) is not None
@@ -116,7 +117,7 @@ def team_names(store: FeatureStore, prefix: str, names=()) -> set[tuple[str, str
         if project_of(item) == store.project
         and kind_of_proto(BY_NAME[kind].collection, item) == kind
         and (name_of(item).startswith(prefix) or name_of(item) in names)
-    }
+    } - set(besides)
 
 
 def registry_proto(store: FeatureStore):

@@ -80,9 +80,9 @@ def plan_team(
     if not prune:
         plan_.to_delete = []
         plan_.changes = [change for change in plan_.changes if change.action != DELETE]
-        held = registry.team_names(store, team.prefix, team.names) or set()
         defined = {(kind_of(obj), obj.name) for obj in wanted}
-        plan_.left_behind = [f"{kind} {name}" for kind, name in sorted(held - defined)]
+        left = registry.team_names(store, team.prefix, team.names, besides=defined) or set()
+        plan_.left_behind = [f"{kind} {name}" for kind, name in sorted(left)]
     plan_.definitions = digests(wanted)
     plan_.state = _read_state(team, zip(wanted, occupants, strict=True), read, pruned)
     # The objects a write replaces are among the occupants and the pruned: held of any kind.
