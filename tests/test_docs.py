@@ -453,6 +453,8 @@ SCENARIOS = {
     "stock-apply": stock_apply, "partial-false": partial_false, "outside-prefix": outside_prefix,
     "team-feature-view": team_feature_view, "replaces-source": replaces_source,
     "odfv-writes": odfv_writes, "unregistered": unregistered, "no-policy": no_policy,
+    # Before a platform apply publishes the team "unregistered" adds (its list would name it).
+    "team-typo": team_typo,
     "breaks-team": breaks_team, "odfv-source": odfv_source, "project-hyphen": project_hyphen,
     "locked": locked, "server-denied": server_denied, "server-token": server_token,
     "restore-through-server": restore_through_server,
@@ -461,7 +463,7 @@ SCENARIOS = {
     "templated-value": templated_value, "prefix-takes-platform": prefix_takes_platform,
     "odfv-schema": odfv_schema, "odfv-type": odfv_type, "odfv-input": odfv_input,
     "odfv-raises": odfv_raises, "odfv-serving": odfv_serving, "view-typo": view_typo,
-    "features-string": features_string, "team-typo": team_typo, "left-behind": left_behind,
+    "features-string": features_string, "left-behind": left_behind,
     "hook-missing": hook_missing, "policy-layout": policy_layout,
     "local-runner": local_runner, "placeholder-url": placeholder_url,
     "missing-view": missing_view,
