@@ -58,7 +58,9 @@ class RefuseTemplatedValues(Extension):
 
 def federation_hook(name: str, cookiecutter: dict, repo_dir: str) -> str:
     """Run hook ``name`` for the repo baked into ``repo_dir`` (under the output directory);
-    cruft re-renders an existing repo (no ``_repo_dir``): skip then."""
+    cruft re-renders an existing repo (no ``_repo_dir``): skip then. A module the hook
+    cannot import is a refusal naming what to install (cookiecutter then removes what a
+    post-generation hook leaves), never a traceback."""
     if not cookiecutter.get("_repo_dir"):
         return ""
     sys.path.insert(0, str(HOOKS))
@@ -67,13 +69,29 @@ def federation_hook(name: str, cookiecutter: dict, repo_dir: str) -> str:
 
         from feast_federation.errors import FederationError
     except ImportError as exc:
-        raise Refusal(f"{exc.name} is missing: pip install feast-federation") from None
+        raise Refusal(_missing(exc.name or str(exc))) from None
     try:
         project_dir = Path(cookiecutter.get("_output_dir", "."), repo_dir).absolute()
         getattr(cookiecutter_hooks, name)(cookiecutter, project_dir)
+    except ImportError as exc:
+        raise Refusal(_missing(exc.name or str(exc))) from None
     except FederationError as exc:
         raise Refusal(str(exc)) from None
     return ""
+
+
+# What pip installs for a module the hooks import; anything else: feast-federation, which
+# brings all of them.
+_DISTRIBUTIONS = {"ruamel": "ruamel.yaml", "yaml": "PyYAML", "jinja2": "Jinja2"}
+
+
+def _missing(module: str) -> str:
+    top = module.partition(".")[0]
+    install = _DISTRIBUTIONS.get(top, "feast-federation")
+    return (
+        f"the template's hooks need {top}, which the Python running cookiecutter lacks: "
+        f"pip install {install}"
+    )
 
 
 def _without_refusals(record: logging.LogRecord) -> bool:
@@ -126,6 +144,8 @@ def _own_texts() -> frozenset[str]:
     texts: set[str] = set()
     for template in TEMPLATES:
         base = HOOKS.parent / template
+        if not (base / "cookiecutter.json").is_file():  # a copy of one template only
+            continue
         texts.update(_strings(json.loads((base / "cookiecutter.json").read_text("utf-8"))))
         for path in base.rglob("*"):
             parts = path.relative_to(base).parts

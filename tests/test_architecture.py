@@ -46,7 +46,7 @@ FEAST_INTERNALS = frozenset({
     "_make_inferences", "_validate_all_feature_views", "_registry_store", "_write_registry",
     "_prepare_registry_for_changes", "cached_registry_proto", "cached_registry_proto_ttl",
     "cached_registry_proto_created", "cache_mode", "write_engine", "read_engine",
-    "proto_registry_utils",
+    "proto_registry_utils", "_construct_random_input", "_feature_exists_in_inferred",
 })  # fmt: skip
 INTERNALS_MODULE = "feast_federation.registry.feast067"
 # Registry writes: calls of these on a store or a registry, and the kind table's method names.

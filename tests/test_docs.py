@@ -33,8 +33,8 @@ def refusal(*args) -> str:
     return result.output
 
 
-def planted(repo: Path, code: str, *args) -> str:
-    path = repo / "planted.py"
+def planted(repo: Path, code: str, *args, name: str = "planted.py") -> str:
+    path = repo / name
     path.write_text(code)
     try:
         return refusal(*args, repo) if args else refusal("check", repo)
@@ -283,6 +283,117 @@ def prefix_takes_platform(org):
     return refusal("add-team", "user", "--platform", org.platform, "--owner", "u@acme.io")
 
 
+def odfv_schema(org):
+    return planted(
+        org.marketing,
+        DISCOUNT.replace("BODY", '"discont": [a / 10 for a in inputs["amount"]]'),
+        "apply",
+        name="discounts.py",
+    )
+
+
+def odfv_type(org):
+    return planted(
+        org.marketing,
+        DISCOUNT.replace("BODY", '"discount": [str(a) for a in inputs["amount"]]'),
+        "apply",
+        name="discounts.py",
+    )
+
+
+def odfv_input(org):
+    return planted(
+        org.marketing,
+        DISCOUNT.replace("BODY", '"discount": [a / 10 for a in inputs["amont"]]'),
+        "apply",
+        name="discounts.py",
+    )
+
+
+def odfv_raises(org):
+    return planted(
+        org.marketing,
+        DISCOUNT.replace("BODY", '"discount": [a / 0 for a in inputs["amount"]]'),
+        "apply",
+        name="discounts.py",
+    )
+
+
+def odfv_serving(org):
+    code = "RATE = 0.1\n" + DISCOUNT.replace(
+        "BODY", '"discount": [a * RATE for a in inputs["amount"]]'
+    )
+    return planted(org.marketing, code, "apply", name="discounts.py")
+
+
+def view_typo(org):
+    return planted(
+        org.marketing,
+        "from feast_federation import platform_view\nx = platform_view('user_feature')\n",
+        "apply",
+    )
+
+
+def features_string(org):
+    return planted(
+        org.marketing,
+        "from feast_federation import platform_view\nx = platform_view('user_features', 'age')\n",
+        "apply",
+    )
+
+
+def team_typo(org):
+    project = org.marketing / "pyproject.toml"
+    original = project.read_text()
+    project.write_text(original.replace('team = "marketing"', 'team = "marketnig"'))
+    try:
+        return refusal("apply", org.marketing)
+    finally:
+        project.write_text(original)
+
+
+def left_behind(org):
+    service = org.marketing / "planted.py"
+    service.write_text(SERVICE.format(name="marketing_old"))
+    assert cli_ok("apply", org.marketing)
+    service.unlink()
+    try:
+        return invoke("plan", org.marketing).output
+    finally:
+        invoke("apply", org.marketing, "--prune", "--yes")
+
+
+def hook_missing(org):
+    sys.path.insert(0, str(ROOT / "hooks"))
+    try:
+        import template_guard
+    finally:
+        sys.path.remove(str(ROOT / "hooks"))
+    return str(template_guard.Refusal(template_guard._missing("feast_federation")))
+
+
+def policy_layout(org, monkeypatch, tmp_path):
+    from feast_federation.errors import FederationError
+    from feast_federation.rules.policy import check_registrable
+
+    (tmp_path / "federation.yaml").write_text(
+        "project: acme\nteams: {risk: {prefix: risk_, owners: [r@acme.io]}}\n"
+    )
+    monkeypatch.setitem(sys.modules, "ruamel", None)  # as under plain cookiecutter
+    monkeypatch.setitem(sys.modules, "ruamel.yaml", None)
+    with pytest.raises(FederationError) as failed:
+        check_registrable(tmp_path, "payments", ["p@acme.io"])
+    return str(failed.value)
+
+
+def local_runner(org, tmp_path):
+    return invoke("bootstrap", tmp_path / "org").output
+
+
+def placeholder_url(org, tmp_path):
+    return invoke("bootstrap", tmp_path / "org").output
+
+
 def _touch_customer_features(org, description: str | None) -> None:
     if description is None:
         assert cli_ok("apply", org.platform, "--yes")
@@ -498,6 +609,25 @@ def damaged_sqlite(org):
     return explain(sqlite3.DatabaseError("database disk image is malformed"))
 
 
+DISCOUNT = """from feast import Field, RequestSource
+from feast.on_demand_feature_view import on_demand_feature_view
+from feast.types import Float64
+from feast_federation import platform_view
+
+basket = [Field(name="amount", dtype=Float64)]
+marketing_basket = RequestSource(name="marketing_basket", schema=basket)
+
+
+@on_demand_feature_view(
+    sources=[platform_view("user_features", ["age"]), marketing_basket],
+    schema=[Field(name="discount", dtype=Float64)],
+    mode="python",
+)
+def marketing_discount(inputs: dict) -> dict:
+    return {BODY}
+"""
+
+
 # Destructive scenarios (missing-view drops a platform view) run last.
 def lost_write(org, monkeypatch):
     """A service removed from a file registry between the write's commit and its read-back."""
@@ -536,6 +666,8 @@ SCENARIOS = {
     "stock-apply": stock_apply, "partial-false": partial_false, "outside-prefix": outside_prefix,
     "team-feature-view": team_feature_view, "replaces-source": replaces_source,
     "odfv-writes": odfv_writes, "unregistered": unregistered, "no-policy": no_policy,
+    # Before a platform apply publishes the team "unregistered" adds (its list would name it).
+    "team-typo": team_typo,
     "breaks-team": breaks_team, "odfv-source": odfv_source, "project-hyphen": project_hyphen,
     "locked": locked, "server-denied": server_denied, "server-token": server_token,
     "restore-through-server": restore_through_server,
@@ -550,6 +682,11 @@ SCENARIOS = {
     "outside-link": outside_link, "duplicate-key": duplicate_key, "log-chain": log_chain,
     "damaged-sqlite": damaged_sqlite,
     "checkout-path": checkout_path,
+    "odfv-schema": odfv_schema, "odfv-type": odfv_type, "odfv-input": odfv_input,
+    "odfv-raises": odfv_raises, "odfv-serving": odfv_serving, "view-typo": view_typo,
+    "features-string": features_string, "left-behind": left_behind,
+    "hook-missing": hook_missing, "policy-layout": policy_layout,
+    "local-runner": local_runner, "placeholder-url": placeholder_url,
     "missing-view": missing_view, "lost-write": lost_write,
 }  # fmt: skip
 

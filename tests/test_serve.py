@@ -151,3 +151,19 @@ def test_serve_benchmark_quick_mode_reports_every_figure(tmp_path):
     assert isinstance(serve["ours_10"]["worker_replacements"], int)
     assert serve["freshness"]["seconds"] is not None and serve["teams_many_vs_10_p50"] > 0
     assert "| failed requests |" in result.stdout
+
+
+def test_a_client_error_is_one_line_in_the_servers_log(server):
+    """A request for a service that does not exist: Feast's own 404 answer, and one line in
+    the log (Feast and Starlette would each log a whole traceback for it)."""
+    port, log = server
+    before = len(log.read_text())
+    status, body = Client(port).post("/get-online-features", fetch_body("marketing_nope"))
+    assert status == 404 and b"FeatureServiceNotFoundException" in body
+    deadline = time.monotonic() + 10
+    while "marketing_nope" not in log.read_text()[before:] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    logged = log.read_text()[before:]
+    lines = [line for line in logged.splitlines() if "marketing_nope" in line]
+    assert len(lines) == 1 and "404 FeatureServiceNotFoundException" in lines[0], logged
+    assert "Traceback" not in logged

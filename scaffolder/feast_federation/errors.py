@@ -16,6 +16,11 @@ class OwnershipError(FederationError):
     """A federation rule was broken (a name, an owner, a kind)."""
 
 
+class DefinitionError(FederationError):
+    """Feast refuses an object the repo defines (its inference, its checks); the message
+    names the object and the field."""
+
+
 class RefusedError(FederationError):
     """A plan breaks federation rules; ``problems`` has one line per violation."""
 

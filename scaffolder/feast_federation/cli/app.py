@@ -20,11 +20,14 @@ from feast_federation.version import __version__
 
 EXIT_ERROR, EXIT_CHANGES = 1, 2
 
+# Help is plain text: Rich's panels cut long option names at 80 columns and read
+# "[default: ...]" in a help text as markup, dropping it.
 app = typer.Typer(
     help="Many teams, one Feast feature store: templates, safe applies, and a demo.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 
 
@@ -70,14 +73,15 @@ def run_app(command_app: typer.Typer, prog_name: str | None = None) -> None:
 
 
 def user_errors(command: Callable) -> Callable:
-    """Turn a FederationError into one line on stderr and exit 1: no traceback for mistakes."""
+    """Turn a FederationError into one line on stderr and exit 1: no traceback for mistakes.
+    A command asked for ``--json`` also gets the error as JSON on stdout, where it reads."""
 
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except FederationError as exc:
-            report_error(exc)
+            report_error(exc, as_json=bool(kwargs.get("json_output")))
             raise typer.Exit(EXIT_ERROR) from None
 
     return wrapper

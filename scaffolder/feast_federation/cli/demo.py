@@ -53,7 +53,7 @@ def run_demo(directory: Path | None) -> None:
     platform_dir, team_dirs = bootstrap_org(
         org, project="acme", owners=["platform-team@example.com"], teams=DEMO_TEAMS
     )
-    apply_org(platform_dir, team_dirs, output.step, output.step_done)
+    apply_org(platform_dir, team_dirs, output.step, output.step_done, first=2)
     output.step("5. Serve", "online features through each team's FeatureService")
     for team_dir in team_dirs:
         show_online_features(team_dir)

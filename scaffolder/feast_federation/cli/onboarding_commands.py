@@ -140,7 +140,9 @@ def bootstrap(
         bool, typer.Option("--apply", help="Also sync the platform, materialize, apply teams.")
     ] = False,
 ) -> None:
-    """Create a platform repo and team repos on the embedded local default."""
+    """Create a platform repo and team repos, on the local default (SQLite and parquet
+    files, for one machine) unless --registry, --online-store and --offline-store choose
+    stores a CI runner can reach."""
     from feast_federation.onboarding import PlatformSpec, bake_org
 
     teams = [
@@ -156,6 +158,10 @@ def bootstrap(
     )  # fmt: skip
     platform_dir, team_dirs = bake_org(org_dir, spec, teams)
     output.org_created(platform_dir, team_dirs)
+    from feast_federation.onboarding.notes import bootstrap_warnings
+
+    for warning in bootstrap_warnings(spec):
+        output.warn(warning)
     if apply_all:
         from feast_federation.ops.orgs import apply_org
 

@@ -49,8 +49,17 @@ def progress(message: str):
     return err.status(message) if err.is_terminal else contextlib.nullcontext()
 
 
-def report_error(exc: FederationError) -> None:
-    """``error: <message>`` on stderr; a refusal lists one problem per line below it."""
+def report_error(exc: FederationError, *, as_json: bool = False) -> None:
+    """``error: <message>`` on stderr; a refusal lists one problem per line below it. With
+    ``as_json`` (the command's --json), also ``{"error": ..., "problems": [...]}`` on stdout."""
+    if as_json:
+        refused = isinstance(exc, RefusedError)
+        print_json(
+            {
+                "error": exc.summary if refused else str(exc),
+                "problems": exc.problems if refused else [],
+            }
+        )
     if isinstance(exc, RefusedError):
         err.print(f"error: {exc.summary}", style="red", markup=False, soft_wrap=True)
         for problem in exc.problems:
@@ -86,6 +95,24 @@ def show_plan(result, *, applied: bool, output: str) -> None:
     else:
         title = f"{'Applied' if applied else 'Plan'} for {describe_owner(result.owner)}"
         print_changes([change.to_json() for change in result.changes], title, applied=applied)
+    left = left_behind(result)
+    if left and output != "json":
+        note(f"note: {left}")
+
+
+def left_behind(result) -> str:
+    """What a team's plan leaves in the registry that its repo no longer defines."""
+    objects = getattr(result, "left_behind", [])
+    if not objects:
+        return ""
+    count = len(objects)
+    these = "it" if count == 1 else "them"
+    return (
+        f"{describe_owner(result.owner)} has {count} object{'s' if count != 1 else ''} in the "
+        f"registry that this repo no longer defines ({', '.join(objects)}): the apply keeps "
+        f"{these}, still served; --prune deletes {these} (--plan --prune shows what it "
+        "deletes)"
+    )
 
 
 def markdown_plan(result, *, applied: bool) -> str:
@@ -96,14 +123,16 @@ def markdown_plan(result, *, applied: bool) -> str:
     title = f"### {'Applied' if applied else 'Plan'} for {owner}"
     if not changed:
         unchanged = len(result.changes)
-        return f"{title}\n\nNothing to change ({unchanged} objects up to date)."
+        remark = f"\n\n> Note: {left_behind(result)}" if left_behind(result) else ""
+        return f"{title}\n\nNothing to change ({unchanged} objects up to date).{remark}"
     rows = [
         f"| {markdown_text(c['action'])} | {markdown_text(c['kind'])} | {markdown_code(c['name'])} "
         f"| {markdown_text(', '.join(c.get('fields', [])))} |"
         for c in changed
     ]
+    left = ["", f"> Note: {left_behind(result)}"] if left_behind(result) else []
     header = "| action | kind | name | changed fields |\n| --- | --- | --- | --- |"
-    return "\n".join([title, "", header, *rows, *_markdown_values(changed)])
+    return "\n".join([title, "", header, *rows, *_markdown_values(changed), *left])
 
 
 def _markdown_values(changes: list[dict]) -> list[str]:

@@ -119,8 +119,9 @@ def run_repo_script(script_file: str) -> None:
             _apply(repo_path, options, shown, yes, summary)
 
     script_app = typer.Typer(
-        add_completion=False, context_settings={"help_option_names": ["-h", "--help"]}
-    )
+        add_completion=False, rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )  # fmt: skip
     script_app.command(help="Plan or apply this repo (exit 0 no changes, 2 changes, 1 error).")(
         script
     )

@@ -28,6 +28,7 @@ from feast_federation.onboarding.templates import (
     PLATFORM_TEMPLATE,
     TEAM_TEMPLATE,
     bake,
+    link_to_template,
     templates_root,
 )
 from feast_federation.rules.contract import contract_path
@@ -145,9 +146,10 @@ def bootstrap_org(
 
 def finish_platform_repo(spec: PlatformSpec, repo_dir: Path) -> None:
     """Give a freshly baked platform repo's pipeline (and manifests) the variables its
-    stores read."""
+    stores read, and link it to the template."""
     wire_ci_secrets(Path(repo_dir))
     wire_k8s_secrets(Path(repo_dir), spec.project)
+    link_to_template(Path(repo_dir), PLATFORM_TEMPLATE, spec.context())
 
 
 def finish_team_repo(spec: TeamSpec, repo_dir: Path) -> None:
@@ -167,6 +169,7 @@ def finish_team_repo(spec: TeamSpec, repo_dir: Path) -> None:
     inherit_feast_requirement(spec.platform_dir, repo_dir)
     spec.federation.write_to(repo_dir)
     copy_platform_contract(spec.platform_dir, repo_dir)
+    link_to_template(repo_dir, TEAM_TEMPLATE, spec.context())
     schema = spec.policy_offline_schema
     register_team(spec.platform_dir, spec.team, spec.owners, offline_schema=schema)
 

@@ -53,7 +53,7 @@ from feast_federation.rules.ownership import (
     validate_project_name,
     validate_team_name,
 )
-from feast_federation.rules.policy import Policy, load_policy, split_owners
+from feast_federation.rules.policy import Policy, check_registrable, load_policy, split_owners
 from feast_federation.rules.repo import STORE_FILE, declared_names
 from feast_federation.rules.values import (
     check_data_location,
@@ -335,6 +335,7 @@ def _policy_admitting(platform: Path, team: str, owners: Sequence[str]) -> Polic
     if not owners:
         raise FederationError(f"team {team}: give at least one owner")
     check_owners(f"team {team}", list(owners))
+    check_registrable(platform, team, owners)
     return policy
 
 

@@ -73,8 +73,8 @@ def team_store_yaml(
     offline = config.get("offline_store") or {}
     offline_choice = str(offline.get("type", "")).removesuffix(".offline")
     scope = TEAM_SCOPED_OFFLINE_SETTINGS.get(offline_choice) if offline_schema else None
-    if not registry_server and not scope:
-        return _TEAM_STORE_HEADER + platform_yaml
+    if not registry_server and not scope:  # the platform's settings as written, headed anew
+        return _TEAM_STORE_HEADER + _without_header(platform_yaml)
     notes = ""
     if registry_server:
         config["registry"] = {"registry_type": "remote", "path": registry_server}
@@ -85,6 +85,14 @@ def team_store_yaml(
         offline[setting] = team_value(str(offline.get(setting, "")), offline_schema)
         notes += f"# Offline work lands in this team's own schema, {offline_schema}.\n"
     return _TEAM_STORE_HEADER + notes + yaml.dump(config, Dumper=_EnvQuotingDumper, sort_keys=False)
+
+
+def _without_header(text: str) -> str:
+    """``text`` without its leading comment lines: the platform file's own header, which
+    the team's replaces."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
+    return "".join(lines[start:])
 
 
 class _EnvQuotingDumper(yaml.SafeDumper):

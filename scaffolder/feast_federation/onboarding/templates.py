@@ -32,7 +32,8 @@ def templates_root() -> Path:
 
 
 def bake(template: str, output_dir: Path, context: dict) -> Path:
-    """Bake ``template`` into ``output_dir`` without prompts, and link the repo to it."""
+    """Bake ``template`` into ``output_dir`` without prompts; its post-generation hook links
+    the repo to the template (``link_to_template``), as it does under plain cookiecutter."""
     from cookiecutter.exceptions import CookiecutterException
     from cookiecutter.main import cookiecutter
 
@@ -53,12 +54,13 @@ def bake(template: str, output_dir: Path, context: dict) -> Path:
         if isinstance(refusal, str):
             raise FederationError(refusal) from None
         raise FederationError(f"{template}: baking stopped ({exc})") from None
-    link_to_template(repo, template, context)
     return repo
 
 
 def link_to_template(repo: Path, template: str, extra_context: dict) -> None:
-    """Write .cruft.json, so `cruft check` / `cruft update` follow the template's changes."""
+    """Write .cruft.json, so `cruft check` / `cruft update` follow the template's changes:
+    every repo that gets the weekly drift job gets it, whoever baked it (the template's
+    post-generation hook calls this, under the CLI and plain cookiecutter alike)."""
     from cookiecutter.generate import generate_context
     from cookiecutter.prompt import prompt_for_config
 

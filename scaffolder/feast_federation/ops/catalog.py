@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import timedelta
 
 from feast_federation import registry
 from feast_federation.registry.protos import source_class_name, value_type_name
@@ -85,9 +84,22 @@ def _source(item, policy: Policy) -> dict:
     }
 
 
+def duration(seconds: int) -> str:
+    """``30 days``, ``1 day 6 h``, ``90 min``: a view's TTL as people write it."""
+    days, rest = divmod(int(seconds), 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    parts = [
+        f"{days} day{'s' if days != 1 else ''}" if days else "",
+        f"{hours} h" if hours else "",
+        f"{minutes} min" if minutes else "",
+        f"{secs} s" if secs else "",
+    ]
+    return " ".join(part for part in parts if part)
+
+
 def _view(item, policy: Policy) -> dict:
     spec = item.spec
-    ttl = timedelta(seconds=spec.ttl.seconds) if spec.ttl.seconds else None
     return {
         "name": spec.name,
         "entities": [entity for entity in spec.entities if entity not in INTERNAL_NAMES],
@@ -99,7 +111,7 @@ def _view(item, policy: Policy) -> dict:
             }
             for f in spec.features
         ],
-        "ttl": str(ttl) if ttl else "none",
+        "ttl": duration(spec.ttl.seconds) if spec.ttl.seconds else "none",
         "source": spec.batch_source.name,
         "description": spec.description,
         "owner": _owner(spec.name, spec.owner, policy),

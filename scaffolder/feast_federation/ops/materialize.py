@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,6 +39,30 @@ def _materialize(store, quiet: bool) -> list[str]:
         )
     views = store.list_feature_views()
     # Feast prints progress bars to stdout; a caller with its own output can silence them.
-    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+    # Outside a terminal (a CI log, a pipe) its colours would be raw escape codes.
+    if quiet:
+        shown = contextlib.redirect_stdout(io.StringIO())
+    elif sys.stdout.isatty():
+        shown = contextlib.nullcontext()
+    else:
+        shown = contextlib.redirect_stdout(_Uncoloured(sys.stdout))
+    with shown:
         store.materialize_incremental(end_date=datetime.now(timezone.utc))
     return sorted(view.name for view in views)
+
+
+_ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class _Uncoloured(io.TextIOBase):
+    """Writes to ``target`` without terminal escape codes."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def write(self, text: str) -> int:
+        self.target.write(_ESCAPES.sub("", text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()

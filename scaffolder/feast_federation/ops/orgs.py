@@ -15,19 +15,24 @@ Step = Callable[[str, str], None]
 
 
 def apply_org(
-    platform_dir: Path, team_dirs: Sequence[Path], step: Step, done: Callable[[object], None]
+    platform_dir: Path,
+    team_dirs: Sequence[Path],
+    step: Step,
+    done: Callable[[object], None],
+    first: int = 1,
 ) -> None:
     """Sync the platform, materialize its views, apply each team; ``done`` gets each
-    result (a Plan, or the number of views materialized)."""
+    result (a Plan, or the number of views materialized). Steps are numbered from ``first``
+    (the demo's bootstrap is its step 1)."""
     from feast_federation import sync
     from feast_federation.ops.materialize import materialize_repo
     from feast_federation.rules.repo import find_repo
 
-    step("2. Platform sync", "entities, sources, views, and the policy as Permissions")
+    step(f"{first}. Platform sync", "entities, sources, views, and the policy as Permissions")
     done(sync.apply(find_repo(platform_dir)))
-    step("3. Materialize", "load the sample data into the online store")
+    step(f"{first + 1}. Materialize", "load the sample data into the online store")
     done(materialize_repo(platform_dir, quiet=True))
-    step("4. Team applies", "validated partial applies: own objects only")
+    step(f"{first + 2}. Team applies", "validated partial applies: own objects only")
     for team_dir in team_dirs:
         done(sync.apply(find_repo(team_dir)))
 

@@ -15,6 +15,7 @@ from feast_federation.registry.lookups import (
     occupant,
     on_demand_shapes,
     registry_proto,
+    team_names,
     team_readers,
     team_usages,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "on_demand_shapes",
     "open_store",
     "registry_proto",
+    "team_names",
     "team_readers",
     "team_usages",
 ]

@@ -78,6 +78,40 @@ def make_inferences(store, by_kind: dict[str, list]) -> None:
     )
 
 
+def odfv_sample_input(odfv) -> dict:
+    """The random input Feast's inference runs an ODFV's UDF on
+    (``OnDemandFeatureView._construct_random_input``): one column per input field."""
+    return odfv._construct_random_input(singleton=odfv.singleton)
+
+
+def odfv_returned_fields(odfv) -> list:
+    """The fields an ODFV's UDF returns on Feast's random input, typed as inference types
+    them (``feature_transformation.infer_features``)."""
+    return odfv.feature_transformation.infer_features(
+        random_input=odfv_sample_input(odfv), singleton=odfv.singleton
+    )
+
+
+def odfv_returns_field(odfv, field, returned: list) -> bool:
+    """Whether inference accepts declared ``field`` among ``returned``
+    (``OnDemandFeatureView._feature_exists_in_inferred``: lists match by name)."""
+    return odfv._feature_exists_in_inferred(field, returned)
+
+
+def odfv_as_served(odfv):
+    """``odfv`` rebuilt from its proto as a feature server rebuilds it, or None when its
+    UDF's source does not rebuild (Feast then falls back to the pickled function, which a
+    server without the repo's modules cannot load). Feast execs the source in a namespace
+    holding only pandas and numpy (``transformation.udf_rehydrate``, whose namespace is
+    named ``feast_udf_rehydrate``), in this process as in any other: a module-level name
+    fails here as it fails when served."""
+    from feast.on_demand_feature_view import OnDemandFeatureView
+
+    rebuilt = OnDemandFeatureView.from_proto(odfv.to_proto())
+    namespace = getattr(rebuilt.feature_transformation.udf, "__globals__", {})
+    return rebuilt if namespace.get("__name__") == "feast_udf_rehydrate" else None
+
+
 def validate_on_demand_views(store, odfvs: list) -> None:
     """``FeatureStore._validate_all_feature_views`` for ODFVs, as apply runs it, for writes
     that go object by object instead of through ``FeatureStore.apply``."""
@@ -139,6 +173,34 @@ def cached_proto(store):
     if not is_held(store):
         store.registry.refresh(store.project)
     return store.registry.cached_registry_proto
+
+
+def sql_names(store, collections: list[str], prefix: str, names=()) -> dict[str, list[str]]:
+    """The names starting with ``prefix`` (or among ``names``) of the project's objects in
+    the SQL registry's tables for ``collections`` (``feast.infra.registry.sql``:
+    ``feature_services``, ``on_demand_feature_views``, ``data_sources``), read as names
+    alone, as a range of the tables' (name, project) key: no object built, no UDF rebuilt,
+    no other team's rows read."""
+    from feast.infra.registry import sql
+    from sqlalchemy import and_, or_, select
+
+    columns = {
+        "feature_services": sql.feature_services.c.feature_service_name,
+        "on_demand_feature_views": sql.on_demand_feature_views.c.feature_view_name,
+        "data_sources": sql.data_sources.c.data_source_name,
+    }
+    after_prefix = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first name past the prefix
+    found: dict[str, list[str]] = {}
+    with store.registry.read_engine.connect() as connection:
+        for collection in collections:
+            column = columns[collection]
+            named = and_(column >= prefix, column < after_prefix)
+            query = select(column).where(
+                column.table.c.project_id == store.project,
+                or_(named, column.in_(list(names))) if names else named,
+            )
+            found[collection] = [row[0] for row in connection.execute(query)]
+    return found
 
 
 def stored_proto(store):

@@ -3,9 +3,30 @@ started as ``feast serve`` starts it, with a hook to wrap the app (``serving.rec
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from feast_federation.registry import feast067
+
+# Where uvicorn's workers log, in gunicorn's format.
+_LOG = logging.getLogger("uvicorn.error")
+
+
+async def _feast_error(request, exc):
+    """Feast's own answer to a FeastError (its status and error detail), logged as one line
+    when the client asked for something wrong (4xx): Feast's catch-all handler logs a whole
+    traceback for it, and Starlette then logs it again as an unhandled exception. A server
+    fault (5xx) keeps its traceback, once."""
+    from fastapi.responses import JSONResponse
+
+    status = exc.http_status_code()
+    if status < 500:
+        message = " ".join(str(exc).split())
+        _LOG.warning("%s %s: %s %s: %s", request.method, request.url.path, status,
+                     type(exc).__name__, message)  # fmt: skip
+    else:
+        _LOG.error("%s %s: %s", request.method, request.url.path, status, exc_info=exc)
+    return JSONResponse(status_code=status, content=exc.to_error_detail())
 
 
 def run_feature_server(store, wrap: Callable[[object], object], **gunicorn) -> None:
@@ -13,6 +34,7 @@ def run_feature_server(store, wrap: Callable[[object], object], **gunicorn) -> N
 
     ``gunicorn`` holds FeastServeApplication's options (bind, workers, registry_ttl_sec, ...).
     """
+    from feast.errors import FeastError
     from feast.feature_server import FeastServeApplication
     from feast.permissions.server.utils import (
         ServerType,
@@ -30,6 +52,8 @@ def run_feature_server(store, wrap: Callable[[object], object], **gunicorn) -> N
 
     class Application(FeastServeApplication):
         def load(self):
-            return wrap(super().load())
+            app = super().load()
+            app.add_exception_handler(FeastError, _feast_error)
+            return wrap(app)
 
     Application(store=store, **gunicorn).run()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from feast import FeatureStore
 
-from feast_federation.registry.feast067 import cached_proto, is_held
+from feast_federation.registry.feast067 import cached_proto, is_held, sql_names
 from feast_federation.registry.kinds import (
     FEAST_NOT_FOUND,
     from_proto,
@@ -17,7 +17,7 @@ from feast_federation.registry.kinds import (
     stored,
 )
 from feast_federation.registry.location import RegistryLocation
-from feast_federation.registry.protos import project_objects, project_of
+from feast_federation.registry.protos import name_of, project_objects, project_of
 from feast_federation.rules.kinds import BY_NAME
 from feast_federation.rules.ownership import (
     DATA_SOURCE,
@@ -81,6 +81,43 @@ def list_team_kinds(store: FeatureStore, prefix: str, names=()) -> list:
         ),
     ]
     return [obj for obj in candidates if obj.name.startswith(prefix) or obj.name in names]
+
+
+def team_names(
+    store: FeatureStore, prefix: str, names=(), besides: set[tuple[str, str]] = frozenset()
+) -> set[tuple[str, str]] | None:
+    """(kind, name) of each service, ODFV and request source in the project named with
+    ``prefix`` or one of ``names``, but those in ``besides``; read by name: nothing rebuilt,
+    so a team plan can afford it at any org size. None through a registry server, where it
+    would cost a read of the whole registry."""
+    location = RegistryLocation.of(store)
+    if location.is_remote:
+        return None
+    kinds = (FEATURE_SERVICE, ON_DEMAND_FEATURE_VIEW, REQUEST_SOURCE)
+    if location.is_sql and not is_held(store):
+        collections = [BY_NAME[kind].collection for kind in kinds[:2]] + ["data_sources"]
+        listed = sql_names(store, collections, prefix, names)
+        found = {
+            (kind, name)
+            for kind, collection in zip(kinds[:2], collections, strict=False)
+            for name in listed[collection]
+        }
+        sources = {name for name in listed["data_sources"] if (REQUEST_SOURCE, name) not in besides}
+        return (found - set(besides)) | {  # of the sources left, the request sources
+            (REQUEST_SOURCE, name)
+            for name in sources
+            if (held := occupant(store, REQUEST_SOURCE, name)) is not None
+            and kind_of(held) == REQUEST_SOURCE
+        }
+    proto = cached_proto(store)
+    return {
+        (kind, name_of(item))
+        for kind in kinds
+        for item in stored(proto, kind)
+        if project_of(item) == store.project
+        and kind_of_proto(BY_NAME[kind].collection, item) == kind
+        and (name_of(item).startswith(prefix) or name_of(item) in names)
+    } - set(besides)
 
 
 def registry_proto(store: FeatureStore):

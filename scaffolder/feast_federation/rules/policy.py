@@ -1,14 +1,18 @@
 """The policy file, ``federation.yaml`` in the platform repo.
 
-Reading turns it into an ``ownership.Policy``, validated whole; registering a team edits
-it as a round-trip YAML document (ruamel.yaml) so that the platform team's comments, order
-and layout survive, under a lock and with an atomic replace so that concurrent
-registrations all land.
+Reading turns it into an ``ownership.Policy``, validated whole; registering a team inserts
+its entry as text under ``teams:`` (standard library and PyYAML: it runs under plain
+cookiecutter), or, for a layout that cannot take it that way (a flow-style ``teams``
+mapping), edits the file as a round-trip YAML document (ruamel.yaml); either way the
+platform team's comments, order and layout survive, the result is read back and must be
+the old policy plus the team, and the file is replaced atomically under a lock so that
+concurrent registrations all land.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -183,7 +187,7 @@ def register_team(
 ) -> Policy:
     """Add ``team`` to the policy file; safe against concurrent registrations.
 
-    The file is edited as a YAML document, not as lines: comments, key order and layout
+    The file is edited as a YAML document, not rewritten: comments, key order and layout
     survive whatever order the sections are in.
     """
     path = policy_path(platform_dir)
@@ -191,10 +195,108 @@ def register_team(
         text = _read(path) if path.exists() else ""
         policy = parse_policy(text, str(path))
         validate_team_name(team, policy.teams)
-        new_text = _with_team(text, team, owners, role, offline_schema)
+        new_text = with_team(text, team, owners, role, offline_schema, source=str(path))
         updated = parse_policy(new_text, str(path))
         atomic_write(path, new_text)
         return updated
+
+
+def check_registrable(platform_dir: Path, team: str, owners: Sequence[str]) -> None:
+    """Refuse, before anything is written, a policy file this Python cannot add ``team``
+    to (a layout only ruamel.yaml can edit, where it is not installed)."""
+    path = policy_path(platform_dir)
+    with_team(_read(path), team, owners, source=str(path))
+
+
+def with_team(
+    text: str,
+    team: str,
+    owners: Sequence[str],
+    role: str = "",
+    offline_schema: str = "",
+    *,
+    source: str = POLICY_FILE,
+) -> str:
+    """``text`` with ``team``'s entry added under ``teams``, the rest of it unchanged."""
+    entry: dict = {"prefix": team_prefix(team), "owners": list(owners)}
+    if role:
+        entry["role"] = role
+    if offline_schema:
+        entry["offline_schema"] = offline_schema
+    wanted = read_yaml(text, source) or {}
+    wanted["teams"] = {**(wanted.get("teams") or {}), team: entry}
+    edited = _inserted(text, team, entry)
+    if edited is not None and _reads_as(edited, wanted):
+        return edited
+    try:
+        edited = _with_team(text, team, owners, role, offline_schema)
+    except ImportError:
+        raise FederationError(
+            f"{source}: adding a team to this layout of 'teams' needs ruamel.yaml: "
+            "pip install ruamel.yaml (or write 'teams:' as a block mapping)"
+        ) from None
+    if not _reads_as(edited, wanted):  # pragma: no cover - ruamel's round trip
+        raise FederationError(f"{source}: could not add team {team}; add it by hand")
+    return edited
+
+
+def _reads_as(text: str, wanted: dict) -> bool:
+    try:
+        return yaml.safe_load(text) == wanted
+    except yaml.YAMLError:
+        return False
+
+
+_TEAMS_KEY = re.compile(r"^teams:[ \t]*(\{\}[ \t]*)?(#.*)?$")
+_PLAIN = re.compile(r"^[A-Za-z0-9_.@+][A-Za-z0-9_.@+/-]*$")
+
+
+def _inserted(text: str, team: str, entry: dict) -> str | None:
+    """``entry`` inserted as lines after the last team of a block-style ``teams:``
+    mapping (or replacing ``teams: {}``); None for a layout this cannot edit. Comments
+    after the last team stay below it: they head what follows."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if _TEAMS_KEY.match(line.rstrip("\r\n"))]
+    if len(starts) > 1:
+        return None
+    if not starts:
+        ending = "" if not text or text.endswith("\n") else "\n"
+        return text + ending + "teams:\n" + "".join(_entry_lines(team, entry, "  "))
+    start = starts[0]
+    header = _TEAMS_KEY.match(lines[start].rstrip("\r\n"))
+    if header[1]:  # teams: {}  -> teams:
+        comment = f"  {header[2]}" if header[2] else ""
+        lines[start] = f"teams:{comment}\n"
+    last, indent = start, ""
+    for index in range(start + 1, len(lines)):
+        line = lines[index]
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if not line[0].isspace():
+            break
+        last = index
+        indent = indent or line[: len(line) - len(line.lstrip())]
+    if header[1] and last != start:
+        return None
+    if not lines[last].endswith("\n"):
+        lines[last] += "\n"
+    lines[last + 1 : last + 1] = _entry_lines(team, entry, indent or "  ")
+    return "".join(lines)
+
+
+def _entry_lines(team: str, entry: dict, indent: str) -> list[str]:
+    lines = [f"{indent}{team}:\n"]
+    for key, value in entry.items():
+        shown = "[" + ", ".join(map(_scalar, value)) + "]" if isinstance(value, list) else value
+        lines.append(f"{indent}{indent}{key}: {_scalar(shown) if key != 'owners' else shown}\n")
+    return lines
+
+
+def _scalar(value: str) -> str:
+    """``value`` as YAML reads it back: plain where that is the same string, else quoted."""
+    plain = _PLAIN.match(value) and yaml.safe_load(f"[{value}]") == [value]
+    return value if plain else json.dumps(value)
 
 
 def _move_trailing_comment(previous, entry) -> None:

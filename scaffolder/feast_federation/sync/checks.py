@@ -4,8 +4,11 @@ Feast rebuilds an ODFV's UDF from its source text wherever it serves it, with on
 ``np`` in scope: a UDF that reads a module-level import, constant or helper passes every test
 that calls it in the defining process and fails when served. ``odfv_serving_problems`` runs
 every ODFV a repo defines rebuilt from its registry proto in a fresh interpreter that never
-imported the repo, on inputs made from its sources' schemas. ``check``, the apply and the
-team template's tests all run it.
+imported the repo, on inputs made from its sources' schemas: ``check`` and the team
+template's tests run it. Every team plan and apply runs ``changed_odfv_problems``: the same
+rebuild, in this process (Feast execs the source in a namespace of its own, holding only
+pandas and numpy, so a module-level name fails here exactly as it does when served), for
+the ODFVs the plan adds or updates only.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from feast_federation.errors import FederationError
+from feast_federation.registry.definitions import serving_problem
 from feast_federation.registry.kinds import kind_of
 from feast_federation.rules.ownership import ON_DEMAND_FEATURE_VIEW
 from feast_federation.rules.repo import find_repo
@@ -95,11 +99,24 @@ def odfv_serving_problems(repo_path: Path | str) -> list[str]:
     if result.returncode != 0:
         return [f"ODFVs could not be rebuilt in a fresh process: {_last_line(result.stderr)}"]
     problems = json.loads(result.stdout)
-    return [
+    return [_serving_line(name, problem) for name, problem in sorted(problems.items())]
+
+
+def changed_odfv_problems(plan) -> list[str]:
+    """One line for each ODFV ``plan`` adds or updates that fails when a server rebuilds it
+    from its proto and runs it: checked in this process, before anything is written."""
+    odfvs = sorted(
+        (obj for obj in plan.to_apply if kind_of(obj) == ON_DEMAND_FEATURE_VIEW), key=_name
+    )
+    found = ((odfv.name, serving_problem(odfv, sample_inputs(odfv))) for odfv in odfvs)
+    return [_serving_line(name, problem) for name, problem in found if problem]
+
+
+def _serving_line(name: str, problem: str) -> str:
+    return (
         f"ODFV {name} fails when rebuilt from its source as a server does: {problem} "
         "(import inside the UDF; use no module-level names)"
-        for name, problem in sorted(problems.items())
-    ]
+    )
 
 
 def _name(obj) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import copy
 
-from feast_federation.errors import FederationError, RefusedError, first_line
+from feast_federation.errors import FederationError, RefusedError
+from feast_federation.registry.definitions import infer_on_demand_views, whole_line
 from feast_federation.registry.feast067 import make_inferences
 from feast_federation.registry.kinds import (
     definition,
@@ -13,7 +14,7 @@ from feast_federation.registry.kinds import (
     kind_of,
 )
 from feast_federation.registry.protos import changed_values, digest
-from feast_federation.rules.ownership import Definition
+from feast_federation.rules.ownership import ON_DEMAND_FEATURE_VIEW, Definition
 from feast_federation.transaction.plans import (
     ADD,
     DELETE,
@@ -55,10 +56,12 @@ def inferred(store, objects: list) -> list:
     by_kind: dict[str, list] = {}
     for obj in copies:
         by_kind.setdefault(kind_of(obj), []).append(obj)
+    # One ODFV at a time first: a failure names the ODFV and the field.
+    infer_on_demand_views(by_kind.get(ON_DEMAND_FEATURE_VIEW, []))
     try:
         make_inferences(store, by_kind)
     except Exception as exc:  # Feast rejects the definitions themselves: a user error
-        raise FederationError(f"Feast cannot infer the definitions: {first_line(exc)}") from None
+        raise FederationError(f"Feast cannot infer the definitions: {whole_line(exc)}") from None
     return copies
 
 

@@ -8,6 +8,7 @@ team references it rather than defines it.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +35,14 @@ def platform_view(
     $FEAST_FEDERATION_OFFLINE is set or the registry cannot be reached. ``repo`` defaults to
     the feature repo that holds the calling module.
     """
+    if isinstance(features, str) or (
+        features is not None and not all(isinstance(feature, str) for feature in features)
+    ):
+        raise FederationError(
+            f"platform_view({name!r}, {features!r}): features must be a list of feature "
+            f"names, like [{features!r}]" if isinstance(features, str) else
+            f"platform_view({name!r}, {features!r}): features must be a list of feature names"
+        )  # fmt: skip
     repo_dir = Path(repo) if repo else _caller_repo()
     view = _from_contract(repo_dir, name) if offline() else _from_registry(repo_dir, name)
     if features:
@@ -59,11 +68,30 @@ def _from_registry(repo_dir: Path, name: str):
             raise
         return _from_contract(repo_dir, name)  # the registry cannot be reached
     if view is None:
-        raise FederationError(
-            f"platform view {name} is not in the registry of project {store.project}: "
-            "run the platform apply first"
-        )
+        raise FederationError(_missing_view(store, repo_dir, name))
     return view
+
+
+def _missing_view(store, repo_dir: Path, name: str) -> str:
+    """Why ``name`` is not a platform view, telling a typo from a view the platform removed
+    or has not applied yet: the registry's views, and what the repo's contract lists."""
+    from feast_federation.registry import list_platform_kinds, registry_proto
+    from feast_federation.registry.kinds import kind_of
+
+    proto = registry_proto(store)
+    views = sorted(o.name for o in list_platform_kinds(store, proto) if kind_of(o) == FEATURE_VIEW)
+    has = f"the registry's views: {', '.join(views) or 'none'}"
+    missing = f"platform view {name} is not in the registry of project {store.project}"
+    contract = load_contract(repo_dir) if contract_path(repo_dir).is_file() else {"views": {}}
+    if name in contract["views"]:
+        return (
+            f"{missing}, though this repo's {CONTRACT_FILE} lists it: the platform removed it "
+            f"or has not applied it yet; ask the platform team ({has})"
+        )
+    close = difflib.get_close_matches(name, views, n=1, cutoff=0.8)
+    if close:
+        return f"{missing}: did you mean {close[0]}? ({has})"
+    return f"{missing} ({has}): a view the platform has just added needs its apply first"
 
 
 def _from_contract(repo_dir: Path, name: str):

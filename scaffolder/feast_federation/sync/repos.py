@@ -18,6 +18,7 @@ from feast_federation.registry.location import DEFAULT_LOCK_TIMEOUT
 from feast_federation.rules.policy import load_policy, policy_section
 from feast_federation.rules.repo import Repo
 from feast_federation.sync.checkout import checkout_paths
+from feast_federation.sync.checks import changed_odfv_problems
 from feast_federation.sync.collect import collect
 from feast_federation.sync.contract import publish_platform_contract, refuse_contract_drift
 from feast_federation.sync.diff import refuse
@@ -113,9 +114,13 @@ def _team_plan(repo: Repo, store, prune: bool) -> Plan:
     references: list = []
     objects = collect(repo, references)
     refuse_contract_drift(store, repo, objects)
-    plan_ = plan_team(store, team, objects, prune=prune, references=references)
+    planned = plan_team(store, team, objects, prune=prune, references=references)
     refuse(checkout_paths(repo, objects))  # services' string references resolved by now
-    return plan_
+    # What `check` runs, for what this plan writes: every ODFV it adds or updates serves.
+    problems = changed_odfv_problems(planned)
+    if problems:
+        raise RefusedError(problems)
+    return planned
 
 
 def _writer(repo: Repo) -> Writer:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 
 from feast_federation import registry
@@ -51,6 +52,7 @@ def plan_team(
     """The team's changes; ``references`` are the platform views its modules fetched."""
     team = published(store, team) if isinstance(team, str) else team
     policy = Policy(project=store.project, teams={team.name: team})
+    refuse([_writes_online(odfv) for odfv in objects if _stores_online(odfv)])
     desired = with_implicit_writes(objects)
     definitions = [item for item, _ in desired]
     refuse(violations(team.name, definitions, policy))
@@ -78,6 +80,9 @@ def plan_team(
     if not prune:
         plan_.to_delete = []
         plan_.changes = [change for change in plan_.changes if change.action != DELETE]
+        defined = {(kind_of(obj), obj.name) for obj in wanted}
+        left = registry.team_names(store, team.prefix, team.names, besides=defined) or set()
+        plan_.left_behind = [f"{kind} {name}" for kind, name in sorted(left)]
     plan_.definitions = digests(wanted)
     plan_.state = _read_state(team, zip(wanted, occupants, strict=True), read, pruned)
     # The objects a write replaces are among the occupants and the pruned: held of any kind.
@@ -86,6 +91,21 @@ def plan_team(
     )
     plan_.action = "apply --prune" if prune else "apply"
     return plan_
+
+
+def _stores_online(obj) -> bool:
+    return kind_of(obj) == ON_DEMAND_FEATURE_VIEW and bool(obj.write_to_online_store)
+
+
+def _writes_online(odfv) -> str:
+    """Named for what the team wrote, not for the platform source Feast would re-apply."""
+    projections = odfv.source_feature_view_projections.values()
+    sources = sorted({p.batch_source.name for p in projections if p.batch_source is not None})
+    return (
+        f"OnDemandFeatureView {odfv.name}: write_to_online_store=True makes Feast re-apply "
+        f"the batch source of each view it reads ({', '.join(sources) or 'none'}), which "
+        "belongs to the platform; remove it: a team's ODFVs compute at request time"
+    )
 
 
 def _read_state(team: Team, written, read: dict, pruned: list) -> dict[str, str | None]:
@@ -119,6 +139,14 @@ def _unknown_team_message(store, team: str) -> str:
         return (
             f"project {store.project} has no published federation policy: the platform has "
             "not applied yet, or feature_store.yaml points at another project"
+        )
+    registered = sorted(published_policy(store).teams)
+    close = difflib.get_close_matches(team, registered, n=1, cutoff=0.8)
+    if close:
+        return (
+            f"team {team} is not registered in the registry's policy: did you mean "
+            f"{close[0]}? (pyproject.toml's [tool.feast-federation] team; registered: "
+            f"{', '.join(registered)})"
         )
     return (
         f"team {team} is not registered in the registry's policy: "

@@ -70,6 +70,9 @@ class Plan:
     after: dict[tuple[str, str], object] = field(default_factory=dict)
     # Set to log these entries instead of one for the plan's own changes.
     log_entries: list[LogEntry] | None = None
+    # A team plan without prune: the team's objects ("Kind name") the registry holds and the
+    # repo no longer defines, which the apply keeps and --prune removes.
+    left_behind: list[str] = field(default_factory=list)
 
     @property
     def has_changes(self) -> bool:
@@ -79,4 +82,6 @@ class Plan:
         plan = {"owner": self.owner, "changes": [change.to_json() for change in self.changes]}
         if self.overridden:
             plan["overridden_breakages"] = self.overridden
+        if self.left_behind:
+            plan["not_in_repo"] = self.left_behind
         return plan
