@@ -89,15 +89,16 @@ def _markdown_values(changes: list[dict]) -> list[str]:
     """Old and new values below the table, one collapsed block per updated object."""
     lines = []
     for change in changes:
-        if not change.get("values"):
+        if not change.get("values") and not change.get("pinned_by"):
             continue
         lines += ["", f"<details><summary>{change['kind']} <code>{change['name']}</code>: "
                   "old and new values</summary>", ""]  # fmt: skip
-        for name, value in change["values"].items():
+        for name, value in change.get("values", {}).items():
             if "diff" in value:
                 lines += [f"- `{name}`:", "", "```diff", value["diff"].rstrip("\n"), "```"]
             else:
                 lines.append(f"- `{name}`: ``{_shown(value['old'])}`` → ``{_shown(value['new'])}``")
+        lines += [f"- pinned by ``{pin}``" for pin in change.get("pinned_by", [])]
         lines += ["", "</details>"]
     return lines
 
@@ -130,10 +131,12 @@ def print_changes(changes: list[dict], title: str, *, applied: bool = False) -> 
 def _print_values(changes: list[dict]) -> None:
     """Each updated object's changed fields, old -> new; UDF source as a unified diff."""
     for change in changes:
-        if not change.get("values"):
+        if not change.get("values") and not change.get("pinned_by"):
             continue
         out.print(f"{change['kind']} {change['name']}:", markup=False, soft_wrap=True)
-        for name, value in change["values"].items():
+        for pin in change.get("pinned_by", []):
+            out.print(f"  pinned by {pin}", markup=False, soft_wrap=True)
+        for name, value in change.get("values", {}).items():
             if "diff" in value:
                 out.print(f"  {name}:", markup=False)
                 for line in value["diff"].splitlines():

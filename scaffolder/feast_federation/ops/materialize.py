@@ -11,6 +11,7 @@ from feast_federation.errors import FederationError
 from feast_federation.registry import open_store
 from feast_federation.registry.intent import unfinished_since
 from feast_federation.registry.server_errors import translated
+from feast_federation.registry.versions import unloaded_versions
 from feast_federation.rules.ownership import PLATFORM
 from feast_federation.rules.repo import find_repo
 
@@ -36,7 +37,10 @@ def _materialize(store, quiet: bool) -> list[str]:
             "run the platform apply, then materialize"
         )
     views = store.list_feature_views()
+    now = datetime.now(timezone.utc)
     # Feast prints progress bars to stdout; a caller with its own output can silence them.
     with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
-        store.materialize_incremental(end_date=datetime.now(timezone.utc))
+        for name, start in unloaded_versions(store, views):  # a new version's empty table
+            store.materialize(start_date=start, end_date=now, feature_views=[name])
+        store.materialize_incremental(end_date=now)
     return sorted(view.name for view in views)

@@ -75,11 +75,18 @@ def contract_views(views, entities) -> dict:
 
 
 def registry_contract_views(store) -> dict:
-    """Every feature view of the project, as the contract records it."""
+    """Every feature view of the project, as the contract records it; where the org serves
+    pinned versions, with the ``versions`` teams may pin."""
+    from feast_federation.registry.versions import contract_versions, pin_refusal_of
+
     views = store.registry.list_feature_views(store.project, allow_cache=is_held(store))
-    return contract_views(
+    entries = contract_views(
         views, store.registry.list_entities(store.project, allow_cache=is_held(store))
     )
+    if pin_refusal_of(store) is None:
+        for name, versions in contract_versions(store, entries).items():
+            entries[name]["versions"] = versions
+    return entries
 
 
 def entities_by_name(store) -> dict[str, Entity]:

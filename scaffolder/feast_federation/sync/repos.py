@@ -15,6 +15,8 @@ from __future__ import annotations
 from feast_federation import registry, transaction
 from feast_federation.errors import FederationError, RefusedError
 from feast_federation.registry.location import DEFAULT_LOCK_TIMEOUT
+from feast_federation.registry.resolution import resolve_string_references
+from feast_federation.rules.ownership import Policy
 from feast_federation.rules.policy import load_policy, policy_section
 from feast_federation.rules.repo import Repo
 from feast_federation.sync.collect import collect
@@ -100,13 +102,17 @@ def platform_plan(repo: Repo, store) -> Plan:
             f"{repo.path}/feature_store.yaml: project {store.project} differs from "
             f"federation.yaml's project {policy.project}"
         )
-    return plan_platform(store, policy, collect(repo))
+    objects = collect(repo)
+    resolve_string_references(store, objects)
+    return plan_platform(store, policy, objects)
 
 
 def _team_plan(repo: Repo, store, prune: bool) -> Plan:
     team = published(store, repo.owner)  # before the team's modules read the registry
     references: list = []
     objects = collect(repo, references)
+    policy = Policy(project=store.project, teams={team.name: team})
+    resolve_string_references(store, objects, lambda name: policy.owner_of(name) == team.name)
     refuse_contract_drift(store, repo, objects)
     return plan_team(store, team, objects, prune=prune, references=references)
 
