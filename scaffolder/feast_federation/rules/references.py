@@ -10,7 +10,8 @@ never imports Feast, reads the same references the apply resolves.
 Feast 0.67 keeps a version history for every feature view (a schema change makes v1, v2,
 ...). It serves a pinned version only when the registry enables it
 (``enable_online_feature_view_versioning``), never through a registry server, and only
-from some online stores: measured, sqlite, postgres and redis.
+from some online stores: measured, sqlite, postgres, redis and dynamodb (Feast refuses a
+pinned read from the others this project bakes: datastore and bigtable).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 VERSIONING_SETTING = "enable_online_feature_view_versioning"
 # Online stores that served a pinned version (view@vN) in Feast 0.67, measured.
-PIN_SERVING_STORES = ("sqlite", "postgres", "redis")
+PIN_SERVING_STORES = ("sqlite", "postgres", "redis", "dynamodb")
 _VERSION = re.compile(r"^[vV](\d+)$")  # as Feast matches it (re.match)
 
 
@@ -72,7 +73,7 @@ def pin_refusal(online_store: str, registry_type: str, versioning: bool) -> str 
     if online_store not in PIN_SERVING_STORES:
         return (
             f"online store {online_store} does not serve pinned versions in Feast 0.67 "
-            f"(sqlite, postgres and redis do)"
+            f"({', '.join(PIN_SERVING_STORES[:-1])} and {PIN_SERVING_STORES[-1]} do)"
         )
     if not versioning:
         return (
