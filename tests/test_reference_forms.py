@@ -15,39 +15,23 @@ import pytest
 
 from support import invoke
 from support.versions import (
+    CUSTOMER,
     PINNED_SERVICES,
+    USERS,
     apply,
     assert_pins_served,
+    drop_field,
     enable_versioning,
     materialize,
     pinned_story,
     served,
 )
+from support.versions import FORMS as FORMS_OF
 
 pytestmark = pytest.mark.slow
 
-FORMS = """from feast import FeatureService
-from feast_federation import platform_view
-
-growth_view = FeatureService(name="growth_view", features=["user_features"])
-growth_feature = FeatureService(name="growth_feature", features=["user_features:age"])
-growth_pin = FeatureService(name="growth_pin", features=["user_features@v0"])
-growth_pin_feature = FeatureService(
-    name="growth_pin_feature", features=["user_features@v0:account_balance"]
-)
-growth_odfv = FeatureService(
-    name="growth_odfv", features=["growth_purchase_propensity", "customer_features"]
-)
-growth_mixed = FeatureService(
-    name="growth_mixed",
-    features=[platform_view("customer_features", ["total_purchases"]), "user_features:age"],
-)
-growth_view_obj = FeatureService(name="growth_view_obj", features=[platform_view("user_features")])
-growth_feature_obj = FeatureService(
-    name="growth_feature_obj", features=[platform_view("user_features", ["age"])]
-)
-"""
-CUSTOMER = {"customer_id": 3001, "current_cart_value": 80.0}
+FORMS = FORMS_OF.format(team="growth")
+USER = USERS.row
 
 
 @pytest.fixture(scope="module")
@@ -122,15 +106,16 @@ def test_every_reference_form_plans_applies_and_serves(org, tmp_path):
     [pin] = registry_spec(org, "growth_pin").features
     assert pin.HasField("version_tag") and pin.version_tag == 0
 
-    view = served(org.growth, "growth_view")
+    view = served(org.growth, "growth_view", USER)
     assert None not in view["age"] + view["account_balance"]
-    assert served(org.growth, "growth_view_obj") == view
-    assert served(org.growth, "growth_feature") == {"user_id": view["user_id"], "age": view["age"]}
-    assert served(org.growth, "growth_pin") == view
-    assert served(org.growth, "growth_pin_feature")["account_balance"] == view["account_balance"]
+    assert served(org.growth, "growth_view_obj", USER) == view
+    assert served(org.growth, "growth_feature", USER) == {"user_id": [1001], "age": view["age"]}
+    assert served(org.growth, "growth_pin", USER) == view
+    pin_feature = served(org.growth, "growth_pin_feature", USER)
+    assert pin_feature["account_balance"] == view["account_balance"]
     odfv = served(org.growth, "growth_odfv", CUSTOMER)
     assert None not in odfv["purchase_propensity_score"] + odfv["total_purchases"]
-    mixed = served(org.growth, "growth_mixed", {**CUSTOMER, "user_id": 1001})
+    mixed = served(org.growth, "growth_mixed", {**CUSTOMER, **USER})
     assert mixed["age"] == view["age"] and None not in mixed["total_purchases"]
 
 
@@ -184,7 +169,7 @@ def test_a_pin_is_refused_where_the_org_cannot_serve_it(org):
         "enable_online_feature_view_versioning: true in feature_store.yaml; see the platform "
         "guide)": original.replace("  enable_online_feature_view_versioning: true\n", ""),
     }
-    services(org, PINNED_SERVICES.format(team="growth"))
+    services(org, PINNED_SERVICES.format(team="growth", view="user_features", kept="age"))
     try:
         for why, text in cases.items():
             config.write_text(text)
@@ -204,7 +189,7 @@ def test_delete_protection_and_prune_read_string_references(org):
     assert invoke("apply", org.growth).exit_code == 0
     views = org.platform / "feature_views.py"
     original = views.read_text()
-    views.write_text(original.replace(BALANCE, ""))
+    drop_field(org.platform, "account_balance")
     try:
         refused = invoke("plan", org.platform)
         assert refused.exit_code == 1
@@ -227,9 +212,6 @@ def test_delete_protection_and_prune_read_string_references(org):
     assert deleted == {"growth_view", "growth_view_obj", "growth_feature_obj"}
 
 
-BALANCE = '        Field(name="account_balance", dtype=Float64, description="Balance in EUR."),\n'
-
-
 def raise_ages(platform: Path):
     def raised(by: int) -> None:
         data = platform / "data" / "user_features.parquet"
@@ -247,9 +229,9 @@ def test_a_pinned_service_keeps_its_version_after_a_schema_change(org):
     # Only pins read account_balance, which the platform's next version drops.
     services(org, FORMS.split("growth_mixed =")[0].replace("growth_view = Feat", "# Feat"))
     assert invoke("apply", org.growth, "--prune", "--yes").exit_code == 0
-    story = pinned_story(org.platform, org.growth, raise_ages(org.platform))
-    assert_pins_served(story, "growth")
-    assert served(org.growth, "growth_pin") == story["after"]["pinned"]
+    story = pinned_story(org.platform, org.growth, USERS, raise_ages(org.platform))
+    assert_pins_served(story)
+    assert served(org.growth, "growth_pin", USER) == story["after"]["pinned"]
 
     # The catalog says who reads which version; the audit finds nothing dangling.
     [view] = [v for v in build(find_repo(org.platform))["views"] if v["name"] == "user_features"]
@@ -276,10 +258,10 @@ def test_a_restore_keeps_the_version_history(org):
         for change in entry["changes"]
         if change["name"] == "user_features" and "features" in change.get("fields", [])
     ]
-    pinned = served(org.growth, "growth_pin")
+    pinned = served(org.growth, "growth_pin", USER)
     restored = invoke("restore", org.platform, "--to", schema_change - 1, "--yes")
     assert restored.exit_code == 0, restored.output
     # The old schema comes back as a new version: history is append-only, v0 and v1 stay,
     # and the pins of v0 serve as before.
     assert numbers(open_store(org.platform), "user_features") == [0, 1, 2]
-    assert served(org.growth, "growth_pin") == pinned
+    assert served(org.growth, "growth_pin", USER) == pinned

@@ -1,26 +1,63 @@
-"""Orgs with Feast's versioned reads on, and the story every online store that serves pins
-goes through: a team pins ``user_features@v0``, the platform changes the view's schema (v1)
-and its data, and the pinned service keeps serving v0 while an unpinned one serves v1.
+"""Orgs with Feast's versioned reads on, the reference forms a team service may hold, and
+the story every online store that serves pins goes through: a team pins ``VIEW@v0``, the
+platform drops a field of the view (v1) and changes its data, and the pinned service keeps
+serving v0 while an unpinned one serves v1, also after a change that keeps the schema.
 
 Everything runs in this process, through ``feast_federation`` (its patches installed), on
-the servers the caller's environment points at. The org's team must not read
-``user_features.account_balance`` unpinned (a team on ``customer_features``).
+the servers the caller's environment points at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+# Every form, string and object, for a team whose starter is on customer_features.
+FORMS = """from feast import FeatureService
+from feast_federation import platform_view
+
+{team}_view = FeatureService(name="{team}_view", features=["user_features"])
+{team}_feature = FeatureService(name="{team}_feature", features=["user_features:age"])
+{team}_pin = FeatureService(name="{team}_pin", features=["user_features@v0"])
+{team}_pin_feature = FeatureService(
+    name="{team}_pin_feature", features=["user_features@v0:account_balance"]
+)
+{team}_odfv = FeatureService(
+    name="{team}_odfv", features=["{team}_purchase_propensity", "customer_features"]
+)
+{team}_mixed = FeatureService(
+    name="{team}_mixed",
+    features=[platform_view("customer_features", ["total_purchases"]), "user_features:age"],
+)
+{team}_view_obj = FeatureService(name="{team}_view_obj", features=[platform_view("user_features")])
+{team}_feature_obj = FeatureService(
+    name="{team}_feature_obj", features=[platform_view("user_features", ["age"])]
+)
+"""
+CUSTOMER = {"customer_id": 3001, "current_cart_value": 80.0}
 PINNED_SERVICES = """from feast import FeatureService
 
-{team}_pinned = FeatureService(name="{team}_pinned", features=["user_features@v0"])
-{team}_latest = FeatureService(name="{team}_latest", features=["user_features:age"])
+{team}_pinned = FeatureService(name="{team}_pinned", features=["{view}@v0"])
+{team}_latest = FeatureService(name="{team}_latest", features=["{view}:{kept}"])
 """
-BALANCE_FIELD = (
-    '        Field(name="account_balance", dtype=Float64, description="Balance in EUR."),\n'
-)
-USER = 1001
+
+
+@dataclass(frozen=True)
+class Story:
+    view: str
+    kept: str  # the feature the unpinned service reads, whose values change
+    dropped: str  # the feature the view's v1 drops
+    row: dict
+    description: str
+
+
+USERS = Story("user_features", "age", "account_balance", {"user_id": 1001},
+              "Profile facts about each user.")  # fmt: skip
+DRIVERS = Story("driver_stats", "conv_rate", "acc_rate", {"driver_id": 2001},
+                "Hourly driver performance.")  # fmt: skip
 
 
 def enable_versioning(*repos: Path) -> None:
@@ -50,15 +87,14 @@ def plan(repo: Path, **options):
     return sync.plan(find_repo(repo), **options)
 
 
-def served(repo: Path, service: str, row: dict | None = None) -> dict:
+def served(repo: Path, service: str, row: dict) -> dict:
     """One online row through the team's service, read as feast-federation reads it."""
     from feast_federation.registry import open_store
 
     store = open_store(repo)
     store.refresh_registry()
-    rows = [row or {"user_id": USER}]
     return store.get_online_features(
-        features=store.get_feature_service(service), entity_rows=rows
+        features=store.get_feature_service(service), entity_rows=[row]
     ).to_dict()
 
 
@@ -68,47 +104,60 @@ def materialize(platform: Path) -> None:
     materialize_repo(platform, quiet=True)
 
 
-def pinned_story(platform: Path, team_dir: Path, raise_ages: Callable[[int], None]) -> dict:
+def drop_field(platform: Path, feature: str) -> None:
+    views = platform / "feature_views.py"
+    lines = views.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if f'Field(name="{feature}"' not in line]
+    assert len(kept) == len(lines) - 1
+    views.write_text("".join(kept))
+
+
+def pinned_story(
+    platform: Path, team_dir: Path, story: Story, raise_values: Callable[[int], None]
+) -> dict:
     """Run the story; returns what each service served at each step and the plan of the
-    schema change, for the caller to assert on."""
+    schema change, for ``assert_pins_served``."""
     from feast_federation.rules.repo import find_repo
     from feast_federation.sync.contract import refresh_team_contract
 
     team = team_dir.name
-    refresh_team_contract(find_repo(team_dir))  # the contract now records v0
-    (team_dir / "pinned_services.py").write_text(PINNED_SERVICES.format(team=team))
+    refresh_team_contract(find_repo(team_dir))  # the contract records v0
+    text = PINNED_SERVICES.format(team=team, view=story.view, kept=story.kept)
+    (team_dir / "pinned_services.py").write_text(text)
     apply(team_dir)
-    before = {kind: served(team_dir, f"{team}_{kind}") for kind in ("pinned", "latest")}
 
-    views = platform / "feature_views.py"
-    views.write_text(views.read_text().replace(BALANCE_FIELD, ""))  # v1: no account_balance
-    raise_ages(100)
+    def reads() -> dict:
+        return {
+            kind: served(team_dir, f"{team}_{kind}", story.row) for kind in ("pinned", "latest")
+        }
+
+    before = reads()
+    drop_field(platform, story.dropped)  # v1
+    raise_values(100)
     change = plan(platform)
     apply(platform)
     materialize(platform)
-    after = {kind: served(team_dir, f"{team}_{kind}") for kind in ("pinned", "latest")}
-
-    described = views.read_text().replace(
-        "Profile facts about each user.", "Profile facts about each user, v1."
-    )
-    views.write_text(described)  # a change that keeps the schema
+    after = reads()
+    views = platform / "feature_views.py"  # a change that keeps the schema
+    views.write_text(views.read_text().replace(story.description, f"{story.description} (v1)"))
     apply(platform)
-    described = {kind: served(team_dir, f"{team}_{kind}") for kind in ("pinned", "latest")}
-    return {"before": before, "plan": change, "after": after, "described": described}
+    return {"story": story, "team": team, "before": before, "plan": change, "after": after,
+            "described": reads()}  # fmt: skip
 
 
-def assert_pins_served(story: dict, team: str) -> None:
-    """What every store that serves pins must show."""
-    before, after, described = story["before"], story["after"], story["described"]
-    age, balance = before["pinned"]["age"][0], before["pinned"]["account_balance"][0]
-    assert age is not None and balance is not None, before
-    assert before["latest"]["age"] == [age]
-    [view] = [c for c in story["plan"].to_json()["changes"] if c["name"] == "user_features"]
+def assert_pins_served(result: dict) -> None:
+    """What every online store that serves pins must show."""
+    story, team = result["story"], result["team"]
+    before, after = result["before"], result["after"]
+    value, dropped = before["pinned"][story.kept][0], before["pinned"][story.dropped][0]
+    assert value is not None and dropped is not None, before
+    assert before["latest"][story.kept] == [value]
+    [view] = [c for c in result["plan"].to_json()["changes"] if c["name"] == story.view]
     assert view["values"]["version"] == {"old": "v0", "new": "v1"}, view
     assert f"FeatureService {team}_pinned (team {team}) reads v0" in view["pinned_by"], view
     # The pinned service serves v0 as it was; the unpinned one the active version, v1.
     assert after["pinned"] == before["pinned"], after
-    assert after["latest"]["age"] == [age + 100], after
-    assert "account_balance" not in after["latest"]
+    assert after["latest"][story.kept] == [pytest.approx(value + 100)], after
+    assert story.dropped not in after["latest"]
     # A change that keeps the schema keeps v1 active (Feast alone would fall back to v0).
-    assert described == after, described
+    assert result["described"] == after, result["described"]

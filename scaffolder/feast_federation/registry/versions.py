@@ -160,7 +160,9 @@ def unloaded_versions(store, views: list) -> list[tuple[str, datetime]]:
             for record in _records(store, view.name)
         }
         created, loaded = records.get(active), view.most_recent_end_time
-        if active == 0 or created is None or loaded is None or _aware(loaded) >= created:
+        if active == 0 or created is None or loaded is None:
+            continue
+        if _aware(loaded) >= _aware(created):
             continue
         ttl = view.ttl if view.ttl and view.ttl.total_seconds() > 0 else timedelta(weeks=52)
         found.append((view.name, now - ttl))
@@ -175,4 +177,5 @@ def _records(store, name: str) -> list[dict]:
 
 
 def _aware(moment: datetime) -> datetime:
+    """A time with its zone; Feast reads some registry times back without one (UTC)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
