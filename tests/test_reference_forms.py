@@ -119,6 +119,19 @@ def test_every_reference_form_plans_applies_and_serves(org, tmp_path):
     assert mixed["age"] == view["age"] and None not in mixed["total_purchases"]
 
 
+def test_a_plan_shows_the_version_an_odfv_change_makes(org):
+    odfvs = org.growth / "on_demand_views.py"
+    original = odfvs.read_text()
+    odfvs.write_text(original.replace("/ 3\n", "/ 4\n"))
+    try:
+        planned = invoke("plan", org.growth, "--json")
+    finally:
+        odfvs.write_text(original)
+    [change] = [c for c in json.loads(planned.stdout)["changes"] if c["action"] == "update"]
+    assert change["name"] == "growth_purchase_propensity", change
+    assert change["values"]["version"] == {"old": "v0", "new": "v1"}
+
+
 @pytest.mark.parametrize(
     ("ref", "problem"),
     [
