@@ -168,6 +168,23 @@ def test_an_unresolvable_reference_is_refused_in_one_line(org, ref, problem):
     ]
 
 
+def test_one_service_defined_twice_with_other_references_is_refused(org):
+    service = (
+        "from feast import FeatureService\ns = FeatureService(name='growth_dup', features={})\n"
+    )
+    (org.growth / "first.py").write_text(service.format(["user_features:age"]))
+    (org.growth / "second.py").write_text(service.format(["user_features"]))
+    try:
+        result = invoke("plan", org.growth)
+    finally:
+        (org.growth / "first.py").unlink()
+        (org.growth / "second.py").unlink()
+    assert (
+        result.output
+        == "error: FeatureService growth_dup: defined twice (first.py and second.py)\n"
+    )
+
+
 def test_a_pin_is_refused_where_the_org_cannot_serve_it(org):
     config = org.growth / "feature_store.yaml"
     original = config.read_text()
