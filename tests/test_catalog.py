@@ -40,11 +40,17 @@ def test_json_catalog_lists_views_users_and_teams(org):
     ]
     assert customer["ttl"] == "30 days" and customer["owner"] == "plat@acme.io"
     assert customer["used_by"] == [
-        {"kind": "FeatureService", "name": "marketing_campaign_model", "team": "marketing"},
+        {
+            "kind": "FeatureService",
+            "name": "marketing_campaign_model",
+            "team": "marketing",
+            "version": "latest",
+        },
         {
             "kind": "OnDemandFeatureView",
             "name": "marketing_purchase_propensity",
             "team": "marketing",
+            "version": "latest",
         },
     ]
     assert views["driver_stats"]["used_by"] == []

@@ -117,6 +117,32 @@ def missing_view(org):
     )
 
 
+def reference_missing_view(org):
+    return planted(org.marketing, NAMED.format(name="marketing_seed", ref="user_featurs"))
+
+
+def reference_missing_feature(org):
+    return planted(org.marketing, NAMED.format(name="marketing_seed", ref="user_features:agee"))
+
+
+def reference_missing_version(org):
+    store = org.risk / "feature_store.yaml"
+    original = store.read_text()
+    store.write_text(original.replace("\nregistry:\n", VERSIONED_READS, 1))
+    try:
+        return planted(org.risk, NAMED.format(name="risk_pinned", ref="user_features@v7"))
+    finally:
+        store.write_text(original)
+
+
+def pin_not_served(org):
+    return planted(org.marketing, NAMED.format(name="marketing_pinned", ref="user_features@v0"))
+
+
+def no_promote(org):
+    return refusal("apply", org.platform, "--no-promote")
+
+
 def breaks_team(org):
     views = org.platform / "feature_views.py"
     original = views.read_text()
@@ -422,6 +448,8 @@ SERVICE = (
     "from feast import FeatureService\nfrom feast_federation import platform_view\n"
     "s = FeatureService(name='{name}', features=[platform_view('user_features')])\n"
 )
+NAMED = "from feast import FeatureService\ns = FeatureService(name='{name}', features=['{ref}'])\n"
+VERSIONED_READS = "\nregistry:\n  enable_online_feature_view_versioning: true\n"
 REQUEST = (
     "from feast import Field, RequestSource\nfrom feast.types import Float64\n"
     "r = RequestSource(name='{name}', schema=[Field(name='x', dtype=Float64)])\n"
@@ -687,6 +715,10 @@ SCENARIOS = {
     "features-string": features_string, "left-behind": left_behind,
     "hook-missing": hook_missing, "policy-layout": policy_layout,
     "local-runner": local_runner, "placeholder-url": placeholder_url,
+    "reference-missing-view": reference_missing_view,
+    "reference-missing-feature": reference_missing_feature,
+    "reference-missing-version": reference_missing_version, "pin-not-served": pin_not_served,
+    "no-promote": no_promote,
     "missing-view": missing_view, "lost-write": lost_write,
 }  # fmt: skip
 

@@ -176,13 +176,23 @@ TEAM_ODFV = "from feast import Field, RequestSource"
 TEAM_SERVING = "from datetime import datetime, timezone"
 TEAM_CATALOG = "feast-federation catalog . --format markdown"
 TEAM_APPLY = "python apply.py --plan"
+SEED_ODFV = "import pandas as pd"
+SEED_SERVICES = "from feast import FeatureService"
 
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 
 RUNNERS = {
     "README.md": {README_USING},
     "platform-guide.md": {PLATFORM_BOOTSTRAP},
-    "team-guide.md": {TEAM_ODFV, TEAM_SERVING, TEAM_CATALOG, TEAM_APPLY, README_COOKIECUTTER},
+    "team-guide.md": {
+        TEAM_ODFV,
+        TEAM_SERVING,
+        TEAM_CATALOG,
+        TEAM_APPLY,
+        README_COOKIECUTTER,
+        SEED_ODFV,
+        SEED_SERVICES,
+    },
     # test_tutorial_runs_as_written_from_an_empty_directory runs every block, in order.
     "tutorial.md": set(runnable(TUTORIAL)),
 }
@@ -320,3 +330,38 @@ def test_tutorial_runs_as_written_from_an_empty_directory(tmp_path):
     assert results["user_id"]["values"] == [1001]
     assert all(result["statuses"] == ["PRESENT"] for result in answer["results"]), answer
     assert 0.0 <= results["offer_share"]["values"][0] <= 1.0
+
+
+SERVE_SEED = """
+import json
+from feast_federation import feature_store
+
+store = feature_store(".")
+service = store.get_feature_service("marketing_user_model_v1")
+rows = [{"user_id": 1001, "current_year": 2026.0}, {"user_id": 1002, "current_year": 2026.0}]
+print(json.dumps(store.get_online_features(features=service, entity_rows=rows).to_dict()))
+"""
+
+
+@pytest.mark.slow
+def test_the_seed_guides_team_example_passes_plans_applies_and_serves(served_org):
+    """Feast's federated-store guide's team example, as the team guide adapts it (string
+    references as written), beside the starter in a team repo: the repo's own tests pass, and
+    it plans, applies and serves the platform's features with the ODFV's."""
+    guide = runnable(ROOT / "docs" / "team-guide.md")
+    repo = served_org.marketing
+    (repo / "seed").mkdir()
+    (repo / "seed" / "on_demand_views.py").write_text(guide[SEED_ODFV] + "\n")
+    (repo / "seed" / "feature_services.py").write_text(guide[SEED_SERVICES] + "\n")
+    tests = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo,
+                env=environment(), timeout=600)  # fmt: skip
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
+    planned = invoke("plan", repo, "--json")
+    assert planned.exit_code == PLAN_EXIT_CHANGES, planned.output
+    added = {c["name"] for c in json.loads(planned.stdout)["changes"] if c["action"] == "add"}
+    assert added == {"marketing_user_model_v1", "marketing_user_age_odfv", "marketing_current_year"}
+    applied = invoke("apply", repo)
+    assert applied.exit_code == 0, applied.output
+    served = json.loads(run_python(SERVE_SEED, repo))
+    assert None not in served["age"] + served["account_balance"]
+    assert served["years_until_retirement"] == [65.0 - age for age in served["age"]]

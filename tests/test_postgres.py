@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from support import run
+from support import invoke, run
 from support.orgs import BARRIER, FETCH, RUN_APPLY_SCRIPT, PostgresOrg, run_together, running_org
 from support.postgres import postgres_on_loopback
 
@@ -23,7 +23,9 @@ pytestmark = pytest.mark.slow
 def org(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("postgres")
     with postgres_on_loopback(scratch) as settings:
-        yield running_org(scratch / "org", {**os.environ, **settings}, "postgres", "postgres")
+        yield running_org(
+            scratch / "org", {**os.environ, **settings}, "postgres", "postgres", versioning=True
+        )
 
 
 def fetch(org: PostgresOrg, team: str, service: str, mode: str):
@@ -100,3 +102,53 @@ def test_restore_to_points_of_the_apply_log(org, monkeypatch):
     points.append((log_entries(org.platform)[-1]["id"], object_digests(org.platform)))
     assert points[0][1] != points[1][1]
     restore_each_point(org.platform, points)
+
+
+# --- reference forms and pinned versions (versioned reads are on in this org) ----------------
+
+
+def test_every_reference_form_plans_applies_serves_and_prunes(org, monkeypatch):
+    from feast_federation.errors import BreaksTeams
+    from support.versions import CUSTOMER, FORMS, USERS, apply, drop_field, plan, served
+
+    for name, value in org.env.items():
+        monkeypatch.setenv(name, value)
+    marketing = org.root / "teams" / "marketing"
+    assert invoke("contract", "refresh", marketing).exit_code == 0  # it records v0 now
+    services = marketing / "services.py"
+    services.write_text(FORMS.format(team="marketing"))
+    applied = {c.name for c in apply(marketing).changes if c.action == "add"}
+    assert {"marketing_view", "marketing_pin", "marketing_odfv", "marketing_mixed"} <= applied
+    view = served(marketing, "marketing_view", USERS.row)
+    assert None not in view["age"] + view["account_balance"]
+    assert served(marketing, "marketing_view_obj", USERS.row) == view
+    assert served(marketing, "marketing_pin", USERS.row) == view
+    assert served(marketing, "marketing_odfv", CUSTOMER)["purchase_propensity_score"][0]
+    views = org.platform / "feature_views.py"
+    original = views.read_text()
+    drop_field(org.platform, "account_balance")
+    try:
+        with pytest.raises(BreaksTeams) as refused:
+            plan(org.platform)
+        broken = str(refused.value)
+        assert "FeatureService marketing_view (team marketing)" in broken
+        assert "marketing_pin" not in broken  # a pin reads v0's snapshot, which stays
+    finally:
+        views.write_text(original)
+    services.write_text(FORMS.format(team="marketing").split("marketing_odfv =")[0])
+    pruned = apply(marketing, prune=True)
+    deleted = {c.name for c in pruned.changes if c.action == "delete"}
+    assert deleted == {"marketing_odfv", "marketing_mixed", "marketing_view_obj",
+                       "marketing_feature_obj"}  # fmt: skip
+
+
+def test_a_pinned_service_keeps_its_version_after_a_schema_change(org, monkeypatch):
+    from support.versions import DRIVERS, assert_pins_served, pinned_story
+
+    for name, value in org.env.items():
+        monkeypatch.setenv(name, value)
+    story = pinned_story(
+        org.platform, org.root / "teams" / "marketing", DRIVERS,
+        lambda by: org.sql(f"UPDATE platform.driver_stats SET conv_rate = conv_rate + {by}"),
+    )  # fmt: skip
+    assert_pins_served(story)

@@ -28,7 +28,8 @@ LOCK_KEY = "acme/registry.pb.lock"
 def org(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("aws")
     with aws_on_loopback() as aws, postgres_on_loopback(scratch) as postgres:
-        yield running_org(scratch / "org", {**os.environ, **aws, **postgres}, "s3", "dynamodb")
+        env = {**os.environ, **aws, **postgres}
+        yield running_org(scratch / "org", env, "s3", "dynamodb", versioning=True)
 
 
 def s3(org):
@@ -175,6 +176,21 @@ from feast_federation.registry.protos import project_objects
 objects = project_objects(stored_proto(open_store(sys.argv[1])), "acme")
 print(json.dumps(sorted([kind_of_proto(c, item), name] for (c, name), item in objects.items())))
 """
+
+
+def test_a_pinned_service_keeps_its_version_after_a_schema_change(org, monkeypatch):
+    """DynamoDB serves pinned versions (Feast 0.67, on moto): each version is a table."""
+    from support.versions import DRIVERS, assert_pins_served, pinned_story
+
+    for name, value in org.env.items():
+        monkeypatch.setenv(name, value)
+    story = pinned_story(
+        org.platform, org.root / "teams" / "marketing", DRIVERS,
+        lambda by: org.sql(f"UPDATE platform.driver_stats SET conv_rate = conv_rate + {by}"),
+    )  # fmt: skip
+    assert_pins_served(story)
+    tables = client(org.env, "dynamodb").list_tables()["TableNames"]
+    assert {"acme.driver_stats", "acme.driver_stats_v1"} <= set(tables)
 
 
 def test_writes_longer_than_the_registry_cache_keep_every_object(org, tmp_path):

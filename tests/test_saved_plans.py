@@ -241,7 +241,9 @@ def test_a_plan_shows_old_and_new_values_and_a_udf_diff(org):
 
     change_the_udf(marketing, "4")
     [odfv] = [c for c in plan_json(marketing) if c["action"] == "update"]
-    assert odfv["fields"] == ["feature_transformation"]
+    # A new UDF makes Feast record a new version of the ODFV, which the plan shows too.
+    assert odfv["fields"] == ["feature_transformation", "version"]
+    assert odfv["values"]["version"] == {"old": "v0", "new": "v1"}
     udf = odfv["values"]["feature_transformation"]
     assert UDF_LINE in udf["old"] and UDF_LINE.replace("/ 3", "/ 4") in udf["new"]
     assert f"-        {UDF_LINE}\n+        {UDF_LINE.replace('/ 3', '/ 4')}\n" in udf["diff"]

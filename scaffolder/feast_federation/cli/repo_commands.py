@@ -16,10 +16,12 @@ from feast_federation.cli import output
 from feast_federation.cli.app import EXIT_CHANGES, EXIT_ERROR, app, run_app, user_errors
 from feast_federation.cli.options import (
     LOCK_TIMEOUT,
+    NO_PROMOTE_REFUSAL,
     BreakOpt,
     JsonOpt,
     LockTimeoutOpt,
     MarkdownOpt,
+    NoPromoteOpt,
     OutOpt,
     PruneOpt,
     RepoArg,
@@ -45,10 +47,11 @@ def plan_command(
     lock_timeout: LockTimeoutOpt = LOCK_TIMEOUT,
     out_file: OutOpt = None,
     summary: SummaryOpt = None,
+    no_promote: NoPromoteOpt = False,
 ) -> None:
     shown = output_format(json_output, markdown)
     _start_summary(summary)
-    _plan(repo, _options(prune, allow_breaking, lock_timeout), shown, out_file, summary)
+    _plan(repo, _options(prune, allow_breaking, lock_timeout, no_promote), shown, out_file, summary)
 
 
 @app.command(
@@ -70,10 +73,11 @@ def apply_command(
     lock_timeout: LockTimeoutOpt = LOCK_TIMEOUT,
     yes: YesOpt = False,
     summary: SummaryOpt = None,
+    no_promote: NoPromoteOpt = False,
 ) -> None:
     shown = output_format(json_output, markdown)
     _start_summary(summary)
-    options = _options(prune, allow_breaking, lock_timeout)
+    options = _options(prune, allow_breaking, lock_timeout, no_promote)
     if target.is_file():
         _apply_saved(target, None, options, shown, yes, summary)
     else:
@@ -103,10 +107,11 @@ def run_repo_script(script_file: str) -> None:
         allow_breaking: BreakOpt = False,
         lock_timeout: LockTimeoutOpt = LOCK_TIMEOUT,
         summary: SummaryOpt = None,
+        no_promote: NoPromoteOpt = False,
     ) -> None:
         shown = output_format(json_output, markdown)
         _start_summary(summary)
-        options = _options(prune, allow_breaking, lock_timeout)
+        options = _options(prune, allow_breaking, lock_timeout, no_promote)
         if out_file is not None and not plan_only:
             raise FederationError("--out saves a plan: use it with --plan")
         if saved is not None and plan_only:
@@ -128,7 +133,9 @@ def run_repo_script(script_file: str) -> None:
     run_app(script_app)
 
 
-def _options(prune: bool, allow_breaking: bool, lock_timeout: float):
+def _options(prune: bool, allow_breaking: bool, lock_timeout: float, no_promote: bool = False):
+    if no_promote:
+        raise FederationError(NO_PROMOTE_REFUSAL)
     with output.progress("Loading Feast..."):
         from feast_federation.ops.runs import RunOptions  # the slow import, under the spinner
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from feast_federation import registry, transaction
+from feast_federation.registry import versions
 from feast_federation.registry.intent import unfinished_since
 from feast_federation.registry.kinds import definition, kind_of_proto, platform_state
 from feast_federation.registry.permissions import published_teams
@@ -92,7 +93,10 @@ def _dangling(proto, store, usages: list) -> list[Finding]:
         **platform_state(registry.list_platform_kinds(store, proto)).views,
         **registry.on_demand_shapes(proto, store.project),
     }
-    return [Finding(DANGLING, str(usage), detail) for usage, detail in dangling(usages, views)]
+    pinned = versions.pinned_shapes(store, usages)  # a pin reads its version's snapshot
+    return [
+        Finding(DANGLING, str(usage), detail) for usage, detail in dangling(usages, views, pinned)
+    ]
 
 
 def _audit(repo: Repo, store) -> list[Finding]:

@@ -35,9 +35,12 @@ def build(repo: Repo) -> dict:
     views = [_view(item, policy) for item in _in(proto.feature_views, project)]
     for view in views:
         view["used_by"] = sorted(
-            {(str(u.user.kind), u.user.name, u.owner) for u in usages if u.view == view["name"]}
-        )
-        view["used_by"] = [{"kind": k, "name": n, "team": t} for k, n, t in view["used_by"]]
+            {(str(u.user.kind), u.user.name, u.owner, _version(u)) for u in usages
+             if u.view == view["name"]}
+        )  # fmt: skip
+        view["used_by"] = [
+            {"kind": k, "name": n, "team": t, "version": v} for k, n, t, v in view["used_by"]
+        ]
     return {
         "project": project,
         "entities": [_entity(item, policy) for item in _in(proto.entities, project)
@@ -47,6 +50,11 @@ def build(repo: Repo) -> dict:
         "views": views,
         "teams": _teams(proto, project, policy, usages),
     }  # fmt: skip
+
+
+def _version(usage) -> str:
+    """The version a usage reads: a pinned one (``v1``), else ``latest`` (the active one)."""
+    return "latest" if usage.version is None else f"v{usage.version}"
 
 
 def _in(items, project: str) -> list:
@@ -122,7 +130,7 @@ def _teams(proto, project: str, policy: Policy, usages: list) -> list[dict]:
     reads: dict[str, list[str]] = {}
     for usage in usages:
         reads.setdefault(usage.user.name, []).extend(
-            f"{usage.view}:{feature}" for feature in sorted(usage.features)
+            f"{usage.target}:{feature}" for feature in sorted(usage.features)
         )
     teams = []
     for team in sorted(policy.teams.values(), key=lambda t: t.name):
@@ -165,7 +173,9 @@ def to_markdown(catalog: dict) -> str:
     ]
     for view in catalog["views"]:
         users = (
-            ", ".join(f"{text(u['name'])} (team {text(u['team'])})" for u in view["used_by"])
+            ", ".join(
+                f"{text(u['name'])} (team {text(u['team'])}{_pin(u)})" for u in view["used_by"]
+            )
             or "nobody yet"
         )
         lines += [
@@ -213,12 +223,16 @@ def to_markdown(catalog: dict) -> str:
     return "\n".join(lines)
 
 
+def _pin(user: dict) -> str:
+    return "" if user["version"] == "latest" else f", pins {user['version']}"
+
+
 def to_html(catalog: dict) -> str:
     """One self-contained page: inline style and script, no CDN; filter with the search box
     or a #search=term link."""
     rows = []
     for view in catalog["views"]:
-        users = ", ".join(f"{u['name']} ({u['team']})" for u in view["used_by"]) or "-"
+        users = ", ".join(f"{u['name']} ({u['team']}{_pin(u)})" for u in view["used_by"]) or "-"
         for feature in view["features"]:
             description = feature["description"] or view["description"]
             reference = f"{view['name']}:{feature['name']}"

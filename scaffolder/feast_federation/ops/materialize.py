@@ -13,6 +13,7 @@ from feast_federation.errors import FederationError
 from feast_federation.registry import open_store
 from feast_federation.registry.intent import unfinished_since
 from feast_federation.registry.server_errors import translated
+from feast_federation.registry.versions import unloaded_versions
 from feast_federation.rules.ownership import PLATFORM
 from feast_federation.rules.repo import find_repo
 
@@ -38,6 +39,7 @@ def _materialize(store, quiet: bool) -> list[str]:
             "run the platform apply, then materialize"
         )
     views = store.list_feature_views()
+    now = datetime.now(timezone.utc)
     # Feast prints progress bars to stdout; a caller with its own output can silence them.
     # Outside a terminal (a CI log, a pipe) its colours would be raw escape codes.
     if quiet:
@@ -47,7 +49,9 @@ def _materialize(store, quiet: bool) -> list[str]:
     else:
         shown = contextlib.redirect_stdout(_Uncoloured(sys.stdout))
     with shown:
-        store.materialize_incremental(end_date=datetime.now(timezone.utc))
+        for name, start in unloaded_versions(store, views):  # a new version's empty table
+            store.materialize(start_date=start, end_date=now, feature_views=[name])
+        store.materialize_incremental(end_date=now)
     return sorted(view.name for view in views)
 
 

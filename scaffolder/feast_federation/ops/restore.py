@@ -34,6 +34,7 @@ from feast_federation.registry.protos import (
     project_objects,
     snapshot_of,
 )
+from feast_federation.registry.versions import keep_active_versions
 from feast_federation.rules.kinds import (
     BY_NAME,
     COLLECTIONS,
@@ -146,6 +147,9 @@ def plan_restore(store, backup: bytes, policy=None) -> Restore:
                 restore.rematerialize.append(name)
         elif action == DELETE:
             restore.to_delete.append(_feast_object(collection, current[key], skip_udf=True))
+    # A view put back with the schema it has now stays at its active version; one put back
+    # with another schema becomes a new version (history is append-only).
+    keep_active_versions(restore.to_apply, restore.to_apply, current)
     return restore
 
 

@@ -11,6 +11,7 @@ from feast.types import from_value_type
 
 from feast_federation.errors import FederationError
 from feast_federation.registry.feast067 import is_held
+from feast_federation.registry.versions import contract_versions, pin_refusal_of
 
 # Stands in for the platform's batch source: a contract view is read, never materialized.
 _PLACEHOLDER_SOURCE = "platform-contract://{name}"
@@ -75,11 +76,16 @@ def contract_views(views, entities) -> dict:
 
 
 def registry_contract_views(store) -> dict:
-    """Every feature view of the project, as the contract records it."""
+    """Every feature view of the project, as the contract records it; where the org serves
+    pinned versions, with the ``versions`` teams may pin."""
     views = store.registry.list_feature_views(store.project, allow_cache=is_held(store))
-    return contract_views(
+    entries = contract_views(
         views, store.registry.list_entities(store.project, allow_cache=is_held(store))
     )
+    if pin_refusal_of(store) is None:
+        for name, versions in contract_versions(store, entries).items():
+            entries[name]["versions"] = versions
+    return entries
 
 
 def entities_by_name(store) -> dict[str, Entity]:

@@ -40,6 +40,8 @@ def install() -> None:
     # Feast resets warning filters as its modules load, so this comes after them: every
     # apply would otherwise warn that ODFVs are experimental.
     warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
+    for cls in (feast.FeatureView, feast.StreamFeatureView, feast.OnDemandFeatureView):
+        cls.__copy__ = _copy_keeping_version(cls.__copy__)
 
 
 def installed_series() -> str:
@@ -59,6 +61,55 @@ def _write_registry_atomically(self: FileRegistryStore, registry_proto) -> None:
     registry_proto.last_updated.FromDatetime(datetime.now(timezone.utc))
     self._filepath.parent.mkdir(exist_ok=True)
     atomic_write(self._filepath, registry_proto.SerializeToString())
+
+
+# --- feature-view versions ---------------------------------------------------------------
+
+
+def _copy_keeping_version(copy_view):
+    """``__copy__`` of Feast 0.67's view classes leaves ``current_version_number`` out, and
+    ``with_projection`` (every FeatureService and ODFV read) copies the view: with
+    ``enable_online_feature_view_versioning`` on, an unpinned read then goes to the v0
+    online table, stale after a schema change. The copy keeps the number."""
+
+    def copy_keeping_version(self):
+        copied = copy_view(self)
+        copied.current_version_number = getattr(self, "current_version_number", None)
+        return copied
+
+    return copy_keeping_version
+
+
+def schema_changed(new, old) -> bool:
+    """Feast's own rule for a new version (``_schema_or_udf_changed``): features, entities,
+    entity columns, source views; an ODFV's UDF, mode and sources."""
+    return new._schema_or_udf_changed(old)
+
+
+def pending_references(service) -> list[str]:
+    """The string references of a FeatureService not yet resolved (``_pending_feature_refs``,
+    filled by ``__init__`` and emptied by ``resolve_pending_refs``)."""
+    return list(getattr(service, "_pending_feature_refs", None) or [])
+
+
+class _Found:
+    """The registry calls ``FeatureService.resolve_pending_refs`` makes, answered from views
+    already looked up (and checked) by the caller."""
+
+    def __init__(self, views: dict, snapshots: dict):
+        self.views, self.snapshots = views, snapshots
+
+    def get_any_feature_view(self, name, project, allow_cache=False):
+        return self.views[name]
+
+    def get_feature_view_by_version(self, name, project, version_number, allow_cache=False):
+        return self.snapshots[(name, version_number)]
+
+
+def resolve_references(service, project: str, views: dict, snapshots: dict) -> None:
+    """Feast's own resolution of the service's string references into projections, from
+    ``views`` (by name) and ``snapshots`` (by name and version number) the caller found."""
+    service.resolve_pending_refs(project, _Found(views, snapshots), views)
 
 
 # --- inference and validation, on objects not yet applied --------------------------------

@@ -139,9 +139,12 @@ def usages(objects: list, owner: str) -> list[Usage]:
         else:
             continue
         found += [
-            Usage(definition(obj), owner, p.name, frozenset(f.name for f in p.features))
+            Usage(
+                definition(obj), owner, p.name, frozenset(f.name for f in p.features),
+                p.version_tag,
+            )
             for p in projections
-        ]
+        ]  # fmt: skip
     return found
 
 

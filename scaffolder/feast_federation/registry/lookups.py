@@ -165,9 +165,9 @@ def team_usages_of(objects: dict, policy) -> list:
     from feast_federation.rules.ownership import Definition, Usage
 
     return [
-        Usage(Definition(kind, item.spec.name), owner, view, features)
+        Usage(Definition(kind, item.spec.name), owner, view, features, version)
         for kind, item, owner in _team_users(objects, policy)
-        for view, features in _reads(item)
+        for view, features, version in _reads(item)
     ]
 
 
@@ -176,7 +176,7 @@ def team_readers(proto, project: str, policy, views: set[str]) -> dict[tuple[str
     return {
         (kind, item.spec.name): item
         for kind, item, _ in _team_users(project_objects(proto, project), policy)
-        if {view for view, _ in _reads(item)} & views
+        if {read[0] for read in _reads(item)} & views
     }
 
 
@@ -251,7 +251,8 @@ def on_demand_shapes(proto, project: str) -> dict:
     }
 
 
-def _reads(item) -> list[tuple[str, frozenset[str]]]:
+def _reads(item) -> list[tuple[str, frozenset[str], int | None]]:
+    """What a service or ODFV proto reads: each view, its features and its pinned version."""
     if hasattr(item.spec, "sources"):  # an ODFV: a map of named sources
         reads = []
         for source in item.spec.sources.values():
@@ -260,10 +261,12 @@ def _reads(item) -> list[tuple[str, frozenset[str]]]:
                 reads.append(_projection(source.feature_view_projection))
             elif which == "feature_view":
                 spec = source.feature_view.spec
-                reads.append((spec.name, frozenset(f.name for f in spec.features)))
+                reads.append((spec.name, frozenset(f.name for f in spec.features), None))
         return reads
     return [_projection(projection) for projection in item.spec.features]
 
 
-def _projection(projection) -> tuple[str, frozenset[str]]:
-    return projection.feature_view_name, frozenset(c.name for c in projection.feature_columns)
+def _projection(projection) -> tuple[str, frozenset[str], int | None]:
+    version = projection.version_tag if projection.HasField("version_tag") else None
+    features = frozenset(c.name for c in projection.feature_columns)
+    return projection.feature_view_name, features, version

@@ -41,6 +41,13 @@ def open_store(repo_path: Path, config: Path | None = None) -> FeatureStore:
     return _stores[key]
 
 
+def feature_store(repo_path: Path | str = ".") -> FeatureStore:
+    """The repo's Feast ``FeatureStore`` for reading features (models, notebooks, jobs), with
+    the fixes Feast 0.67 needs installed (``feast067``): with versioned reads on, a stock
+    client reads an unpinned view's v0 online table after a schema change."""
+    return open_store(Path(repo_path))
+
+
 # Every command reaches the registry and most the online store; the offline store's settings
 # matter only to materialization and training data, which name their own failures.
 _SECTIONS_EVERY_COMMAND_NEEDS = ("registry", "online_store")

@@ -51,9 +51,16 @@ def load_contract(repo_dir: Path | str) -> dict:
 
 
 def write_contract(
-    repo_dir: Path | str, project: str, views: dict, adopted: dict, registry_objects: dict
+    repo_dir: Path | str,
+    project: str,
+    views: dict,
+    adopted: dict,
+    registry_objects: dict,
+    pin_refusal: str | None = None,
 ) -> Path:
-    """``registry_objects``: the names of the registry's objects no team owns, by kind."""
+    """``registry_objects``: the names of the registry's objects no team owns, by kind;
+    ``pin_refusal``: why the org cannot serve pinned versions (None: it can, and each view
+    entry lists its ``versions`` teams may pin)."""
     path = contract_path(repo_dir)
     data = {
         "note": _NOTE,
@@ -61,6 +68,7 @@ def write_contract(
         "views": views,
         "adopted": adopted,
         "registry_objects": registry_objects,
+        "pins": {"served": True} if pin_refusal is None else {"served": False, "why": pin_refusal},
     }
     atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path
@@ -136,4 +144,49 @@ def _field_differences(name: str, mine: dict, theirs: dict, features, other: str
                 f"{name}.{feature} is {ours or 'missing'} in the contract, "
                 f"{registry or 'missing'} in {other}"
             )
+    return found
+
+
+# --- pinned versions (view@vN) --------------------------------------------------------------
+
+
+def contract_pin_refusal(contract: dict) -> str | None:
+    """Why the contract's org cannot serve a pinned version, or None when it can."""
+    pins = contract.get("pins")
+    if not isinstance(pins, dict):
+        return "the contract records no versions to pin; run feast-federation contract refresh"
+    if pins.get("served") is True:
+        return None
+    return str(pins.get("why") or "the org does not serve pinned versions")
+
+
+def version_fields(contract: dict, view: str, tag: str) -> dict | None:
+    """The fields of version ``tag`` (``v1``) of ``view`` as the contract records it."""
+    versions = (contract["views"].get(view) or {}).get("versions")
+    found = versions.get(tag) if isinstance(versions, dict) else None
+    return found if isinstance(found, dict) else None
+
+
+def version_tags(contract: dict, view: str) -> list[str]:
+    versions = (contract["views"].get(view) or {}).get("versions")
+    return sorted(versions, key=lambda tag: (len(tag), tag)) if isinstance(versions, dict) else []
+
+
+def version_differences(contract: dict, registry_versions: dict, pinned: dict) -> list[str]:
+    """What differs between the contract and the registry in the pinned versions the team
+    reads: ``registry_versions`` and ``pinned`` map ``(view, tag)`` to the version's fields
+    (None: not there) and to the features read."""
+    found = []
+    for (view, tag), features in sorted(pinned.items()):
+        mine, theirs = version_fields(contract, view, tag), registry_versions.get((view, tag))
+        if mine is None or theirs is None:
+            where = "the contract" if mine is None else "the registry"
+            found.append(f"{view}@{tag} is missing from {where}")
+            continue
+        for feature in sorted(features):
+            if mine.get(feature) != theirs.get(feature):
+                found.append(
+                    f"{view}@{tag}.{feature} is {mine.get(feature) or 'missing'} in the "
+                    f"contract, {theirs.get(feature) or 'missing'} in the registry"
+                )
     return found

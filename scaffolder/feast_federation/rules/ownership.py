@@ -388,15 +388,22 @@ def _kinds_text(kinds: Iterable[str]) -> str:
 
 @dataclass(frozen=True)
 class Usage:
-    """A team object (FeatureService or ODFV) that reads ``features`` of platform view ``view``."""
+    """A team object (FeatureService or ODFV) that reads ``features`` of platform view ``view``;
+    of its version ``version`` (a pin: that version's snapshot), else of the active one."""
 
     user: Definition
     owner: str
     view: str
     features: frozenset[str]
+    version: int | None = None
 
     def __str__(self) -> str:
         return f"{self.user} (team {self.owner})"
+
+    @property
+    def target(self) -> str:
+        """The view as read: ``user_features`` or ``user_features@v1``."""
+        return self.view if self.version is None else f"{self.view}@v{self.version}"
 
 
 @dataclass(frozen=True)
@@ -436,11 +443,12 @@ def _broken_by(usage: Usage, before: PlatformState, after: PlatformState) -> lis
     if old is None:
         return []
     new = after.views.get(usage.view)
-    if new is None:
+    if new is None:  # its version history goes with it: a pin breaks too
         return [f"deleting FeatureView {usage.view}"]
     problems = [
         f"dropping feature {feature} from FeatureView {usage.view}"
         for feature in sorted((usage.features & old.features) - new.features)
+        if usage.version is None  # a pin reads its version's snapshot, which stays
     ]
     problems += [
         f"deleting Entity {entity}, which FeatureView {usage.view} needs,"
@@ -453,14 +461,22 @@ def _broken_by(usage: Usage, before: PlatformState, after: PlatformState) -> lis
     return problems
 
 
-def dangling(usages: Iterable[Usage], views: Mapping[str, ViewShape]) -> list[tuple[Usage, str]]:
-    """Team objects that read views (or features of views) that ``views`` does not hold."""
+def dangling(
+    usages: Iterable[Usage],
+    views: Mapping[str, ViewShape],
+    versions: Mapping[tuple[str, int], ViewShape | None] | None = None,
+) -> list[tuple[Usage, str]]:
+    """Team objects that read views (or features of views) that ``views`` does not hold; a
+    pinned usage reads its version's snapshot in ``versions`` (by view and number)."""
     problems = []
-    for usage in sorted(usages, key=lambda u: (u.user, u.view)):
-        view = views.get(usage.view)
+    for usage in sorted(usages, key=lambda u: (u.user, u.view, u.version or 0)):
+        if usage.version is None:
+            view = views.get(usage.view)
+        else:
+            view = (versions or {}).get((usage.view, usage.version))
         if view is None:
-            problems.append((usage, f"reads {usage.view}, which does not exist"))
+            problems.append((usage, f"reads {usage.target}, which does not exist"))
         elif usage.features - view.features:
             missing = ", ".join(sorted(usage.features - view.features))
-            problems.append((usage, f"reads {missing} from {usage.view}, which lacks it"))
+            problems.append((usage, f"reads {missing} from {usage.target}, which lacks it"))
     return problems

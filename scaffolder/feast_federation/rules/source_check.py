@@ -9,11 +9,17 @@ the registry for everything the source cannot show.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from feast_federation.errors import FederationError
-from feast_federation.rules.contract import contract_path, load_contract
+from feast_federation.rules.contract import (
+    contract_path,
+    contract_pin_refusal,
+    load_contract,
+    version_fields,
+    version_tags,
+)
 from feast_federation.rules.ownership import (
     DATA_SOURCE,
     ENTITY,
@@ -31,7 +37,9 @@ from feast_federation.rules.ownership import (
     violations,
 )
 from feast_federation.rules.policy import load_policy
+from feast_federation.rules.references import Reference, parse_reference, version_tag
 from feast_federation.rules.repo import definition_modules, find_repo
+from feast_federation.rules.values import shown
 
 # Feast's constructors by class name; any other class named *Source is a platform DataSource.
 _KIND_OF_CLASS = {
@@ -52,17 +60,42 @@ class ViewRead:
     features: tuple[str, ...] | None
 
 
+@dataclass(frozen=True)
+class StringRead:
+    """A string reference in a ``FeatureService(features=[...])`` (``"view@v1:feature"``)."""
+
+    where: str
+    service: str
+    text: str
+
+
+@dataclass
+class Scan:
+    """What a repo's source shows: its definitions, its platform-view calls, its string
+    references, and the output fields of each ODFV it defines with the decorator."""
+
+    definitions: list[Definition] = field(default_factory=list)
+    reads: list[ViewRead] = field(default_factory=list)
+    strings: list[StringRead] = field(default_factory=list)
+    odfv_outputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
 def source_problems(repo_path: Path | str) -> list[str]:
     """One line per ownership problem the repo's source shows; writes and imports nothing."""
     repo = find_repo(repo_path)
-    definitions, reads = scan_repo(repo.path)
+    scan = scan_source(repo.path)
+    definitions = scan.definitions
     if repo.is_platform:
         return violations(repo.owner, definitions, load_policy(repo.path))
     if not contract_path(repo.path).is_file():
         return violations(repo.owner, definitions, Policy("", teams={repo.owner: Team(repo.owner)}))
     contract = load_contract(repo.path)
     policy = _team_policy(contract, repo.owner)
-    return violations(repo.owner, definitions, policy) + _read_problems(contract, reads)
+    return (
+        violations(repo.owner, definitions, policy)
+        + _read_problems(contract, scan.reads)
+        + _string_problems(contract, scan)
+    )
 
 
 def _team_policy(contract: dict, team: str) -> Policy:
@@ -86,10 +119,45 @@ def _read_problems(contract: dict, reads: list[ViewRead]) -> list[str]:
     return problems
 
 
-def scan_repo(repo_dir: Path) -> tuple[list[Definition], list[ViewRead]]:
-    """The definitions and platform-view reads of every module Feast would collect."""
-    definitions: list[Definition] = []
-    reads: list[ViewRead] = []
+def _string_problems(contract: dict, scan: Scan) -> list[str]:
+    """String references that neither the contract's views (and the pinned versions it
+    records) nor the repo's own ODFVs resolve, read as Feast reads them."""
+    problems = []
+    for read in scan.strings:
+        ref = parse_reference(read.text)
+        subject = f"{read.where}: FeatureService {read.service}: reference {shown(read.text)}"
+        problem = _string_problem(contract, scan, ref)
+        if problem:
+            problems.append(f"{subject}{problem}")
+    return problems
+
+
+def _string_problem(contract: dict, scan: Scan, ref: Reference) -> str:
+    refusal = contract_pin_refusal(contract) if ref.version is not None else None
+    if refusal:
+        return f" pins a version, which this org cannot serve: {refusal}"
+    if ref.view in scan.odfv_outputs:  # the repo's own ODFV (its versions are the registry's)
+        fields: tuple[str, ...] | dict | None = scan.odfv_outputs[ref.view] or None
+    elif ref.view in contract["views"]:
+        fields = contract["views"][ref.view]["fields"]
+        if ref.version is not None:
+            fields = version_fields(contract, ref.view, version_tag(ref.version))
+            if fields is None:
+                listed = ", ".join(version_tags(contract, ref.view)) or "none"
+                return (
+                    f": the contract has no version {version_tag(ref.version)} of {ref.view} "
+                    f"(it lists {listed})"
+                )
+    else:
+        return f": no platform view {ref.view} in the contract and no ODFV {ref.view} in the repo"
+    if ref.feature is not None and fields is not None and ref.feature not in fields:
+        return f": {ref.target} has no feature {shown(ref.feature)} ({', '.join(fields) or 'none'})"
+    return ""
+
+
+def scan_source(repo_dir: Path) -> Scan:
+    """What every module Feast would collect shows (``Scan``)."""
+    scan = Scan()
     for module in definition_modules(repo_dir):
         where = module.relative_to(repo_dir).as_posix()
         try:
@@ -97,8 +165,8 @@ def scan_repo(repo_dir: Path) -> tuple[list[Definition], list[ViewRead]]:
         except (SyntaxError, UnicodeDecodeError) as exc:
             raise FederationError(f"{where}: cannot be parsed ({exc})") from None
         for node in _module_level_nodes(tree):
-            _scan_node(node, where, definitions, reads)
-    return definitions, reads
+            _scan_node(node, where, scan)
+    return scan
 
 
 def _module_level_nodes(tree: ast.AST):
@@ -113,24 +181,50 @@ def _module_level_nodes(tree: ast.AST):
         stack.extend(ast.iter_child_nodes(node))
 
 
-def _scan_node(node: ast.AST, where: str, definitions: list, reads: list) -> None:
+def _scan_node(node: ast.AST, where: str, scan: Scan) -> None:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         for decorator in node.decorator_list:
             kind = _kind(decorator.func) if isinstance(decorator, ast.Call) else None
             if kind:
                 name = _constant_keyword(decorator, "name") or node.name
-                definitions.append(Definition(kind, name))
+                scan.definitions.append(Definition(kind, name))
+                if kind == ON_DEMAND_FEATURE_VIEW:
+                    scan.odfv_outputs[name] = _field_names(decorator)
         return
     if not isinstance(node, ast.Call):
         return
     callee = _callee_name(node.func)
     if callee == "platform_view":
-        reads.append(_view_read(node, where))
+        scan.reads.append(_view_read(node, where))
         return
     kind = _kind(node.func)
     name = _constant_keyword(node, "name") or _constant_argument(node)
     if kind and kind not in (ON_DEMAND_FEATURE_VIEW, STREAM_FEATURE_VIEW) and name:
-        definitions.append(Definition(kind, name))
+        scan.definitions.append(Definition(kind, name))
+    if kind == FEATURE_SERVICE and name:
+        scan.strings += [
+            StringRead(f"{where}:{item.lineno}", name, item.value)
+            for item in _keyword_list(node, "features")
+            if isinstance(item, ast.Constant) and isinstance(item.value, str)
+        ]
+
+
+def _keyword_list(call: ast.Call, keyword: str) -> list[ast.AST]:
+    for item in call.keywords:
+        if item.arg == keyword and isinstance(item.value, (ast.List, ast.Tuple)):
+            return list(item.value.elts)
+    return []
+
+
+def _field_names(decorator: ast.Call) -> tuple[str, ...]:
+    """The ``Field(name=...)`` names of an ODFV decorator's ``schema`` (empty: unknown)."""
+    names = []
+    for item in _keyword_list(decorator, "schema"):
+        name = _constant_keyword(item, "name") if isinstance(item, ast.Call) else None
+        if name is None:
+            return ()
+        names.append(name)
+    return tuple(names)
 
 
 def _callee_name(func: ast.AST) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from feast_federation.errors import FederationError, first_line
+from feast_federation.registry.feast067 import pending_references
 from feast_federation.registry.kinds import definition, is_feast_object
 from feast_federation.rules.repo import Repo, definition_modules
 from feast_federation.sync.references import is_reference
@@ -51,7 +52,9 @@ def collect(repo: Repo, references: list | None = None) -> list:
             key = (definition(value).kind, value.name)
             if key in found:
                 first, first_where = found[key]
-                if first is not value and first != value:
+                # A service's string references are not compared by Feast's __eq__.
+                differs = first != value or pending_references(first) != pending_references(value)
+                if first is not value and differs:
                     raise FederationError(
                         f"{key[0]} {key[1]}: defined twice ({first_where} and {where})"
                     )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from feast_federation import registry
 from feast_federation.errors import FederationError
+from feast_federation.registry import versions
 from feast_federation.registry.contract import (
     entities_by_name,
     registry_contract_views,
@@ -17,11 +18,13 @@ from feast_federation.registry.contract import (
 from feast_federation.registry.kinds import kind_of, kind_of_proto, usages
 from feast_federation.registry.permissions import published_policy, published_team
 from feast_federation.registry.protos import project_objects
+from feast_federation.registry.versions import pin_refusal_of
 from feast_federation.rules.contract import (
     CONTRACT_FILE,
     contract_path,
     differences,
     load_contract,
+    version_differences,
     write_contract,
 )
 from feast_federation.rules.kinds import PERMISSION
@@ -31,6 +34,7 @@ from feast_federation.rules.ownership import (
     PLATFORM,
     Policy,
 )
+from feast_federation.rules.references import version_tag
 from feast_federation.rules.repo import Repo
 
 
@@ -60,6 +64,7 @@ def publish_platform_contract(
         registry_contract_views(store),
         adopted,
         _registry_objects(held, policy),
+        pin_refusal_of(store),
     )
 
 
@@ -71,8 +76,9 @@ def refresh_team_contract(repo: Repo) -> Path:
     held = project_objects(registry.registry_proto(store), store.project)
     objects = _registry_objects(held, published_policy(store))
     return write_contract(
-        repo.path, store.project, registry_contract_views(store), adopted, objects
-    )
+        repo.path, store.project, registry_contract_views(store), adopted, objects,
+        pin_refusal_of(store),
+    )  # fmt: skip
 
 
 def refuse_contract_drift(store, repo: Repo, objects: list) -> None:
@@ -84,7 +90,8 @@ def refuse_contract_drift(store, repo: Repo, objects: list) -> None:
     entities = entities_by_name(store)
     held = {name: registry.occupant(store, FEATURE_VIEW, name) for name in used}
     current = {name: view_entry(view, entities) for name, view in held.items() if view}
-    found = differences(load_contract(repo.path), current, used)
+    contract = load_contract(repo.path)
+    found = differences(contract, current, used) + _pin_differences(store, contract, objects, repo)
     if found:
         raise FederationError(
             f"{CONTRACT_FILE} differs from the registry in what team {repo.owner} reads: "
@@ -96,6 +103,22 @@ def _used_fields(objects: list, team: str) -> dict[str, set[str]]:
     own = {obj.name for obj in objects if kind_of(obj) == ON_DEMAND_FEATURE_VIEW}
     used: dict[str, set[str]] = {}
     for usage in usages(objects, team):
-        if usage.view not in own:
+        if usage.view not in own and usage.version is None:
             used.setdefault(usage.view, set()).update(usage.features)
     return used
+
+
+def _pin_differences(store, contract: dict, objects: list, repo: Repo) -> list[str]:
+    """The pinned versions of platform views the team reads, contract against registry."""
+    own = {obj.name for obj in objects if kind_of(obj) == ON_DEMAND_FEATURE_VIEW}
+    pinned: dict[tuple[str, int], set[str]] = {}
+    for usage in usages(objects, repo.owner):
+        if usage.version is not None and usage.view not in own:
+            pinned.setdefault((usage.view, usage.version), set()).update(usage.features)
+    held = {}
+    for view, number in pinned:
+        snapshot = versions.snapshot(store, view, number)
+        fields = None if snapshot is None else {f.name: str(f.dtype) for f in snapshot.features}
+        held[(view, version_tag(number))] = fields
+    tagged = {(view, version_tag(number)): used for (view, number), used in pinned.items()}
+    return version_differences(contract, held, tagged)

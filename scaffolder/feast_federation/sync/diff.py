@@ -4,6 +4,7 @@ inference on copies, and the diff between what a repo wants and what the registr
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 from feast_federation.errors import FederationError, RefusedError
 from feast_federation.registry.definitions import infer_on_demand_views, whole_line
@@ -14,6 +15,7 @@ from feast_federation.registry.kinds import (
     kind_of,
 )
 from feast_federation.registry.protos import changed_values, digest
+from feast_federation.registry.versions import version_change
 from feast_federation.rules.ownership import ON_DEMAND_FEATURE_VIEW, Definition
 from feast_federation.transaction.plans import (
     ADD,
@@ -86,6 +88,26 @@ def diff(owner: str, wanted: list, existing: list) -> Plan:
         to_delete.append(obj)
     changes.sort(key=lambda change: (change.action == UNCHANGED, change.kind, change.name))
     return Plan(owner=owner, changes=changes, to_apply=to_apply, to_delete=to_delete)
+
+
+def with_versions(store, plan_: Plan, wanted: list, existing: list) -> Plan:
+    """``plan_`` with each update Feast will record as a new version of a view or ODFV
+    showing it: field ``version``, ``{"old": "v1", "new": "v2"}`` (Feast's own rule:
+    ``feast067.schema_changed``). ``wanted``: the objects as inferred."""
+    new = {(kind_of(obj), obj.name): obj for obj in wanted}
+    old = {(kind_of(obj), obj.name): obj for obj in existing}
+    changes = []
+    for change in plan_.changes:
+        key = (change.kind, change.name)
+        found = None
+        if change.action == UPDATE and key in new and key in old:
+            found = version_change(store, new[key], old[key])
+        if found is not None:
+            values = {**change.values, "version": found}
+            change = replace(change, fields=(*change.fields, "version"), values=values)
+        changes.append(change)
+    plan_.changes = changes
+    return plan_
 
 
 def digests(objects: list) -> dict[str, str]:

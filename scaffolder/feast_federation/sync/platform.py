@@ -6,6 +6,7 @@ the whole project and the policy for that), unless explicitly overridden."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 from feast_federation import registry
 from feast_federation.registry.intent import PENDING_TAG, stored_project, unfinished_since
@@ -13,8 +14,10 @@ from feast_federation.registry.kinds import kind_of
 from feast_federation.registry.lookups import platform_state_of
 from feast_federation.registry.permissions import managed_permissions, policy_permissions
 from feast_federation.registry.protos import digest, project_objects
+from feast_federation.registry.versions import VERSIONED, keep_active_versions
 from feast_federation.rules.kinds import PERMISSION, PROJECT
 from feast_federation.rules.ownership import INTERNAL_NAMES, PLATFORM, Policy, violations
+from feast_federation.rules.references import version_tag
 from feast_federation.sync.diff import (
     diff,
     digests,
@@ -22,6 +25,7 @@ from feast_federation.sync.diff import (
     inferred,
     refuse,
     with_implicit_writes,
+    with_versions,
 )
 from feast_federation.transaction.plans import (
     DELETE,
@@ -52,7 +56,12 @@ def plan_platform(store, policy: Policy, objects: list) -> Plan:
     existing += registry.marked_for_removal(store, proto, REMOVAL_TAG)
     # The Project is compared when the repo defines it, and never deleted.
     existing += _stored_project(store, wanted)
-    plan_ = diff(PLATFORM, inferred(store, wanted + permissions), existing)
+    copies = inferred(store, wanted + permissions)
+    plan_ = diff(PLATFORM, copies, existing)
+    # A change that keeps a view's schema must keep its active version (Feast 0.67 would
+    # reset it to v0); a change of schema shows the version Feast will make of it.
+    keep_active_versions(wanted, copies[: len(wanted)], held)
+    plan_ = _with_pins(with_versions(store, plan_, copies, existing), proto, store, policy)
     # Every platform object is applied again (Feast's apply keeps the online tables in
     # step), but only the Permissions that changed: at 10,000 teams there are 40,000.
     changed_permissions = [obj for obj in plan_.to_apply if kind_of(obj) == PERMISSION]
@@ -73,6 +82,26 @@ def plan_platform(store, policy: Policy, objects: list) -> Plan:
         # The registry may already match the repo; the online tables may not exist. The
         # apply re-applies everything, which creates them, and then clears the mark.
         plan_.changes.insert(0, unfinished_sync(store.project, unfinished))
+    return plan_
+
+
+def _with_pins(plan_: Plan, proto, store, policy: Policy) -> Plan:
+    """Each view the plan changes or deletes, with the team objects that pin its versions."""
+    touched = {
+        c.name: c for c in plan_.changes if c.action in (UPDATE, DELETE) and c.kind in VERSIONED
+    }
+    if not touched:
+        return plan_
+    pins: dict[str, set[str]] = {}
+    for usage in registry.team_usages(proto, store.project, policy):
+        if usage.version is not None and usage.view in touched:
+            pins.setdefault(usage.view, set()).add(f"{usage} reads {version_tag(usage.version)}")
+    plan_.changes = [
+        replace(change, pinned_by=tuple(sorted(pins[change.name])))
+        if change.name in pins and touched.get(change.name) is change
+        else change
+        for change in plan_.changes
+    ]
     return plan_
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from feast_federation import registry, transaction
 from feast_federation.errors import FederationError, RefusedError
 from feast_federation.registry.location import DEFAULT_LOCK_TIMEOUT
+from feast_federation.registry.resolution import resolve_string_references
+from feast_federation.rules.ownership import Policy
 from feast_federation.rules.policy import load_policy, policy_section
 from feast_federation.rules.repo import Repo
 from feast_federation.sync.checkout import checkout_paths
@@ -104,6 +106,7 @@ def platform_plan(repo: Repo, store) -> Plan:
             f"federation.yaml's project {policy.project}"
         )
     objects = collect(repo)
+    resolve_string_references(store, objects)
     plan_ = plan_platform(store, policy, objects)
     refuse(checkout_paths(repo, objects))
     return plan_
@@ -113,6 +116,8 @@ def _team_plan(repo: Repo, store, prune: bool) -> Plan:
     team = published(store, repo.owner)  # before the team's modules read the registry
     references: list = []
     objects = collect(repo, references)
+    policy = Policy(project=store.project, teams={team.name: team})
+    resolve_string_references(store, objects, lambda name: policy.owner_of(name) == team.name)
     refuse_contract_drift(store, repo, objects)
     planned = plan_team(store, team, objects, prune=prune, references=references)
     refuse(checkout_paths(repo, objects))  # services' string references resolved by now

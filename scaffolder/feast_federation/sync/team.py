@@ -8,7 +8,7 @@ import hashlib
 
 from feast_federation import registry
 from feast_federation.errors import FederationError
-from feast_federation.registry import kinds
+from feast_federation.registry import kinds, versions
 from feast_federation.registry.kinds import (
     kind_of,
     usages,
@@ -37,6 +37,7 @@ from feast_federation.sync.diff import (
     inferred,
     refuse,
     with_implicit_writes,
+    with_versions,
 )
 from feast_federation.transaction.plans import DELETE, Plan, object_key
 
@@ -69,14 +70,15 @@ def plan_team(
         ]
     )
     read = _views_read(store, team.name, wanted, references or [])
-    refuse(_missing_references(team.name, wanted, read))
+    refuse(_missing_references(store, team.name, wanted, read))
     existing = [
         held
         for obj, held in zip(wanted, occupants, strict=True)
         if held is not None and kind_of(held) == kind_of(obj)
     ]
     pruned = registry.list_team_kinds(store, team.prefix, team.names) if prune else []
-    plan_ = diff(team.name, inferred(store, wanted), existing + pruned)
+    copies = inferred(store, wanted)
+    plan_ = with_versions(store, diff(team.name, copies, existing + pruned), copies, existing)
     if not prune:
         plan_.to_delete = []
         plan_.changes = [change for change in plan_.changes if change.action != DELETE]
@@ -165,11 +167,20 @@ def _views_read(store, team: str, objects: list, references: list) -> dict:
     }
 
 
-def _missing_references(team: str, objects: list, read: dict) -> list[str]:
-    """Services and ODFVs that read views or features neither the registry nor the repo has."""
+def _missing_references(store, team: str, objects: list, read: dict) -> list[str]:
+    """Services and ODFVs that read views or features neither the registry nor the repo has,
+    or a pinned version the org cannot serve or Feast does not hold."""
     views = {obj.name: view_shape(obj) for obj in objects if kind_of(obj) == ON_DEMAND_FEATURE_VIEW}
     views.update({name: view_shape(view) for name, view in read.items() if view is not None})
+    used = usages(objects, team)
+    pinned = [usage for usage in used if usage.version is not None]
+    refusal = versions.pin_refusal_of(store) if pinned else None
+    if refusal:
+        return [
+            f"{usage.user} reads {usage.target}, a pinned version this org cannot serve: {refusal}"
+            for usage in sorted(pinned, key=lambda u: (u.user, u.target))
+        ]
     return [
         f"{usage.user} {detail} in the registry (is the platform applied?)"
-        for usage, detail in dangling(usages(objects, team), views)
+        for usage, detail in dangling(used, views, versions.pinned_shapes(store, pinned))
     ]

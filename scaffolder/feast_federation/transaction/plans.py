@@ -22,6 +22,9 @@ class Change:
     fields: tuple[str, ...] = ()
     # For updates: each changed field's {"old", "new"} (and "diff" for UDF source), as JSON.
     values: dict = field(default_factory=dict, hash=False)
+    # For a platform view: the team objects that pin one of its versions, one line each
+    # ("FeatureService risk_model (team risk) reads v0").
+    pinned_by: tuple[str, ...] = ()
 
     def to_json(self, *, with_values: bool = True) -> dict:
         change = {"kind": self.kind, "name": self.name, "action": self.action}
@@ -29,6 +32,8 @@ class Change:
             change["fields"] = list(self.fields)
             if self.values and with_values:
                 change["values"] = self.values
+        if self.pinned_by and with_values:
+            change["pinned_by"] = list(self.pinned_by)
         return change
 
 
