@@ -1,6 +1,6 @@
 {%- set store = cookiecutter.offline_store -%}
-{%- if store in ["file", "duckdb"] -%}
-"""Batch sources: the parquet files written by scripts/generate_sample_data.py.
+{%- if store in ["file", "duckdb", "ray"] -%}
+"""Batch sources: the parquet files written by scripts/generate_sample_data.py{% if store == "ray" %}, read by Ray{% endif %}.
 
 Paths are absolute because team repos resolve a relative FileSource path against
 themselves, not against this repo.
@@ -35,9 +35,9 @@ customer_features_source = _parquet_source("customer_features")
                  "redshift": "the `platform` schema of the offline Redshift database",
                  "spark": "the `platform` database of the Spark metastore"}[store] -%}
 """Batch sources: tables in {{ where }}.
-{%- if store == "postgres" %}
+{%- if store in ["postgres", "spark"] %}
 
-`python scripts/generate_sample_data.py --postgres` loads sample rows into them.
+`python scripts/generate_sample_data.py --{{ store }}` loads sample rows into them.
 {% endif %}"""
 
 {% if store == "postgres" -%}

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 from feast_federation.version import __version__
 
 if TYPE_CHECKING:
+    from feast_federation.registry.store import feature_store
     from feast_federation.sync.references import platform_view
 
-__all__ = ["__version__", "platform_view"]
+__all__ = ["__version__", "feature_store", "platform_view"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,4 +22,8 @@ def __getattr__(name: str) -> Any:
         from feast_federation.sync.references import platform_view
 
         return platform_view
+    if name == "feature_store":
+        from feast_federation.registry.store import feature_store
+
+        return feature_store
     raise AttributeError(f"module 'feast_federation' has no attribute {name!r}")

@@ -1,8 +1,10 @@
-"""Write realistic sample data ending now: parquet files, and with --postgres the tables.
+"""Write realistic sample data ending now: parquet files, and with --postgres or --spark the
+tables.
 
 Timestamps end at the current hour, so `materialize-incremental` right after a bootstrap
 loads online rows. Run it again to refresh them. --postgres loads the same rows into the
-`platform` schema of the database named by the FEAST_PG_* variables.
+`platform` schema of the database named by the FEAST_PG_* variables; --spark into the
+`platform` database of the Spark metastore of feature_store.yaml (FEAST_SPARK_MASTER).
 """
 
 import os
@@ -45,9 +47,11 @@ def main() -> None:
     customers["total_purchases"] = rng.poisson(12, len(customers))
     customers["avg_order_value"] = rng.lognormal(3.8, 0.4, len(customers)).round(2)
     customers.to_parquet(DATA_DIR / "customer_features.parquet", index=False)
+    tables = {"user_features": users, "driver_stats": drivers, "customer_features": customers}
     if "--postgres" in sys.argv:
-        load_into_postgres({"user_features": users, "driver_stats": drivers,
-                            "customer_features": customers})  # fmt: skip
+        load_into_postgres(tables)
+    if "--spark" in sys.argv:
+        load_into_spark(tables)
 
 
 def load_into_postgres(tables: dict[str, pd.DataFrame]) -> None:
@@ -63,6 +67,18 @@ def load_into_postgres(tables: dict[str, pd.DataFrame]) -> None:
         connection.execute(sqlalchemy.text("CREATE SCHEMA IF NOT EXISTS platform"))
     for name, frame in tables.items():
         frame.to_sql(name, engine, schema="platform", if_exists="replace", index=False)
+
+
+def load_into_spark(tables: dict[str, pd.DataFrame]) -> None:
+    from pyspark.sql import SparkSession
+
+    from feast_federation import feature_store
+
+    feature_store(DATA_DIR.parent)  # the Spark session settings of feature_store.yaml
+    spark = SparkSession.builder.getOrCreate()
+    spark.sql("CREATE DATABASE IF NOT EXISTS platform")
+    for name, frame in tables.items():
+        spark.createDataFrame(frame).write.mode("overwrite").saveAsTable(f"platform.{name}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,13 @@ from feast_federation.onboarding.specs import (
     DEFAULT_FEDERATION_REQUIREMENT,
     DEFAULT_REGISTRY_SERVER_ADDRESS,
 )
-from feast_federation.rules.choices import OFFLINE_STORES, ONLINE_STORES, REGISTRIES, Backends
+from feast_federation.rules.choices import (
+    COMPUTE_ENGINES,
+    OFFLINE_STORES,
+    ONLINE_STORES,
+    REGISTRIES,
+    Backends,
+)
 
 _INHERITED_HELP = "Checked against the platform's: team repos share its stores."
 _REQUIREMENT_HELP = (
@@ -111,6 +117,13 @@ def bootstrap(
     registry: Annotated[str, typer.Option(help=", ".join(REGISTRIES) + ".")] = "sqlite",
     online_store: Annotated[str, typer.Option(help=", ".join(ONLINE_STORES) + ".")] = "sqlite",
     offline_store: Annotated[str, typer.Option(help=", ".join(OFFLINE_STORES) + ".")] = "file",
+    compute_engine: Annotated[
+        str,
+        typer.Option(
+            help=", ".join(COMPUTE_ENGINES) + ": where materialization runs (spark and ray "
+            "with the offline store of their kind)."
+        ),
+    ] = "local",
     postgres_sslmode: Annotated[
         str, typer.Option(help="TLS to PostgreSQL: require, verify-full, prefer or disable.")
     ] = "require",
@@ -140,7 +153,8 @@ def bootstrap(
     ]
     spec = PlatformSpec(
         project=project, owners=owner or ["platform-team@example.com"],
-        backends=Backends(registry, online_store, offline_store, registry_server), ci=ci,
+        backends=Backends(registry, online_store, offline_store, registry_server, compute_engine),
+        ci=ci,
         postgres_sslmode=postgres_sslmode, registry_server_address=registry_server_address,
         federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
     )  # fmt: skip

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from feast_federation.errors import FederationError
 from feast_federation.registry import open_store
+from feast_federation.registry.engines import check_engine
 from feast_federation.registry.intent import unfinished_since
 from feast_federation.registry.server_errors import translated
 from feast_federation.rules.ownership import PLATFORM
@@ -35,6 +36,7 @@ def _materialize(store, quiet: bool) -> list[str]:
             f"project {store.project}: a platform sync started {since} did not finish; "
             "run the platform apply, then materialize"
         )
+    check_engine(store.config)  # Spark without Java, a cluster that does not answer
     views = store.list_feature_views()
     # Feast prints progress bars to stdout; a caller with its own output can silence them.
     with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
