@@ -43,8 +43,9 @@ def install() -> None:
     # Feast resets warning filters as its modules load, so this comes after them: every
     # apply would otherwise warn that ODFVs are experimental.
     warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
-    # ... and every Spark source it reads that the Spark source API is.
-    warnings.filterwarnings("ignore", message="The spark data source API is an experimental")
+    # ... and every Spark source or Ray read that their APIs are experimental or will change.
+    warnings.filterwarnings("ignore", message="The spark (data source API|offline store) is an")
+    warnings.filterwarnings("ignore", message="`columns=` on `read_parquet` is deprecated")
 
 
 def installed_series() -> str:
