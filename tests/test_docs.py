@@ -356,7 +356,12 @@ def lost_write(org, monkeypatch):
     )
 
 
+def engine_offline_store(org, tmp_path):
+    return refusal("bootstrap", tmp_path / "org", "--compute-engine", "spark")
+
+
 SCENARIOS = {
+    "engine-offline-store": engine_offline_store,
     "stock-apply": stock_apply, "partial-false": partial_false, "outside-prefix": outside_prefix,
     "team-feature-view": team_feature_view, "replaces-source": replaces_source,
     "odfv-writes": odfv_writes, "unregistered": unregistered, "no-policy": no_policy,

@@ -30,13 +30,13 @@ def materialize_views(repo_path: Path, *, quiet: bool = False) -> list[str]:
 
 
 def _materialize(store, quiet: bool) -> list[str]:
+    check_engine(store.config)  # Spark without Java, a cluster that does not answer
     since = unfinished_since(store)
     if since is not None:  # its online tables may be missing: materializing would fail
         raise FederationError(
             f"project {store.project}: a platform sync started {since} did not finish; "
             "run the platform apply, then materialize"
         )
-    check_engine(store.config)  # Spark without Java, a cluster that does not answer
     views = store.list_feature_views()
     # Feast prints progress bars to stdout; a caller with its own output can silence them.
     with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():

@@ -150,5 +150,9 @@ def _first_problem(exc: Exception) -> str:
             pass
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     if len(lines) >= 3 and re.match(r"\d+ validation errors? for", lines[0]):
-        return f"{lines[1]}: {lines[2]}"  # pydantic's text, wrapped by Feast: field, then problem
+        # pydantic's text, wrapped by Feast: the field, then the problem and its [type=...]
+        field, problem = lines[1].replace("`", ""), re.sub(r" \[type=[^\]]*\]$", "", lines[2])
+        if field.startswith("spark_conf.") and "valid string" in problem:
+            problem += " (quote it: Spark's settings are strings)"
+        return f"{field}: {problem}"
     return lines[0] if lines else type(exc).__name__
