@@ -50,6 +50,12 @@ def check_choice(what: str, value: str, choices: Sequence[str]) -> None:
 
 def check_deploy(deploy: str, backends: Backends) -> None:
     check_choice("deploy", deploy, DEPLOY_TARGETS)
+    if deploy == "feast-operator" and backends.compute_engine != "local":
+        raise FederationError(
+            f"deploy feast-operator with compute_engine {backends.compute_engine}: the "
+            "operator writes its own feature_store.yaml, which has no batch engine; choose "
+            "deploy kubernetes (its CronJob runs on the engine), or compute_engine local"
+        )
     if deploy == "feast-operator" and backends.registry in OPERATOR_UNREACHABLE_REGISTRIES:
         raise FederationError(
             f"deploy feast-operator with registry {backends.registry}: the operator's servers "
