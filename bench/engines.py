@@ -9,8 +9,8 @@ Each run starts from a copy of the synced registry and an empty online store and
 whole view, in a fresh process, as a scheduled job does: `feast-federation materialize .`
 against `feast materialize-incremental NOW` with the same feature_store.yaml and environment.
 Both include process start, `import feast` and the engine's start (a Spark session, a Ray
-runtime). Runs alternate, ours first; the figures are medians. Writes engines.json and
-engines.md into --output (bench/results).
+runtime). Runs alternate (ours first, then Feast's first, ...); the figures are medians.
+Writes engines.json and engines.md into --output (bench/results).
 """
 
 from __future__ import annotations
@@ -124,6 +124,16 @@ def timed_materialize(repo: Path, synced: Path, command: list[str], env: dict, k
     return seconds
 
 
+def ours_command() -> list[str]:
+    return [sys.executable, "-m", "feast_federation.cli", "materialize", "."]
+
+
+def stock_command() -> list[str]:
+    """Feast's own: incremental up to now, as `feast-federation materialize` does."""
+    now = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
+    return [str(Path(sys.executable).parent / "feast"), "materialize-incremental", now]
+
+
 def environment(scratch: Path) -> dict:
     """The same for ours and Feast's: each engine on this machine (what feast-federation
     makes of unset variables, given explicitly, since Feast leaves ${VAR} unexpanded)."""
@@ -147,7 +157,6 @@ def main() -> None:
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--output", type=Path, default=BENCH_DIR / "results")
     args = parser.parse_args()
-    feast = str(Path(sys.executable).parent / "feast")
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-engines-") as tmp:
         scratch = Path(tmp)
@@ -157,13 +166,11 @@ def main() -> None:
         for engine in args.engines.split(","):
             repo = platform_repo(scratch, engine, rows_path, env)
             synced = scratch / f"{engine}-synced"
-            ours_cmd = [sys.executable, "-m", "feast_federation.cli", "materialize", "."]
             ours, stock = [], []
-            for _ in range(args.repeats):
-                ours.append(timed_materialize(repo, synced, ours_cmd, env, keys))
-                now = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
-                stock_cmd = [feast, "materialize-incremental", now]
-                stock.append(timed_materialize(repo, synced, stock_cmd, env, keys))
+            for repeat in range(args.repeats):  # ours first, then stock first, ...
+                runs = [(ours, ours_command), (stock, stock_command)]
+                for samples, command in runs if repeat % 2 == 0 else runs[::-1]:
+                    samples.append(timed_materialize(repo, synced, command(), env, keys))
             results[engine] = {
                 "ours_s": round(statistics.median(ours), 2),
                 "stock_s": round(statistics.median(stock), 2),
