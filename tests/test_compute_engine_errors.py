@@ -116,3 +116,26 @@ def test_each_spark_and_ray_failure_is_the_documented_line(orgs, row):
     shown = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", lines[-1])
     shown = shown.replace(str(orgs[2]), "/srv/org")
     assert shown == f"error: {failure_table()[row]}"
+
+
+def test_an_unset_or_empty_cluster_address_means_this_machine(monkeypatch, tmp_path):
+    from feast_federation.registry.engines import set_local_defaults
+
+    store_yaml = (
+        "project: acme\n# FEAST_RAY_STORAGE in a comment is not read\noffline_store:\n"
+        '  spark_conf: {spark.master: "${FEAST_SPARK_MASTER}"}\n'
+        '  staging_location: "${FEAST_SPARK_STAGING}/platform"\n'
+        'batch_engine: {ray_address: "${FEAST_RAY_ADDRESS}"}\n'
+    )
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("FEAST_SPARK_MASTER", "")  # an unset CI secret arrives empty
+    monkeypatch.setenv("FEAST_RAY_ADDRESS", "ray://ray.example.com:10001")
+    monkeypatch.delenv("FEAST_SPARK_STAGING", raising=False)
+    monkeypatch.delenv("FEAST_RAY_STORAGE", raising=False)
+    set_local_defaults(store_yaml)
+    assert os.environ["FEAST_SPARK_MASTER"] == "local[*]"
+    assert os.environ["FEAST_SPARK_STAGING"] == str(
+        tmp_path / "feast-federation/acme/spark-staging"
+    )
+    assert os.environ["FEAST_RAY_ADDRESS"] == "ray://ray.example.com:10001"  # set: kept
+    assert "FEAST_RAY_STORAGE" not in os.environ  # the file does not read it
