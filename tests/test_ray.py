@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import pytest
 
-from support.engines import SERVICES, bootstrap, engine_environment, same_data
+from support.engines import (
+    SERVICES,
+    bootstrap,
+    engine_environment,
+    guarded_and_recovered,
+    same_data,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +85,11 @@ def test_training_rows_through_a_team_service_equal_the_local_default(orgs, team
     assert feature_store(ray_org.teams[team]).config.offline_store.storage_path == str(
         storage / team
     )
+
+
+def test_materialize_refuses_an_unfinished_sync_and_runs_once_the_apply_finished_it(orgs):
+    refused, materialized = guarded_and_recovered(orgs[0])
+    assert refused.exit_code == 1 and refused.output.strip().endswith(
+        "did not finish; run the platform apply, then materialize"
+    ), refused.output
+    assert materialized.exit_code == 0, materialized.output

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import pytest
 
-from support.engines import SERVICES, bootstrap, engine_environment, load_sample_data, same_data
+from support.engines import (
+    SERVICES,
+    bootstrap,
+    engine_environment,
+    guarded_and_recovered,
+    load_sample_data,
+    same_data,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -82,3 +89,11 @@ def test_training_rows_through_a_team_service_equal_the_local_default(orgs, team
     assert rows[odfv_columns[team]].notna().all()  # the ODFV ran on Spark's rows
     staging = spark.root.parent / "cache" / "feast-federation" / "acme" / "spark-staging"
     assert (staging / team).is_dir()  # each team stages under its own path
+
+
+def test_materialize_refuses_an_unfinished_sync_and_runs_once_the_apply_finished_it(orgs):
+    refused, materialized = guarded_and_recovered(orgs[0])
+    assert refused.exit_code == 1 and refused.output.strip().endswith(
+        "did not finish; run the platform apply, then materialize"
+    ), refused.output
+    assert materialized.exit_code == 0, materialized.output

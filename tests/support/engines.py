@@ -122,3 +122,26 @@ def engine_environment(cache: Path) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def mark_sync_unfinished(platform: Path) -> None:
+    """Leave the registry as a platform sync killed before the online tables leaves it."""
+    from feast_federation.registry import open_store
+    from feast_federation.registry.intent import PENDING_TAG, project_with_tags
+
+    store = open_store(platform)
+    started = "2026-01-01T00:00:00Z by a killed run"
+    store.registry.apply_project(project_with_tags(store, lambda t: {**t, PENDING_TAG: started}))
+
+
+def guarded_and_recovered(org: Org) -> tuple[object, object]:
+    """`feast-federation materialize` on an unfinished sync (refused), then after the platform
+    apply finished it (materialized through the engine): both CLI results, in this process."""
+    from feast_federation import sync
+    from feast_federation.rules.repo import find_repo
+    from support import invoke
+
+    mark_sync_unfinished(org.platform)
+    refused = invoke("materialize", org.platform)
+    sync.apply(find_repo(org.platform))
+    return refused, invoke("materialize", org.platform)

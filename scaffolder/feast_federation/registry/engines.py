@@ -66,8 +66,8 @@ def prepare(store) -> None:
     start for ``store`` (``feast067.configure_spark``), with a Java to run it."""
     from feast_federation.registry import feast067
 
-    feast067.configure_spark(store.config, local_dir(store.project))
     if uses_spark(store.config):
+        feast067.configure_spark(store.config, local_dir(store.project))
         has_java()
 
 

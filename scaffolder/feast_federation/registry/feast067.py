@@ -221,20 +221,16 @@ def configure_spark(config, local_dir) -> None:
     spark_conf") and a materialization ran on ``local[*]``, 200 shuffle partitions, the UI on
     port 4040, whatever the offline store said. Both build on ``SparkSession.builder``, which
     starts the JVM with ``PYSPARK_SUBMIT_ARGS``: set here from the offline store's settings
-    (nothing is started), unless the caller set it or a session runs already.
+    (nothing is started), unless the caller set it (a session already running keeps its own).
 
     On this machine (``spark.master`` local), Spark also binds to 127.0.0.1 only, runs
     without its UI, keeps a hive metastore and warehouse under ``local_dir`` (not in the
     working directory, which differs between repos), and runs Python workers with this
     interpreter (which has Feast). Settings the file gives are never overridden.
     """
-    offline, engine = config.offline_store, config.batch_engine
-    uses_spark = getattr(offline, "type", "") == "spark" or getattr(engine, "type", "") == (
-        "spark.engine"
-    )
-    if not uses_spark or "PYSPARK_SUBMIT_ARGS" in os.environ:
+    if "PYSPARK_SUBMIT_ARGS" in os.environ:
         return
-    conf = dict(getattr(offline, "spark_conf", None) or {})
+    conf = dict(getattr(config.offline_store, "spark_conf", None) or {})
     master = conf.pop("spark.master", "") or "local[*]"
     # No progress bars or INFO lines between a command's own lines, on a cluster too.
     conf = {"spark.ui.showConsoleProgress": "false", "spark.log.level": "ERROR", **conf}
