@@ -26,9 +26,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow" -n 2 --dist loadfile
 
-# The full benchmark (about ten minutes on 2 cores): bench/results.{json,md}, bench/scaling.png.
+# The full benchmark (about ten minutes on 2 cores): bench/results.{json,md}, bench/scaling.png;
+# then materialization on each compute engine (about fifteen): bench/results/engines.{json,md}.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/engines.py
 
 # The documentation site in site/ (the tests build it with --strict too; `mkdocs serve` to read it).
 docs: $(STAMP)

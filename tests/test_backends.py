@@ -18,6 +18,9 @@ import yaml
 from feast_federation.errors import FederationError
 from feast_federation.onboarding import bake_platform, bake_team
 from feast_federation.rules.choices import (
+    COMPUTE_ENGINES,
+    FEAST_ENGINE_TYPES,
+    LOCAL_OFFLINE_STORES,
     LOCAL_REGISTRIES,
     OFFLINE_STORES,
     ONLINE_STORES,
@@ -53,6 +56,7 @@ ENVIRONMENT = {
     "FEAST_REDSHIFT_IAM_ROLE": "arn:aws:iam::123456789012:role/feast",
     "FEAST_SPARK_MASTER": "spark://spark.example.com:7077",
     "FEAST_SPARK_STAGING": "s3://acme-feast/spark",
+    "FEAST_RAY_ADDRESS": "ray://ray.example.com:10001", "FEAST_RAY_STORAGE": "s3://acme-feast/ray",
 }  # fmt: skip
 # The Feast extra each choice needs, and a module that extra installs.
 EXTRA_OF_CHOICE = {
@@ -68,7 +72,7 @@ MODULE_OF_EXTRA = {
 SOURCE_CLASS = {
     "file": "FileSource", "duckdb": "FileSource", "postgres": "PostgreSQLSource",
     "snowflake": "SnowflakeSource", "bigquery": "BigQuerySource",
-    "redshift": "RedshiftSource", "spark": "SparkSource",
+    "redshift": "RedshiftSource", "spark": "SparkSource", "ray": "FileSource",
 }  # fmt: skip
 FEAST_TYPE = {"snowflake": "snowflake.offline"}
 
@@ -156,7 +160,7 @@ def test_each_combination_bakes_and_loads_or_is_refused(
     assert extras == _needed_extras(*combination), requirement
     for extra in extras:
         assert importlib.util.find_spec(MODULE_OF_EXTRA[extra]), f"feast[{extra}] importable"
-    files = offline in ("file", "duckdb")
+    files = offline in LOCAL_OFFLINE_STORES
     _assert_pipeline_reads_what_the_store_reads(repo, _needed_extras(*combination), files)
     views = _import_definitions(repo)
     assert type(views.user_features.batch_source).__name__ == SOURCE_CLASS[offline]
@@ -164,6 +168,80 @@ def test_each_combination_bakes_and_loads_or_is_refused(
     assert beside.exists() == files
     if files:
         assert views.user_features.batch_source.path == str(beside)
+    assert ("ray[data]" in (repo / "requirements.txt").read_text()) == (offline == "ray")
+
+
+def _engine_case(offline: str, engine: str) -> tuple[str, str, str, str, str]:
+    registry, online = (
+        ("sqlite", "sqlite") if offline in LOCAL_OFFLINE_STORES else ("s3", "dynamodb")
+    )
+    return registry, online, offline, "none", engine
+
+
+# Every offline store with each distributed engine (the local engine is every case above).
+ENGINE_CASES = [
+    _engine_case(offline, engine)
+    for offline in OFFLINE_STORES for engine in COMPUTE_ENGINES if engine != "local"
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c if refusal(c) else pytest.param(c, marks=pytest.mark.slow) for c in ENGINE_CASES],
+    ids=lambda case: f"{case[2]}-{case[4]}",
+)
+def test_each_compute_engine_bakes_and_loads_or_is_refused(cookies, monkeypatch, tmp_path, case):
+    registry, online, offline, server, engine = case
+    context = {"registry": registry, "online_store": online, "offline_store": offline,
+               "registry_server": server, "compute_engine": engine}  # fmt: skip
+    result = cookies.bake(template=str(ROOT / "cookiecutter-platform"), extra_context=context)
+    reason = refusal(case)
+    if reason:
+        assert reason == (
+            f"compute_engine {engine} with offline_store {offline}: the {engine} engine "
+            f"materializes through the {engine} offline store; choose offline_store {engine}, "
+            "or compute_engine local"
+        )
+        assert result.exit_code != 0
+        refused = cli("bootstrap", str(tmp_path / "org"), "--offline-store", offline,
+                      "--compute-engine", engine)  # fmt: skip
+        assert refused.returncode == 1 and refused.stderr.strip() == f"error: {reason}"
+        assert not (tmp_path / "org").exists()
+        return
+    assert result.exit_code == 0, result.exception
+    repo = result.project_path
+    store_yaml = (repo / "feature_store.yaml").read_text()
+    assert Backends.of_store_yaml(store_yaml) == Backends(*case)
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    from feast.repo_config import load_repo_config
+
+    config = load_repo_config(repo, repo / "feature_store.yaml")
+    assert config.batch_engine.type == FEAST_ENGINE_TYPES[engine]
+    assert "${" not in yaml.safe_dump(config.model_dump(mode="json"))
+    _assert_pipeline_reads_what_the_store_reads(
+        repo, _needed_extras(*case[:4]), case[2] in LOCAL_OFFLINE_STORES
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["spark", "ray"])
+def test_a_team_on_an_engine_stores_under_its_own_path_with_the_platforms_packages(
+    tmp_path, engine
+):
+    backends = Backends(offline_store=engine, compute_engine=engine)
+    platform = bake_platform(tmp_path, project="acme", owners=["p@x.io"], backends=backends)
+    team = bake_team(platform, team="growth", owners=["g@x.io"], output_dir=tmp_path / "teams")
+    shared = yaml.safe_load((platform / "feature_store.yaml").read_text())
+    own = yaml.safe_load((team / "feature_store.yaml").read_text())
+    setting, platform_value, team_value = SCOPED_SETTING[engine]
+    assert shared["offline_store"][setting] == platform_value
+    assert own["offline_store"] == {**shared["offline_store"], setting: team_value}
+    assert own["batch_engine"] == shared["batch_engine"]
+    assert load_policy(platform).teams["growth"].offline_schema == "growth"
+    platform_lines = set((platform / "requirements.txt").read_text().splitlines())
+    team_lines = set((team / "requirements.txt").read_text().splitlines())
+    assert {line for line in platform_lines if line.startswith(("feast", "ray"))} <= team_lines
 
 
 AWS_KEYS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
@@ -212,6 +290,9 @@ SCOPED_SETTING = {
     "bigquery": ("dataset", "platform", "growth"),
     "redshift": ("s3_staging_location", "${FEAST_REDSHIFT_STAGING}/platform",
                  "${FEAST_REDSHIFT_STAGING}/growth"),
+    "spark": ("staging_location", "${FEAST_SPARK_STAGING}/platform",
+              "${FEAST_SPARK_STAGING}/growth"),
+    "ray": ("storage_path", "${FEAST_RAY_STORAGE}/platform", "${FEAST_RAY_STORAGE}/growth"),
 }  # fmt: skip
 
 

@@ -21,9 +21,13 @@ SERVING_ORGS = {  # every registry choice, with stores a deployed server can sha
     "remote": ("remote", "redis", "snowflake", "none"),
     "s3": ("s3", "dynamodb", "redshift", "none"),
     "gcs": ("gcs", "datastore", "bigquery", "none"),
+    # Each distributed compute engine: the CronJob runs on it.
+    "spark": ("postgres", "redis", "spark", "none", "spark"),
+    "ray": ("sqlite", "sqlite", "ray", "none", "ray"),
 }
-# The operator cannot reach a registry server it does not run (refused: see below).
-OPERATOR_ORGS = [name for name in SERVING_ORGS if name != "remote"]
+# The operator cannot reach a registry server it does not run, nor set a batch engine
+# (refused: see below).
+OPERATOR_ORGS = [name for name in SERVING_ORGS if name not in ("remote", "spark", "ray")]
 GIT = {"platform_repo_url": "git@git.example.com:acme/platform.git", "platform_repo_ref": "v1.2"}
 BIN = Path(sys.executable).parent
 
@@ -87,6 +91,20 @@ def test_each_container_gets_exactly_its_config_variables_from_the_secret(baked,
                 if item["name"] != "GOOGLE_APPLICATION_CREDENTIALS":
                     ref = item["valueFrom"]["secretKeyRef"]
                     assert ref == {"name": "acme-co-feast-store", "key": item["name"]}
+
+
+@pytest.mark.parametrize("engine", ["spark", "ray"])
+def test_the_materialization_job_runs_on_the_chosen_engine(baked, engine):
+    platform = baked[engine]
+    (cronjob,) = [doc for doc in documents(platform) if doc["kind"] == "CronJob"]
+    (container,) = pod_spec(cronjob)["containers"]
+    assert container["command"] == ["feast-federation", "materialize", "."]
+    address = {"spark": "FEAST_SPARK_MASTER", "ray": "FEAST_RAY_ADDRESS"}[engine]
+    assert address in {variable["name"] for variable in container["env"]}
+    # Spark's driver is this image, and needs a Java; Ray's client does not.
+    dockerfile = (platform / "k8s" / "Dockerfile").read_text()
+    assert ("openjdk-17-jre-headless" in dockerfile) == (engine == "spark")
+    assert ("memory" in container.get("resources", {}).get("requests", {})) == (engine == "spark")
 
 
 def test_no_manifests_unless_chosen(tmp_path):
@@ -280,6 +298,11 @@ def test_the_operator_flavour_refuses_what_it_cannot_deploy(tmp_path):
     with pytest.raises(FederationError) as refused:
         bake(tmp_path, SERVING_ORGS["remote"], deploy="feast-operator")
     assert str(refused.value).startswith("deploy feast-operator with registry remote: ")
+    for engine in ("spark", "ray"):
+        with pytest.raises(
+            FederationError, match=rf"^deploy feast-operator with compute_engine {engine}: "
+        ):
+            bake(tmp_path, SERVING_ORGS[engine], deploy="feast-operator")
     with pytest.raises(FederationError, match=r"^platform_repo_ref 'main;reboot': "):
         bake(tmp_path, SERVING_ORGS["file"], deploy="feast-operator",
              platform_repo_ref="main;reboot")  # fmt: skip

@@ -690,7 +690,25 @@ def lost_write(org, monkeypatch):
     )
 
 
+def engine_offline_store(org, tmp_path):
+    return refusal("bootstrap", tmp_path / "org", "--compute-engine", "spark")
+
+
+def operator_engine(org, tmp_path):
+    from feast_federation.errors import FederationError
+    from feast_federation.onboarding import bake_platform
+    from feast_federation.rules.choices import Backends
+
+    try:
+        bake_platform(tmp_path, project="acme", owners=["p@x.io"], deploy="feast-operator",
+                      backends=Backends(offline_store="ray", compute_engine="ray"))  # fmt: skip
+    except FederationError as exc:
+        return f"error: {exc}"
+    return ""
+
+
 SCENARIOS = {
+    "engine-offline-store": engine_offline_store, "operator-engine": operator_engine,
     "stock-apply": stock_apply, "partial-false": partial_false, "outside-prefix": outside_prefix,
     "team-feature-view": team_feature_view, "replaces-source": replaces_source,
     "odfv-writes": odfv_writes, "unregistered": unregistered, "no-policy": no_policy,

@@ -63,7 +63,28 @@ from feast_federation.rules.ownership import (
         (
             Backends(offline_store="parquet"),
             "offline_store parquet: choose one of file, duckdb, postgres, snowflake, bigquery, "
-            "redshift, spark",
+            "redshift, spark, ray",
+        ),
+        (
+            Backends(compute_engine="flink"),
+            "compute_engine flink: choose one of local, spark, ray",
+        ),
+        (
+            Backends(
+                offline_store="snowflake",
+                registry="s3",
+                online_store="dynamodb",
+                compute_engine="ray",
+            ),  # fmt: skip
+            "compute_engine ray with offline_store snowflake: the ray engine materializes "
+            "through the ray offline store; choose offline_store ray, or compute_engine local",
+        ),
+        # Ray reads the platform repo's parquet files, as file does.
+        (
+            Backends("postgres", "redis", "ray", compute_engine="ray"),
+            "offline_store ray with registry postgres: it reads parquet files local to the "
+            "platform repo; choose a shared offline store "
+            "(postgres, snowflake, bigquery, redshift, spark)",
         ),
         (
             Backends(registry_server="nginx"),

@@ -1,6 +1,6 @@
 {%- set store = cookiecutter.offline_store -%}
-{%- if store in ["file", "duckdb"] -%}
-"""Batch sources: parquet files at the platform's data location.
+{%- if store in ["file", "duckdb", "ray"] -%}
+"""Batch sources: parquet files at the platform's data location{% if store == "ray" %}, read by Ray{% endif %}.
 
 The location is `data-location` in pyproject.toml (or $FEAST_DATA_LOCATION): a folder outside
 this repo, or an s3:// or gs:// URI. The registry stores each source's path, so it never
@@ -36,9 +36,9 @@ customer_features_source = _parquet_source("customer_features")
                  "redshift": "the `platform` schema of the offline Redshift database",
                  "spark": "the `platform` database of the Spark metastore"}[store] -%}
 """Batch sources: tables in {{ where }}.
-{%- if store == "postgres" %}
+{%- if store in ["postgres", "spark"] %}
 
-`python scripts/generate_sample_data.py --postgres` loads sample rows into them.
+`python scripts/generate_sample_data.py --{{ store }}` loads sample rows into them.
 {% endif %}"""
 
 {% if store == "postgres" -%}

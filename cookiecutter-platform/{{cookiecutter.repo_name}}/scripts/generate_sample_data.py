@@ -1,5 +1,5 @@
-{%- set files = cookiecutter.offline_store in ["file", "duckdb"] -%}
-"""Write realistic sample data ending now{% if files %}: parquet files, and with --postgres the tables{% endif %}.
+{%- set files = cookiecutter.offline_store in ["file", "duckdb", "ray"] -%}
+"""Write realistic sample data ending now{% if files %}: parquet files, and with --postgres or --spark the tables{% endif %}.
 
 Timestamps end at the current hour, so `materialize-incremental` right after a bootstrap
 loads online rows. Run it again to refresh them.
@@ -7,15 +7,14 @@ loads online rows. Run it again to refresh them.
 location (`data-location` in pyproject.toml, or $FEAST_DATA_LOCATION): a folder, or an s3://
 or gs:// URI (with the cloud's credentials set).
 {%- endif %} --postgres loads the same rows into the
-`platform` schema of the database named by the FEAST_PG_* variables.
+`platform` schema of the database named by the FEAST_PG_* variables; --spark into the
+`platform` database of the Spark metastore of feature_store.yaml (FEAST_SPARK_MASTER).
 """
 
 import os
 import sys
 from datetime import datetime, timezone
-{%- if files %}
 from pathlib import Path
-{%- endif %}
 
 import numpy as np
 import pandas as pd
@@ -63,6 +62,8 @@ def main() -> None:
 {%- endif %}
     if "--postgres" in sys.argv:
         load_into_postgres(tables)
+    if "--spark" in sys.argv:
+        load_into_spark(tables)
 {%- if files %}
 
 
@@ -89,6 +90,18 @@ def load_into_postgres(tables: dict[str, pd.DataFrame]) -> None:
         connection.execute(sqlalchemy.text("CREATE SCHEMA IF NOT EXISTS platform"))
     for name, frame in tables.items():
         frame.to_sql(name, engine, schema="platform", if_exists="replace", index=False)
+
+
+def load_into_spark(tables: dict[str, pd.DataFrame]) -> None:
+    from pyspark.sql import SparkSession
+
+    from feast_federation import feature_store
+
+    feature_store(Path(__file__).resolve().parents[1])  # the Spark session settings of feature_store.yaml
+    spark = SparkSession.builder.getOrCreate()
+    spark.sql("CREATE DATABASE IF NOT EXISTS platform")
+    for name, frame in tables.items():
+        spark.createDataFrame(frame).write.mode("overwrite").saveAsTable(f"platform.{name}")
 
 
 if __name__ == "__main__":

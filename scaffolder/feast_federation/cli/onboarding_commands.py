@@ -22,7 +22,13 @@ from feast_federation.onboarding.specs import (
     DEFAULT_FEDERATION_REQUIREMENT,
     DEFAULT_REGISTRY_SERVER_ADDRESS,
 )
-from feast_federation.rules.choices import OFFLINE_STORES, ONLINE_STORES, REGISTRIES, Backends
+from feast_federation.rules.choices import (
+    COMPUTE_ENGINES,
+    OFFLINE_STORES,
+    ONLINE_STORES,
+    REGISTRIES,
+    Backends,
+)
 
 _INHERITED_HELP = "Checked against the platform's: team repos share its stores."
 _REQUIREMENT_HELP = (
@@ -120,6 +126,13 @@ def bootstrap(
             "reads (default: ORG_DIR/platform-data)."
         ),
     ] = "",
+    compute_engine: Annotated[
+        str,
+        typer.Option(
+            help=", ".join(COMPUTE_ENGINES) + ": where materialization runs (spark and ray "
+            "with the offline store of their kind)."
+        ),
+    ] = "local",
     postgres_sslmode: Annotated[
         str, typer.Option(help="TLS to PostgreSQL: require, verify-full, prefer or disable.")
     ] = "require",
@@ -151,7 +164,8 @@ def bootstrap(
     ]
     spec = PlatformSpec(
         project=project, owners=owner or ["platform-team@example.com"],
-        backends=Backends(registry, online_store, offline_store, registry_server), ci=ci,
+        backends=Backends(registry, online_store, offline_store, registry_server, compute_engine),
+        ci=ci,
         postgres_sslmode=postgres_sslmode, registry_server_address=registry_server_address,
         federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
         data_location=_absolute(data_location),

@@ -134,6 +134,8 @@ class PlatformSpec:
         backends = Backends(
             values["registry"], values["online_store"], values["offline_store"],
             values["registry_server"],
+            # Repos baked before the engine choice existed (a cruft update) lack it.
+            values.get("compute_engine", "local"),
         )  # fmt: skip
         return cls(
             project=values["project_name"],
@@ -162,6 +164,7 @@ class PlatformSpec:
             "registry": self.backends.registry,
             "online_store": self.backends.online_store,
             "offline_store": self.backends.offline_store,
+            "compute_engine": self.backends.compute_engine,
             "postgres_sslmode": self.postgres_sslmode,
             "registry_server": self.backends.registry_server,
             "registry_server_address": self.registry_server_address,

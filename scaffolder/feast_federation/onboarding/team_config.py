@@ -36,6 +36,7 @@ _TEAM_STORE_HEADER = (
     "# created: the registry and online store are the platform's. Keep them in step with it.\n"
 )
 _FEAST_REQUIREMENT = re.compile(r"feast[\[>=<]")
+_ENGINE_REQUIREMENT = re.compile(r"ray[\[>=<]")
 
 
 def check_registry_server_address(address: str) -> None:
@@ -108,7 +109,8 @@ _EnvQuotingDumper.add_representer(
 
 
 def inherit_feast_requirement(platform_dir: Path, repo_dir: Path) -> None:
-    """The team pins Feast with the platform's extras (its stores' drivers), plus its own."""
+    """The team pins Feast with the platform's extras (its stores' drivers), plus its own,
+    and installs the engine packages the platform's stores need besides (Ray)."""
     platform_lines = (platform_dir / "requirements.txt").read_text(encoding="utf-8").splitlines()
     shared = next((line for line in platform_lines if _FEAST_REQUIREMENT.match(line)), None)
     team_file = repo_dir / "requirements.txt"
@@ -118,7 +120,11 @@ def inherit_feast_requirement(platform_dir: Path, repo_dir: Path) -> None:
     own = next(line for line in lines if _FEAST_REQUIREMENT.match(line))
     extras = set(_extras(shared)) | set(_extras(own))
     merged = "feast" + (f"[{','.join(sorted(extras))}]" if extras else "") + ">=0.67,<0.68"
-    team_file.write_text("\n".join(merged if line == own else line for line in lines) + "\n")
+    engines = [line for line in platform_lines if _ENGINE_REQUIREMENT.match(line)]
+    lines = [merged if line == own else line for line in lines]
+    at = lines.index(merged) + 1
+    lines[at:at] = [line for line in engines if line not in lines]
+    team_file.write_text("\n".join(lines) + "\n")
 
 
 def _extras(requirement: str) -> list[str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from feast_federation.errors import FederationError
 from feast_federation.registry import open_store
+from feast_federation.registry.engines import check_engine
 from feast_federation.registry.intent import unfinished_since
 from feast_federation.registry.server_errors import translated
 from feast_federation.registry.versions import unloaded_versions
@@ -32,6 +33,7 @@ def materialize_views(repo_path: Path, *, quiet: bool = False) -> list[str]:
 
 
 def _materialize(store, quiet: bool) -> list[str]:
+    check_engine(store.config)  # Spark without Java, a cluster that does not answer
     since = unfinished_since(store)
     if since is not None:  # its online tables may be missing: materializing would fail
         raise FederationError(

@@ -1,6 +1,7 @@
 """One line for each way a real engine fails: unreachable, refused login, missing database or
 bucket, timeout, on PostgreSQL, SQLite, Redis, S3, DynamoDB and GCS; a read-only login on a
-registry that has no tables yet; a source's data file missing where the registry says it is.
+registry that has no tables yet; a source's data file missing where the registry says it is;
+Spark that does not start or refuses a setting, a Spark master or Ray cluster that gives up.
 
 Feast lets the drivers' exceptions through: an unreachable PostgreSQL registry prints about
 130 lines of SQLAlchemy, an unreachable Redis a redis-py traceback. ``explain`` reads the
@@ -35,7 +36,7 @@ def limit_connect_timeouts() -> None:
 def explain(exc: BaseException) -> str | None:
     """One line for an engine failure anywhere in ``exc``'s chain, or None."""
     for link in _chain(exc):
-        for rule in (_postgres, _sqlite, _redis, _aws, _gcs, _data_file):
+        for rule in (_postgres, _sqlite, _redis, _aws, _gcs, _data_file, _spark, _ray):
             message = rule(link)
             if message:
                 return message
@@ -199,4 +200,39 @@ def _gcs(exc: BaseException) -> str | None:
         return f"GCS bucket {name} does not exist; create it or fix FEAST_REGISTRY_BUCKET"
     if module.startswith("google.auth") and "credentials" in text.lower():
         return "GCS has no credentials here; set GOOGLE_APPLICATION_CREDENTIALS"
+    return None
+
+
+def _spark(exc: BaseException) -> str | None:
+    if _module(exc) not in ("pyspark", "py4j"):
+        return None
+    first = (str(exc).strip().splitlines() or [""])[0]
+    if "JAVA_GATEWAY_EXITED" in first:
+        return (
+            "Spark's Java process exited as it started (Java's reason is printed above); check "
+            "FEAST_SPARK_MASTER and offline_store.spark_conf in feature_store.yaml"
+        )
+    refused = re.search(r"\[INVALID_CONF_VALUE[.\w]*\] (.*?)\.?(?: SQLSTATE: \w+)?$", first)
+    if refused:
+        return f"Spark refused a setting: {refused[1]}; fix offline_store.spark_conf"
+    if "stopped SparkContext" in " ".join(str(exc).split()):
+        master = os.environ.get("FEAST_SPARK_MASTER") or "local[*]"
+        return (
+            f"the Spark master {master} stopped the application (unreachable, or it refused "
+            "it: see its log); check FEAST_SPARK_MASTER and the cluster"
+        )
+    return None
+
+
+def _ray(exc: BaseException) -> str | None:
+    if _module(exc) != "ray" and not (
+        isinstance(exc, ConnectionError) and "ray" in str(exc).lower()
+    ):
+        return None
+    if isinstance(exc, ConnectionError) or "Failed to connect" in str(exc):
+        address = os.environ.get("FEAST_RAY_ADDRESS") or os.environ.get("RAY_ADDRESS") or "?"
+        return (
+            f"the Ray cluster at {address} did not answer; check FEAST_RAY_ADDRESS and that "
+            "the cluster is running"
+        )
     return None

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import shlex
+import sys
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -42,6 +45,9 @@ def install() -> None:
     warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
     for cls in (feast.FeatureView, feast.StreamFeatureView, feast.OnDemandFeatureView):
         cls.__copy__ = _copy_keeping_version(cls.__copy__)
+    # ... and every Spark source or Ray read that their APIs are experimental or will change.
+    warnings.filterwarnings("ignore", message="The spark (data source API|offline store) is an")
+    warnings.filterwarnings("ignore", message="`columns=` on `read_parquet` is deprecated")
 
 
 def installed_series() -> str:
@@ -312,3 +318,59 @@ def cache_feature_service_lookups() -> None:
         proto_registry_utils.get_feature_service = ServiceCache(
             proto_registry_utils.get_feature_service
         )
+
+
+# --- Spark and Ray sessions -----------------------------------------------------------------
+
+
+def configure_spark(config, local_dir) -> None:
+    """Make the first Spark session of this process the offline store's, whoever starts it.
+
+    Feast 0.67 starts a session in two places, and the first one of a process wins: the
+    offline store from ``offline_store.spark_conf`` (``get_spark_session_or_start_new_with_
+    repoconfig``), and the compute engine (``compute_engines/spark/utils.py``,
+    ``get_or_create_new_spark_session``), which hands its whole config to ``SparkConf.setAll``
+    so that Spark ignores ``batch_engine.spark_conf`` ("Ignoring non-Spark config property:
+    spark_conf") and a materialization ran on ``local[*]``, 200 shuffle partitions, the UI on
+    port 4040, whatever the offline store said. Both build on ``SparkSession.builder``, which
+    starts the JVM with ``PYSPARK_SUBMIT_ARGS``: set here from the offline store's settings
+    (nothing is started), unless the caller set it (a session already running keeps its own).
+
+    On this machine (``spark.master`` local), Spark also binds to 127.0.0.1 only, runs
+    without its UI, keeps a hive metastore and warehouse under ``local_dir`` (not in the
+    working directory, which differs between repos), and runs Python workers with this
+    interpreter (which has Feast). Settings the file gives are never overridden.
+    """
+    if "PYSPARK_SUBMIT_ARGS" in os.environ:
+        return
+    conf = dict(getattr(config.offline_store, "spark_conf", None) or {})
+    master = conf.pop("spark.master", "") or "local[*]"
+    # No progress bars or INFO lines between a command's own lines, on a cluster too.
+    conf = {"spark.ui.showConsoleProgress": "false", "spark.log.level": "ERROR", **conf}
+    if master == "local" or master.startswith("local["):
+        conf = {**_local_spark_conf(conf, local_dir), **conf}
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    arguments = ["--master", master]
+    for key, value in conf.items():
+        arguments += ["--conf", f"{key}={value}"]
+    os.environ["PYSPARK_SUBMIT_ARGS"] = shlex.join([*arguments, "pyspark-shell"])
+
+
+def _local_spark_conf(conf: dict, local_dir) -> dict[str, str]:
+    local = {
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.sql.shuffle.partitions": str(os.cpu_count() or 2),
+        "spark.default.parallelism": str(os.cpu_count() or 2),
+    }
+    if conf.get("spark.sql.catalogImplementation") == "hive":
+        local_dir.mkdir(parents=True, exist_ok=True)
+        metastore = f"jdbc:derby:;databaseName={local_dir / 'metastore_db'};create=true"
+        local.update({
+            "spark.sql.warehouse.dir": str(local_dir / "spark-warehouse"),
+            "spark.hadoop.javax.jdo.option.ConnectionURL": metastore,
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={local_dir}",
+        })  # fmt: skip
+    return local

@@ -13,10 +13,11 @@ from feast import FeatureStore
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 
 from feast_federation.errors import FederationError, first_line
-from feast_federation.registry import feast067
+from feast_federation.registry import engines, feast067
 from feast_federation.registry.engine_errors import explain as explain_engine
 from feast_federation.registry.engine_errors import limit_connect_timeouts
 from feast_federation.registry.location import RegistryLocation
+from feast_federation.rules.repo import find_repo
 
 _stores: dict[tuple[Path, float], FeatureStore] = {}
 _UNREACHABLE = ("unable to open database file", "could not connect", "Connection refused")
@@ -42,10 +43,15 @@ def open_store(repo_path: Path, config: Path | None = None) -> FeatureStore:
 
 
 def feature_store(repo_path: Path | str = ".") -> FeatureStore:
-    """The repo's Feast ``FeatureStore`` for reading features (models, notebooks, jobs), with
-    the fixes Feast 0.67 needs installed (``feast067``): with versioned reads on, a stock
-    client reads an unpinned view's v0 online table after a schema change."""
-    return open_store(Path(repo_path))
+    """The FeatureStore of a platform or team repo, for code of one's own (models, notebooks,
+    training sets, batch scoring), set up as this package's commands set it up: the fixes
+    Feast 0.67 needs installed (``feast067``: with versioned reads on, a stock client reads an
+    unpinned view's v0 online table after a schema change), an unset cluster address means
+    this machine, a Spark session takes the offline store's settings, and a Spark or Ray
+    engine that cannot run is refused in one line (no Java, no answer)."""
+    store = open_store(find_repo(Path(repo_path)).path)
+    engines.check_engine(store.config)
+    return store
 
 
 # Every command reaches the registry and most the online store; the offline store's settings
@@ -54,10 +60,13 @@ _SECTIONS_EVERY_COMMAND_NEEDS = ("registry", "online_store")
 
 
 def _load(config: Path) -> FeatureStore:
+    text = config.read_text(encoding="utf-8")
+    engines.set_local_defaults(text)  # an unset cluster address means this machine
     _check_variables(config, _SECTIONS_EVERY_COMMAND_NEEDS)
     limit_connect_timeouts()
     try:
-        return FeatureStore(repo_path=str(config.parent), fs_yaml_file=config)
+        store = FeatureStore(repo_path=str(config.parent), fs_yaml_file=config)
+        engines.prepare(store)  # reads batch_engine, which Feast validates when first read
     except Exception as exc:  # Feast raises many types for a bad config; all are user errors
         _check_variables(config)  # an unset variable elsewhere may be why it failed
         engine = explain_engine(exc)
@@ -67,6 +76,7 @@ def _load(config: Path) -> FeatureStore:
         if any(sign in problem for sign in _UNREACHABLE):
             raise FederationError(f"{config}: the registry is unreachable ({problem})") from None
         raise FederationError(f"{config}: Feast cannot load it: {problem}") from None
+    return store
 
 
 def _check_variables(config: Path, sections: tuple[str, ...] | None = None) -> None:
@@ -147,5 +157,9 @@ def _first_problem(exc: Exception) -> str:
             pass
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     if len(lines) >= 3 and re.match(r"\d+ validation errors? for", lines[0]):
-        return f"{lines[1]}: {lines[2]}"  # pydantic's text, wrapped by Feast: field, then problem
+        # pydantic's text, wrapped by Feast: the field, then the problem and its [type=...]
+        field, problem = lines[1].replace("`", ""), re.sub(r" \[type=[^\]]*\]$", "", lines[2])
+        if field.startswith("spark_conf.") and "valid string" in problem:
+            problem += " (quote it: Spark's settings are strings)"
+        return f"{field}: {problem}"
     return lines[0] if lines else type(exc).__name__

@@ -12,10 +12,22 @@ from feast_federation.errors import FederationError
 
 REGISTRIES = ("sqlite", "file", "postgres", "remote", "s3", "gcs")
 ONLINE_STORES = ("sqlite", "postgres", "redis", "dynamodb", "datastore", "bigtable")
-OFFLINE_STORES = ("file", "duckdb", "postgres", "snowflake", "bigquery", "redshift", "spark")
+OFFLINE_STORES = (
+    "file", "duckdb", "postgres", "snowflake", "bigquery", "redshift", "spark", "ray"
+)  # fmt: skip
+# Where materialization runs: in the calling process (Feast's `local` engine), or on a Spark
+# or Ray cluster (`spark.engine`, `ray.engine`), local on this machine when no address is set.
+COMPUTE_ENGINES = ("local", "spark", "ray")
 LOCAL_REGISTRIES = ("sqlite", "file")
 SQL_REGISTRIES = ("sqlite", "postgres")
-LOCAL_OFFLINE_STORES = ("file", "duckdb")
+# Offline stores whose sources are the platform repo's parquet files (Ray reads them too).
+LOCAL_OFFLINE_STORES = ("file", "duckdb", "ray")
+# A distributed engine reads through the offline store of its own kind: Feast's Spark engine
+# turns anything else into a Spark DataFrame on the driver first, and Ray's engine reads
+# FileSource paths the cluster's workers must reach.
+ENGINE_OFFLINE_STORE = {"spark": "spark", "ray": "ray"}
+# Feast's name for each engine (batch_engine.type).
+FEAST_ENGINE_TYPES = {"local": "local", "spark": "spark.engine", "ray": "ray.engine"}
 REGISTRY_SERVERS = ("none", "oidc", "kubernetes")
 POSTGRES_SSLMODES = ("require", "verify-full", "prefer", "disable")
 CI_SYSTEMS = ("github", "gitlab", "none")
@@ -38,6 +50,12 @@ def check_choice(what: str, value: str, choices: Sequence[str]) -> None:
 
 def check_deploy(deploy: str, backends: Backends) -> None:
     check_choice("deploy", deploy, DEPLOY_TARGETS)
+    if deploy == "feast-operator" and backends.compute_engine != "local":
+        raise FederationError(
+            f"deploy feast-operator with compute_engine {backends.compute_engine}: the "
+            "operator writes its own feature_store.yaml, which has no batch engine; choose "
+            "deploy kubernetes (its CronJob runs on the engine), or compute_engine local"
+        )
     if deploy == "feast-operator" and backends.registry in OPERATOR_UNREACHABLE_REGISTRIES:
         raise FederationError(
             f"deploy feast-operator with registry {backends.registry}: the operator's servers "
@@ -55,14 +73,24 @@ class Backends:
     online_store: str = "sqlite"
     offline_store: str = "file"
     registry_server: str = "none"
+    compute_engine: str = "local"
 
     def check(self, data_location: str = "") -> None:
-        """Refuse combinations that cannot be shared by every repo of the org;
-        ``data_location`` is where a file offline store's data lives, if given."""
+        """Refuse combinations that cannot be shared by every repo of the org, or that an
+        engine cannot run; ``data_location`` is where a file offline store's data lives, if
+        given."""
         check_choice("registry", self.registry, REGISTRIES)
         check_choice("online_store", self.online_store, ONLINE_STORES)
         check_choice("offline_store", self.offline_store, OFFLINE_STORES)
         check_choice("registry_server", self.registry_server, REGISTRY_SERVERS)
+        check_choice("compute_engine", self.compute_engine, COMPUTE_ENGINES)
+        reads = ENGINE_OFFLINE_STORE.get(self.compute_engine)
+        if reads and self.offline_store != reads:
+            raise FederationError(
+                f"compute_engine {self.compute_engine} with offline_store {self.offline_store}: "
+                f"the {self.compute_engine} engine materializes through the {reads} offline "
+                f"store; choose offline_store {reads}, or compute_engine local"
+            )
         shared = self.registry not in LOCAL_REGISTRIES
         if shared and self.online_store == "sqlite":
             raise FederationError(
@@ -105,7 +133,11 @@ class Backends:
             registry_choice = kind
         online = (config.get("online_store") or {}).get("type", "sqlite")
         offline = (config.get("offline_store") or {}).get("type", "file")
-        return cls(registry_choice, online, offline.removesuffix(".offline"))
+        engine = (config.get("batch_engine") or {}).get("type", "local")
+        return cls(
+            registry_choice, online, offline.removesuffix(".offline"),
+            compute_engine=engine.removesuffix(".engine"),
+        )  # fmt: skip
 
 
 # The embedded local default: SQLite registry and online store, parquet files offline.
@@ -125,6 +157,16 @@ TEAM_SCOPED_OFFLINE_SETTINGS = {
     # Feast's Redshift offline store has no schema setting: the team stages under its own prefix.
     "redshift": (
         "s3_staging_location",
+        lambda platform_value, schema: f"{platform_value.rsplit('/', 1)[0]}/{schema}",
+    ),
+    # Spark and Ray have no schema for what Feast writes: the team stages (Spark's retrieval
+    # results) and stores (Ray's) under its own path.
+    "spark": (
+        "staging_location",
+        lambda platform_value, schema: f"{platform_value.rsplit('/', 1)[0]}/{schema}",
+    ),
+    "ray": (
+        "storage_path",
         lambda platform_value, schema: f"{platform_value.rsplit('/', 1)[0]}/{schema}",
     ),
 }
