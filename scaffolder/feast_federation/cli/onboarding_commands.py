@@ -130,6 +130,15 @@ def bootstrap(
     apply_all: Annotated[
         bool, typer.Option("--apply", help="Also sync the platform, materialize, apply teams.")
     ] = False,
+    environment: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--environment",
+            metavar="NAME",
+            help="An environment, in promotion order (repeat: staging, then production; the "
+            "last is production). Each gets its own registry and stores.",
+        ),
+    ] = None,
 ) -> None:
     """Create a platform repo and team repos on the embedded local default."""
     from feast_federation.onboarding import PlatformSpec, bake_org
@@ -143,6 +152,7 @@ def bootstrap(
         backends=Backends(registry, online_store, offline_store, registry_server), ci=ci,
         postgres_sslmode=postgres_sslmode, registry_server_address=registry_server_address,
         federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
+        environments=tuple(environment or ()),
     )  # fmt: skip
     platform_dir, team_dirs = bake_org(org_dir, spec, teams)
     output.org_created(platform_dir, team_dirs)

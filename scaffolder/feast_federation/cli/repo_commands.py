@@ -16,12 +16,14 @@ from feast_federation.cli.app import EXIT_CHANGES, EXIT_ERROR, app, run_app, use
 from feast_federation.cli.options import (
     LOCK_TIMEOUT,
     BreakOpt,
+    EnvOpt,
     JsonOpt,
     LockTimeoutOpt,
     MarkdownOpt,
     OutOpt,
     PruneOpt,
     RepoArg,
+    SkipPromotionOpt,
     YesOpt,
     output_format,
 )
@@ -42,6 +44,7 @@ def plan_command(
     allow_breaking: BreakOpt = False,
     lock_timeout: LockTimeoutOpt = LOCK_TIMEOUT,
     out_file: OutOpt = None,
+    env: EnvOpt = None,
 ) -> None:
     shown = output_format(json_output, markdown)
     _plan(repo, _options(prune, allow_breaking, lock_timeout), shown, out_file)
@@ -65,9 +68,11 @@ def apply_command(
     allow_breaking: BreakOpt = False,
     lock_timeout: LockTimeoutOpt = LOCK_TIMEOUT,
     yes: YesOpt = False,
+    env: EnvOpt = None,
+    skip_promotion_check: SkipPromotionOpt = False,
 ) -> None:
     shown = output_format(json_output, markdown)
-    options = _options(prune, allow_breaking, lock_timeout)
+    options = _options(prune, allow_breaking, lock_timeout, skip_promotion_check)
     if target.is_file():
         _apply_saved(target, None, options, shown, yes)
     else:
@@ -96,9 +101,11 @@ def run_repo_script(script_file: str) -> None:
         prune: PruneOpt = False,
         allow_breaking: BreakOpt = False,
         lock_timeout: LockTimeoutOpt = LOCK_TIMEOUT,
+        env: EnvOpt = None,
+        skip_promotion_check: SkipPromotionOpt = False,
     ) -> None:
         shown = output_format(json_output, markdown)
-        options = _options(prune, allow_breaking, lock_timeout)
+        options = _options(prune, allow_breaking, lock_timeout, skip_promotion_check)
         if out_file is not None and not plan_only:
             raise FederationError("--out saves a plan: use it with --plan")
         if saved is not None and plan_only:
@@ -119,11 +126,11 @@ def run_repo_script(script_file: str) -> None:
     run_app(script_app)
 
 
-def _options(prune: bool, allow_breaking: bool, lock_timeout: float):
+def _options(prune: bool, allow_breaking: bool, lock_timeout: float, skip_promotion=False):
     with output.progress("Loading Feast..."):
         from feast_federation.ops.runs import RunOptions  # the slow import, under the spinner
 
-    return RunOptions(prune, allow_breaking, lock_timeout)
+    return RunOptions(prune, allow_breaking, lock_timeout, skip_promotion)
 
 
 def _plan(repo_path: Path, options, shown: str, out_file: Path | None) -> None:
@@ -176,7 +183,7 @@ OfflineOpt = Annotated[
 
 @app.command()
 @user_errors
-def check(repo: RepoArg, offline: OfflineOpt = False) -> None:
+def check(repo: RepoArg, offline: OfflineOpt = False, env: EnvOpt = None) -> None:
     """Check the repo's objects against the federation rules, writing nothing (pre-commit)."""
     problems = _offline_problems(repo) if offline else _registry_problems(repo)
     output.print_problems(problems)
@@ -209,7 +216,7 @@ app.add_typer(contract_app, name="contract")
 
 @contract_app.command("refresh")
 @user_errors
-def contract_refresh(repo: RepoArg) -> None:
+def contract_refresh(repo: RepoArg, env: EnvOpt = None) -> None:
     """Rewrite the team repo's platform_contract.json from the shared registry."""
     from feast_federation.rules.repo import find_repo
     from feast_federation.sync.contract import refresh_team_contract

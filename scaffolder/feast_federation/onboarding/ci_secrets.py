@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from feast_federation.rules.choices import Backends
+from feast_federation.rules.environments import store_files
 
 ENV_PLACEHOLDER = "    env: {}\n"
 READONLY_ENV_PLACEHOLDER = "    env: {}  # read-only\n"
@@ -72,7 +73,11 @@ def wire_ci_secrets(repo_dir: Path) -> None:
     """Fill the pipeline placeholders of a freshly baked repo from its feature_store.yaml:
     apply jobs read the secrets of the variables' names, pull-request jobs the read-only ones."""
     repo_dir = Path(repo_dir)
-    variables = store_variables((repo_dir / "feature_store.yaml").read_text(encoding="utf-8"))
+    variables = list(dict.fromkeys(
+        name
+        for path in store_files(repo_dir).values()
+        for name in store_variables(path.read_text(encoding="utf-8"))
+    ))  # fmt: skip
     google = "GOOGLE_APPLICATION_CREDENTIALS" in variables
     for workflow in sorted((repo_dir / ".github" / "workflows").glob("*.yml")):
         for placeholder, steps_placeholder, rename in (

@@ -44,13 +44,14 @@ from feast_federation.rules.choices import (
     check_deploy,
 )
 from feast_federation.rules.contract import registry_names
+from feast_federation.rules.environments import is_feature_repo, store_files
 from feast_federation.rules.ownership import (
     offline_schema_of,
     validate_offline_schema,
     validate_project_name,
     validate_team_name,
 )
-from feast_federation.rules.policy import Policy, load_policy, split_owners
+from feast_federation.rules.policy import Policy, load_policy, split_owners, validate_environments
 from feast_federation.rules.repo import STORE_FILE, declared_names
 from feast_federation.rules.values import (
     check_git_ref,
@@ -92,6 +93,8 @@ class PlatformSpec:
     feast_federation_version: str = __version__
     platform_repo_url: str = DEFAULT_PLATFORM_REPO_URL
     platform_repo_ref: str = DEFAULT_PLATFORM_REPO_REF
+    # In promotion order (staging, then production); () keeps one registry.
+    environments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """A platform spec cannot exist unchecked: every value is checked here, before
@@ -112,6 +115,7 @@ class PlatformSpec:
         check_choice("ci", self.ci, CI_SYSTEMS)
         check_deploy(self.deploy, self.backends)
         check_choice("postgres_sslmode", self.postgres_sslmode, POSTGRES_SSLMODES)
+        object.__setattr__(self, "environments", check_environments(self))
 
     @classmethod
     def of_context(cls, values: Mapping[str, str]) -> PlatformSpec:
@@ -135,6 +139,7 @@ class PlatformSpec:
             feast_federation_version=values["feast_federation_version"],
             platform_repo_url=values.get("platform_repo_url", DEFAULT_PLATFORM_REPO_URL),
             platform_repo_ref=values.get("platform_repo_ref", DEFAULT_PLATFORM_REPO_REF),
+            environments=tuple(values.get("environments", "").replace(",", " ").split()),
         )
 
     def context(self) -> dict[str, str]:
@@ -156,6 +161,7 @@ class PlatformSpec:
             "feast_federation_version": self.feast_federation_version,
             "feast_federation_requirement": self.federation_requirement,
             "federation_repo_url": self.federation_repo_url,
+            "environments": ", ".join(self.environments),
         }
 
     def is_context(self, values: Mapping[str, str]) -> bool:
@@ -224,7 +230,8 @@ class TeamSpec:
             )
         schema = _offline_schema(team, offline_schema, policy)
         view, starter = _starter(platform, starter_view, rendered_starter)
-        backends = Backends.of_store_yaml((platform / STORE_FILE).read_text(encoding="utf-8"))
+        first_store = next(iter(store_files(platform).values()))
+        backends = Backends.of_store_yaml(first_store.read_text(encoding="utf-8"))
         _check_inherited(team, backends, registry, online_store, offline_store)
         check_choice("ci", ci, CI_SYSTEMS)
         address = team_registry_server(platform, registry_server)
@@ -284,9 +291,23 @@ class TeamSpec:
 
 def _platform_repo(platform_dir: Path | str) -> Path:
     platform = Path(platform_dir).expanduser().resolve()
-    if not (platform / STORE_FILE).is_file():
+    if not is_feature_repo(platform):
         raise FederationError(f"platform_dir {platform}: no {STORE_FILE}; not a platform repo")
     return platform
+
+
+def check_environments(spec: PlatformSpec) -> tuple[str, ...]:
+    """The environments of a new platform, checked as the policy will read them."""
+    try:
+        names = validate_environments(list(spec.environments) or None)
+    except ValueError as exc:
+        raise FederationError(f"--environment: {exc}") from None
+    if names and spec.backends.registry_server != "none":
+        raise FederationError(
+            "--environment with a registry server: not supported yet (each environment would "
+            "need its own server); choose registry_server none"
+        )
+    return names
 
 
 def _policy_admitting(platform: Path, team: str, owners: Sequence[str]) -> Policy:

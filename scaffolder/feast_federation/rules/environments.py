@@ -1,0 +1,119 @@
+"""Environments: staging before production, one set of definitions, one store file each.
+
+An org that names environments (``environments: [staging, production]`` in
+``federation.yaml``, in promotion order; a team repo records the same list in its
+``[tool.feast-federation]`` table) keeps each environment's settings in
+``environments/<name>/feature_store.yaml``, which plain Feast reads from the repo's root
+(``feast -f environments/staging/feature_store.yaml ...``: Feast resolves the repo, and
+relative paths, against the working directory). Which one a command uses is ``--env NAME``,
+else ``$FEAST_FEDERATION_ENV``; an org without environments keeps ``feature_store.yaml`` at
+its root and refuses both. Never imports Feast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from feast_federation.errors import UnknownEnvironment
+from feast_federation.rules.policy import POLICY_FILE, load_policy, validate_environments
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ENV_VARIABLE = "FEAST_FEDERATION_ENV"
+ENVIRONMENTS_DIR = "environments"
+STORE_FILE = "feature_store.yaml"
+
+
+def environments_of(repo_root: Path) -> tuple[str, ...]:
+    """The repo's environments in promotion order; () for an org without them."""
+    root = Path(repo_root)
+    if (root / POLICY_FILE).is_file():
+        return load_policy(root).environments
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return ()
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return ()  # find_repo names a broken pyproject.toml
+    try:
+        return validate_environments(data.get("tool", {}).get("feast-federation", {}).get(
+            "environments"))  # fmt: skip
+    except ValueError as exc:
+        raise UnknownEnvironment(f"{pyproject}: {exc}") from None
+
+
+def chosen() -> str | None:
+    """The environment asked for: ``--env`` (the CLI sets the variable) or the variable."""
+    return os.environ.get(ENV_VARIABLE, "").strip() or None
+
+
+def choose(name: str | None) -> None:
+    """What ``--env NAME`` does: every store this process (and its children) opens is in
+    that environment."""
+    if name:
+        os.environ[ENV_VARIABLE] = name
+
+
+def environment(repo_root: Path, env: str | None = None) -> str | None:
+    """The environment a command on ``repo_root`` works in (None: an org without them),
+    refused in one line when unknown, given without environments, or not given with them."""
+    names = environments_of(repo_root)
+    env = env or chosen()
+    if not names:
+        if env:
+            raise UnknownEnvironment(
+                f"--env {env}: {Path(repo_root).resolve()} has no environments (the org's "
+                f"{POLICY_FILE} names none); drop --env and {ENV_VARIABLE}"
+            )
+        return None
+    if env is None:
+        raise UnknownEnvironment(
+            f"{Path(repo_root).resolve()}: the org has environments {', '.join(names)}; "
+            f"choose one with --env NAME or {ENV_VARIABLE}"
+        )
+    if env not in names:
+        raise UnknownEnvironment(
+            f"--env {env}: not an environment of this org (it has {', '.join(names)})"
+        )
+    return env
+
+
+def previous(repo_root: Path, env: str) -> str | None:
+    """The environment a change is promoted from into ``env`` (None: the first)."""
+    names = environments_of(repo_root)
+    index = names.index(env)
+    return names[index - 1] if index else None
+
+
+def environment_dir(repo_root: Path, env: str) -> Path:
+    return Path(repo_root) / ENVIRONMENTS_DIR / env
+
+
+def store_file(repo_root: Path, env: str | None = None) -> Path:
+    """The ``feature_store.yaml`` a command on ``repo_root`` reads (see ``environment``)."""
+    name = environment(repo_root, env)
+    if name is None:
+        return Path(repo_root) / STORE_FILE
+    return environment_dir(repo_root, name) / STORE_FILE
+
+
+def store_files(repo_root: Path) -> dict[str | None, Path]:
+    """Every store file of the repo, by environment (None: the one of an org without)."""
+    names = environments_of(repo_root)
+    if not names:
+        return {None: Path(repo_root) / STORE_FILE}
+    return {name: environment_dir(repo_root, name) / STORE_FILE for name in names}
+
+
+def is_feature_repo(directory: Path) -> bool:
+    """A directory with a store file: at its root, or one per environment."""
+    directory = Path(directory)
+    return (directory / STORE_FILE).is_file() or any(
+        (directory / ENVIRONMENTS_DIR).glob(f"*/{STORE_FILE}")
+    )
