@@ -41,11 +41,13 @@ _REPLAN = (
 
 
 def fetch_reviewed_plan(
-    environ: Mapping[str, str], *, gitlab_job: str = GITLAB_PLAN_JOB
-) -> tuple[bytes, str]:
-    """plan.json's bytes, and where they came from (``pull request #7, run 42``)."""
+    environ: Mapping[str, str], *, gitlab_job: str = GITLAB_PLAN_JOB,
+    github_artifact: str = GITHUB_ARTIFACT,
+) -> tuple[bytes, str]:  # fmt: skip
+    """plan.json's bytes, and where they came from (``pull request #7, run 42``); each
+    environment's plan is its own artifact (GitHub) or job (GitLab)."""
     if environ.get("GITHUB_ACTIONS") == "true":
-        return _from_github(environ)
+        return _from_github(environ, github_artifact)
     if environ.get("GITLAB_CI") == "true":
         return _from_gitlab(environ, gitlab_job)
     raise FederationError(
@@ -77,7 +79,7 @@ def stale_plan_advice(environ: Mapping[str, str], *, repo_changed: bool) -> str 
     )
 
 
-def _from_github(environ: Mapping[str, str]) -> tuple[bytes, str]:
+def _from_github(environ: Mapping[str, str], artifact_name: str) -> tuple[bytes, str]:
     base, repo, sha, workflow_ref = _required(
         environ, "GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_WORKFLOW_REF"
     )
@@ -109,20 +111,20 @@ def _from_github(environ: Mapping[str, str]) -> tuple[bytes, str]:
     artifacts = [
         artifact
         for artifact in api.json(
-            f"/repos/{repo}/actions/runs/{run['id']}/artifacts", name=GITHUB_ARTIFACT, per_page=100
+            f"/repos/{repo}/actions/runs/{run['id']}/artifacts", name=artifact_name, per_page=100
         )["artifacts"]
-        if artifact.get("name") == GITHUB_ARTIFACT and not artifact.get("expired")
+        if artifact.get("name") == artifact_name and not artifact.get("expired")
     ]
     origin = f"pull request #{number}, run {run['id']}"
     if not artifacts:
         raise FederationError(
-            f"{origin}: no {GITHUB_ARTIFACT} artifact (the check saves its plan only while "
+            f"{origin}: no {artifact_name} artifact (the check saves its plan only while "
             f"FEAST_REGISTRY_READONLY is true, and artifacts expire); "
             + _REPLAN.format(request="pull request")
         )
     artifact = max(artifacts, key=lambda a: (a.get("created_at") or "", a["id"]))
     archive = api.data(f"/repos/{repo}/actions/artifacts/{artifact['id']}/zip")
-    return _plan_in_zip(archive, f"{origin}, artifact {GITHUB_ARTIFACT}"), origin
+    return _plan_in_zip(archive, f"{origin}, artifact {artifact_name}"), origin
 
 
 def _merged_as(sha: str, merged: list[dict], kind: str, name, merged_commit) -> dict:

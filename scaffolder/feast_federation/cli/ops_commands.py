@@ -277,11 +277,14 @@ def reviewed_plan(
     plan_job: Annotated[
         str, typer.Option("--plan-job", help="GitLab: the merge-request job that saved it.")
     ] = "check",
+    artifact: Annotated[
+        str, typer.Option("--artifact", help="GitHub: the artifact that holds it.")
+    ] = "feast-plan",
 ) -> None:
     from feast_federation.ci.reviewed import fetch_reviewed_plan
     from feast_federation.files import atomic_write
 
-    plan, origin = fetch_reviewed_plan(os.environ, gitlab_job=plan_job)
+    plan, origin = fetch_reviewed_plan(os.environ, gitlab_job=plan_job, github_artifact=artifact)
     try:
         atomic_write(out_file, plan)
     except OSError as exc:

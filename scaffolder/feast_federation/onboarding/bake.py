@@ -156,6 +156,7 @@ def finish_platform_repo(spec: PlatformSpec, repo_dir: Path) -> None:
     (and manifests) the variables its stores read."""
     if spec.environments:
         split_environments(Path(repo_dir), spec.environments)
+        use_promotion_pipelines(Path(repo_dir))
     wire_ci_secrets(Path(repo_dir))
     wire_k8s_secrets(Path(repo_dir), spec.project)
 
@@ -172,6 +173,7 @@ def finish_team_repo(spec: TeamSpec, repo_dir: Path) -> None:
     if environments:
         (repo_dir / STORE_FILE).unlink(missing_ok=True)
         record_team_environments(repo_dir, environments)
+        use_promotion_pipelines(repo_dir)
     for env, platform_file in store_files(spec.platform_dir).items():
         store_yaml = team_store_yaml(
             platform_file.read_text(encoding="utf-8"), registry_server=spec.registry_server,
@@ -235,6 +237,21 @@ def environment_store_yaml(baked: str, env: str) -> str:
     ``<env>/``."""
     text = re.sub(r"(/data)/(registry\.db|registry\.pb|online_store\.db)\b", rf"\1/{env}/\2", baked)
     return re.sub(r"(\w+://\S+)/registry\.pb", rf"\1/{env}/registry.pb", text)
+
+
+PROMOTION_WORKFLOW = "promotion.yml"
+GITLAB_PROMOTION = ".gitlab-ci.promotion.yml"
+
+
+def use_promotion_pipelines(repo_dir: Path) -> None:
+    """An org with environments runs the promotion pipelines the templates render for it
+    in place of the single-registry ones."""
+    workflows = repo_dir / ".github" / "workflows"
+    if (workflows / PROMOTION_WORKFLOW).is_file():
+        for single in ("feature-store.yml", "feature-services.yml"):
+            (workflows / single).unlink(missing_ok=True)
+    if (repo_dir / GITLAB_PROMOTION).is_file():
+        (repo_dir / GITLAB_PROMOTION).replace(repo_dir / ".gitlab-ci.yml")
 
 
 def record_team_environments(repo_dir: Path, environments: tuple[str, ...]) -> None:

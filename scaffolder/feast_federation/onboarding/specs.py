@@ -186,6 +186,7 @@ class TeamSpec:
     registry_server: str  # HOST:PORT of the platform's registry server; empty: direct
     ci: str
     federation: FederationSource  # how the repo installs feast-federation, and its hooks
+    environments: tuple[str, ...] = ()  # the platform's, in promotion order
 
     @classmethod
     def build(
@@ -239,6 +240,7 @@ class TeamSpec:
             platform_dir=platform, team=team, owners=tuple(owners), project=policy.project,
             backends=backends, starter_view=view, starter=starter, offline_schema=schema,
             registry_server=address, ci=ci, federation=source,
+            environments=policy.environments,
         )  # fmt: skip
 
     @classmethod
@@ -275,6 +277,7 @@ class TeamSpec:
             "feast_federation_version": self.federation.rev.removeprefix("v"),
             "feast_federation_requirement": self.federation.requirement,
             "federation_repo_url": self.federation.repo_url,
+            "environments": ", ".join(self.environments),
         }
 
     def is_context(self, values: Mapping[str, str]) -> bool:
