@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,12 @@ def org(tmp_path_factory):
     from feast_federation.onboarding import bootstrap_org
 
     scratch = tmp_path_factory.mktemp("environments")
-    with postgres_on_loopback(scratch) as settings:
+    # The server's own user reads its data directory: outside pytest's 0700 base directory,
+    # which a concurrent pytest run resets.
+    with (
+        tempfile.TemporaryDirectory(prefix="feast-federation-pg-") as server_dir,
+        postgres_on_loopback(Path(server_dir)) as settings,
+    ):
         root = scratch / "org"
         bootstrap_org(root, project="acme", owners=["p@acme.io"], teams=["marketing"],
                       environments=ENVIRONMENTS)  # fmt: skip

@@ -168,11 +168,18 @@ def demo(
     directory: Annotated[
         Path | None, typer.Option("--dir", help="Where to build the demo org (new).")
     ] = None,
+    environments: Annotated[
+        bool,
+        typer.Option(
+            "--environments",
+            help="Staging and production: a change verified in staging, then promoted.",
+        ),
+    ] = False,
 ) -> None:
     """Build the example org on the local default and show it working, end to end."""
-    from feast_federation.cli.demo import run_demo
+    from feast_federation.cli.demo import run_demo, run_environments_demo
 
-    run_demo(directory)
+    (run_environments_demo if environments else run_demo)(directory)
 
 
 @app.command()

@@ -53,6 +53,7 @@ def verify(repo: Repo, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Verific
         )
     else:
         with translated(store, repo.owner):
+            store.refresh_registry()  # what the plan read, not this process's cached copy
             if repo.is_platform:
                 _platform(store, result)
             else:
