@@ -356,6 +356,42 @@ def lost_write(org, monkeypatch):
     )
 
 
+def _environments_org(tmp_path) -> Path:
+    from feast_federation.onboarding import bootstrap_org
+
+    platform, _ = bootstrap_org(tmp_path / "envs", project="acme", owners=["p@acme.io"],
+                                teams=[], environments=("staging", "production"))  # fmt: skip
+    return platform
+
+
+def env_none(org):
+    return refusal("plan", org.platform, "--env", "staging")
+
+
+def env_needed(org, tmp_path):
+    return refusal("plan", _environments_org(tmp_path))
+
+
+def env_unknown(org, tmp_path):
+    return refusal("plan", _environments_org(tmp_path), "--env", "qa")
+
+
+def promotion_refused(org, tmp_path):
+    platform = _environments_org(tmp_path)
+    assert cli_ok("apply", platform, "--yes", "--env", "staging")
+    return refusal("apply", platform, "--yes", "--env", "production")
+
+
+def verify_pending(org):
+    return planted(
+        org.marketing,
+        "from feast import FeatureService\nfrom feast_federation import platform_view\n"
+        "marketing_unapplied = FeatureService(name='marketing_unapplied',\n"
+        "    features=[platform_view('customer_features')])\n",
+        "verify",
+    )
+
+
 SCENARIOS = {
     "stock-apply": stock_apply, "partial-false": partial_false, "outside-prefix": outside_prefix,
     "team-feature-view": team_feature_view, "replaces-source": replaces_source,
@@ -366,7 +402,9 @@ SCENARIOS = {
     "object-store": object_store, "s3-lock-held": s3_lock_held, "stale-plan": stale_plan,
     "unconfirmed-deletion": unconfirmed_deletion, "lock-timeout": lock_timeout,
     "templated-value": templated_value, "prefix-takes-platform": prefix_takes_platform,
-    "missing-view": missing_view, "lost-write": lost_write,
+    "missing-view": missing_view, "lost-write": lost_write, "env-none": env_none,
+    "env-needed": env_needed, "env-unknown": env_unknown,
+    "promotion-refused": promotion_refused, "verify-pending": verify_pending,
 }  # fmt: skip
 
 

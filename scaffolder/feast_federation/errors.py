@@ -94,5 +94,6 @@ class PromotionRefused(FederationError):
 class VerificationFailed(RefusedError):
     """``verify`` found services or views that error or serve only nulls."""
 
-    def __init__(self, problems: list[str], environment: str):
-        super().__init__(problems, f"verify failed in {environment}:")
+    def __init__(self, problems: list[str], environment: str | None):
+        super().__init__(problems, f"verify failed in {environment}:" if environment else
+                         "verify failed:")  # fmt: skip

@@ -180,7 +180,7 @@ def verify(repo: RepoArg, env: EnvOpt = None, lock_timeout: LockTimeoutOpt = LOC
 
     result = run_verify(find_repo(repo), lock_timeout=lock_timeout)
     if not result.passed:
-        raise VerificationFailed(result.problems, result.environment or "the registry")
+        raise VerificationFailed(result.problems, result.environment)
     output.verified(result)
 
 

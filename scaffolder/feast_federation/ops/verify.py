@@ -47,9 +47,10 @@ def verify(repo: Repo, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Verific
     pending = [change for change in planned.changes if change.action != UNCHANGED]
     if pending:
         where = f" to {env}" if env else ""
+        count = f"{len(pending)} change" + ("s" if len(pending) != 1 else "")
         result.problems.append(
-            f"the registry does not hold the repo's definitions ({len(pending)} changes): "
-            f"apply them{where} first"
+            f"the registry does not hold the repo's definitions ({count} pending): apply "
+            f"them{where} first"
         )
     else:
         with translated(store, repo.owner):

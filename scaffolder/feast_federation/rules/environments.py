@@ -68,14 +68,14 @@ def environment(repo_root: Path, env: str | None = None) -> str | None:
     if not names:
         if env:
             raise UnknownEnvironment(
-                f"--env {env}: {Path(repo_root).resolve()} has no environments (the org's "
-                f"{POLICY_FILE} names none); drop --env and {ENV_VARIABLE}"
+                f"--env {env}: this org has no environments ({POLICY_FILE} names none); drop "
+                f"--env and {ENV_VARIABLE}"
             )
         return None
     if env is None:
         raise UnknownEnvironment(
-            f"{Path(repo_root).resolve()}: the org has environments {', '.join(names)}; "
-            f"choose one with --env NAME or {ENV_VARIABLE}"
+            f"this org has environments {', '.join(names)}: choose one with --env NAME or "
+            f"{ENV_VARIABLE}"
         )
     if env not in names:
         raise UnknownEnvironment(

@@ -93,11 +93,10 @@ class Promotion:
         if self.skip:
             return {"promotion_check_skipped": f"not verified in {self.previous}"}
         raise PromotionRefused(
-            f"{self.environment}: {describe_owner(writer.owner)}'s definitions "
-            f"({digest[:12]}) were not applied and verified in {self.previous}; nothing was "
-            f"written: apply them with --env {self.previous}, run feast-federation verify "
-            f"{writer.repo_path} --env {self.previous}, then apply here "
-            "(--skip-promotion-check forces it, and is logged)"
+            f"{self.environment}: {describe_owner(writer.owner)}'s definitions were not "
+            f"applied and verified in {self.previous}; nothing was written: apply them with "
+            f"--env {self.previous}, run feast-federation verify . --env {self.previous} in "
+            "the repo, then apply here (--skip-promotion-check forces it, and is logged)"
         )
 
 
