@@ -71,7 +71,10 @@ def test_github_jobs_per_environment_hold_only_that_environments_secrets(orgs):
             if index:
                 assert apply["needs"] == f"apply-{ENVIRONMENTS[index - 1]}"
             commands = [step["run"] for step in apply["steps"] if "run" in step]
-            federated = [c for c in commands if ("apply.py" in c or "feast-fed" in c) and "reviewed" not in c]
+            federated = [
+                c for c in commands
+                if ("apply.py" in c or "feast-federation" in c) and "reviewed-plan" not in c
+            ]  # fmt: skip
             assert federated and all(f"--env {env}" in c for c in federated), federated
             assert any(f"--artifact feast-plan-{env}" in c for c in commands)
             assert any(c.startswith(f"feast-federation verify . --env {env}") for c in commands)

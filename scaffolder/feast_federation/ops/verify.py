@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 
 from feast_federation import registry, sync, transaction
 from feast_federation.registry.location import DEFAULT_LOCK_TIMEOUT
-from feast_federation.registry.probes import ProbeFailed, historical, online, sample_keys
+from feast_federation.registry.probes import (
+    ProbeFailed,
+    historical,
+    join_keys,
+    online,
+    sample_keys,
+)
 from feast_federation.registry.server_errors import translated
 from feast_federation.rules.environments import environment
 from feast_federation.rules.ownership import FEATURE_SERVICE, ON_DEMAND_FEATURE_VIEW
@@ -129,7 +135,7 @@ def _rows(store, views: list) -> list[dict] | None:
         except ProbeFailed:
             continue  # the online retrieval names what is wrong with the view
         if not keys:
-            if registry.probes.join_keys(store, view):
+            if join_keys(store, view):
                 return None
             continue
         if not rows:

@@ -12,8 +12,6 @@ written when any check fails.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from feast_federation import registry, transaction
 from feast_federation.errors import FederationError, RefusedError
 from feast_federation.registry.location import DEFAULT_LOCK_TIMEOUT
@@ -25,7 +23,7 @@ from feast_federation.sync.contract import publish_platform_contract, refuse_con
 from feast_federation.sync.platform import plan_platform
 from feast_federation.sync.team import plan_team, published
 from feast_federation.transaction import Promotion, Safeguards, Writer
-from feast_federation.transaction.backups import DEFAULT_DIRECTORY
+from feast_federation.transaction.backups import per_environment
 from feast_federation.transaction.plans import Plan
 from feast_federation.transaction.saved import SavedPlan
 
@@ -66,9 +64,10 @@ def apply(
         expected.check_options(prune=prune, allow_breaking=allow_breaking)
     policy = load_policy(repo.path) if repo.is_platform else None
     env = environment(repo.path)
+    snapshots = policy_section(repo.path, "backups") if repo.is_platform else None
     safeguards = Safeguards(
         lock_timeout=lock_timeout, allow_breaking=allow_breaking, allow_delete=allow_delete,
-        expected=expected, backup=_backups(repo, env) if repo.is_platform else None,
+        expected=expected, backup=snapshots and per_environment(snapshots, env),
         promotion=_promotion(repo, env, skip_promotion_check),
         log={"environment": env} if env else {},
     )  # fmt: skip
@@ -80,14 +79,6 @@ def apply(
             lock_timeout=lock_timeout,
         )  # fmt: skip
     return carried_out
-
-
-def _backups(repo: Repo, env: str | None) -> dict:
-    """The policy's snapshot settings; each environment's snapshots in a folder of its own."""
-    settings = policy_section(repo.path, "backups")
-    if env is None or not isinstance(settings.get("path", ""), str):
-        return settings  # a wrong path is refused by the snapshot's own check
-    return {**settings, "path": str(Path(settings.get("path", DEFAULT_DIRECTORY)) / env)}
 
 
 def _promotion(repo: Repo, env: str | None, skip: bool) -> Promotion | None:
