@@ -145,9 +145,18 @@ def test_the_main_pipeline_runs_staging_then_production_each_with_its_own_secret
     context = {"github.event_name": "push", "github.ref": "refs/heads/main",
                "vars.FEAST_REGISTRY_READONLY": "", "github.token": "unused"}  # fmt: skip
     base = {k: v for k, v in os.environ.items() if not k.startswith(("FEAST_", "GITHUB_"))}
+    base["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"  # python, feast-federation
+    base["GITHUB_STEP_SUMMARY"] = str(tmp_path / "summary.md")
     with tempfile.TemporaryDirectory(prefix="feast-federation-pg-") as server_dir, \
             postgres_on_loopback(Path(server_dir)) as settings:  # fmt: skip
         secrets = {env: _environment_secrets(settings, env) for env in ENVIRONMENTS}
+        # Production's GitHub environment also holds staging's read-only credentials under
+        # STAGING__<VARIABLE>: its promotion gate reads staging's apply log.
+        environment_secrets = {
+            "staging": secrets["staging"],
+            "production": secrets["production"]
+            | {f"STAGING__{name}": value for name, value in secrets["staging"].items()},
+        }
         for env in ENVIRONMENTS:
             run([sys.executable, "-c", _CREATE_DATABASE, env], env={**base, **settings})
             loaded = run([sys.executable, "scripts/generate_sample_data.py", "--postgres"],
@@ -157,8 +166,11 @@ def test_the_main_pipeline_runs_staging_then_production_each_with_its_own_secret
             for kind, repo in _repos(org):
                 workflow = repo / ".github" / "workflows" / "promotion.yml"
                 job = yaml.safe_load(workflow.read_text())["jobs"][f"apply-{env}"]
-                held = _job_env(job, secrets[env])
+                held = _job_env(job, environment_secrets[env])
                 assert held["FEAST_PG_DATABASE"] == env  # its own environment's database
+                scoped = {name for name in held if "__" in name}
+                assert scoped == ({f"STAGING__{name}" for name in secrets["staging"]}
+                                  if env == "production" else set())  # fmt: skip
                 ran = run_github_job(workflow, f"apply-{env}", repo, {**base, **held}, context,
                                      wanted=lambda c: not c.startswith("pip "))  # fmt: skip
                 failed = ran.failed

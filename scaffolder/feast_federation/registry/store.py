@@ -17,7 +17,7 @@ from feast_federation.registry import feast067
 from feast_federation.registry.engine_errors import explain as explain_engine
 from feast_federation.registry.engine_errors import limit_connect_timeouts
 from feast_federation.registry.location import RegistryLocation
-from feast_federation.rules.environments import store_file
+from feast_federation.rules.environments import environment, scoped_variables, store_file
 
 _stores: dict[tuple[Path, float], FeatureStore] = {}
 _UNREACHABLE = ("unable to open database file", "could not connect", "Connection refused")
@@ -31,14 +31,19 @@ def open_store(repo_path: Path, config: Path | None = None, env: str | None = No
     repo's one ``feature_store.yaml`` in an org without environments.
     """
     repo_path = Path(repo_path).resolve()
-    config = Path(config).resolve() if config else store_file(repo_path, env)
+    if config:
+        config, env = Path(config).resolve(), None
+    else:
+        env = environment(repo_path, env)
+        config = store_file(repo_path, env)
     try:
         key = (config, config.stat().st_mtime)
     except FileNotFoundError:
         raise FederationError(f"{config}: not found") from None
     feast067.install()  # before the first read or write of any store in this process
     if key not in _stores:
-        store = _load(config, repo_path)
+        with scoped_variables(env, config.read_text(encoding="utf-8")):
+            store = _load(config, repo_path)
         _check_local_registry(store)
         _stores[key] = store
     return _stores[key]

@@ -12,8 +12,11 @@ its root and refuses both. Never imports Feast.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from feast_federation.errors import UnknownEnvironment
@@ -117,3 +120,30 @@ def is_feature_repo(directory: Path) -> bool:
     return (directory / STORE_FILE).is_file() or any(
         (directory / ENVIRONMENTS_DIR).glob(f"*/{STORE_FILE}")
     )
+
+
+def scoped_prefix(env: str) -> str:
+    """How another environment's variables are named: ``STAGING__FEAST_PG_HOST``."""
+    return env.upper().replace("-", "_") + "__"
+
+
+@contextlib.contextmanager
+def scoped_variables(env: str | None, store_yaml: str) -> Iterator[None]:
+    """While ``env``'s store file is loaded, each ``${VAR}`` it reads takes the value of
+    ``<ENV>__VAR`` where that is set. A command working in one environment that reads
+    another's registry (the promotion gate reads the one before; diff-env reads two) reaches
+    it with that environment's own (read-only) credentials, though both files name the same
+    variables."""
+    prefix = scoped_prefix(env) if env else None
+    names = set(re.findall(r"\$\{(\w+)\}", store_yaml)) if prefix else set()
+    scoped = {name: os.environ[prefix + name] for name in names if prefix + name in os.environ}
+    saved = {name: os.environ.get(name) for name in scoped}
+    os.environ.update(scoped)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
