@@ -176,12 +176,24 @@ def test_the_main_pipeline_runs_staging_then_production_each_with_its_own_secret
                 failed = ran.failed
                 assert failed is None, (kind, env, failed and failed.stdout + failed.stderr)
                 assert any("verify" in command for command in ran.commands)
-        # Each environment's registry is its own database, holding the team's service.
+        # Each environment's registry is its own database with its own log; production's
+        # applies passed the gate on staging's verifications.
         for env in ENVIRONMENTS:
             log = run([sys.executable, "-m", "feast_federation.cli", "log", org / "teams" / "alpha",
                        "--env", env, "--json"], env={**base, **secrets[env]})  # fmt: skip
-            actions = [entry["action"] for entry in json.loads(log.stdout)]
-            assert actions == ["apply", "verify"], (env, log.stderr)
+            entries = [(entry["owner"], entry["action"]) for entry in json.loads(log.stdout)]
+            assert entries == [
+                ("platform", "apply"),
+                ("platform", "verify"),
+                ("alpha", "apply"),
+                ("alpha", "verify"),
+            ], (env, log.stderr)
+            if env == "production":
+                assert all(
+                    entry.get("promoted_from") == "staging"
+                    for entry in json.loads(log.stdout)
+                    if entry["action"] == "apply"
+                )
         gitlab = _bake(tmp_path / "gitlab", "gitlab")
         pipeline = gitlab / "platform" / ".gitlab-ci.yml"
         for env in ENVIRONMENTS:
