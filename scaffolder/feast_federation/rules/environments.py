@@ -13,6 +13,7 @@ its root and refuses both. Never imports Feast.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sys
@@ -35,20 +36,29 @@ STORE_FILE = "feature_store.yaml"
 def environments_of(repo_root: Path) -> tuple[str, ...]:
     """The repo's environments in promotion order; () for an org without them."""
     root = Path(repo_root)
-    if (root / POLICY_FILE).is_file():
-        return load_policy(root).environments
-    pyproject = root / "pyproject.toml"
-    if not pyproject.is_file():
-        return ()
+    for source in (root / POLICY_FILE, root / "pyproject.toml"):
+        try:
+            stamp = source.stat().st_mtime_ns
+        except OSError:
+            continue
+        return _environments(source, stamp)
+    return ()
+
+
+@functools.lru_cache(maxsize=256)
+def _environments(source: Path, stamp: int) -> tuple[str, ...]:
+    """Read once per version of the file: every store a command opens asks."""
+    if source.name == POLICY_FILE:
+        return load_policy(source.parent).environments
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError):
         return ()  # find_repo names a broken pyproject.toml
+    table = data.get("tool", {}).get("feast-federation", {})
     try:
-        return validate_environments(data.get("tool", {}).get("feast-federation", {}).get(
-            "environments"))  # fmt: skip
+        return validate_environments(table.get("environments"))
     except ValueError as exc:
-        raise UnknownEnvironment(f"{pyproject}: {exc}") from None
+        raise UnknownEnvironment(f"{source}: {exc}") from None
 
 
 def chosen() -> str | None:
