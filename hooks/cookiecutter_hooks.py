@@ -73,6 +73,17 @@ def starter(platform_dir: str, view: str) -> str:
     return starters.starter_context(views, view)
 
 
+def environments_default(platform_dir: str) -> str:
+    """The platform's environments for the team template's context; empty when it cannot be
+    read (the pre-generation hook then names what is wrong)."""
+    from feast_federation.rules.environments import environments_of
+
+    try:
+        return ", ".join(environments_of(Path(platform_dir).expanduser()))
+    except FederationError:
+        return ""
+
+
 def team_post_gen(values: dict, project_dir: Path) -> None:
     spec = _CHECKED.pop(project_dir, None) or onboarding.TeamSpec.of_context(values)
     onboarding.finish_team_repo(spec, project_dir)

@@ -43,6 +43,7 @@ class RefuseTemplatedValues(Extension):
         environment.globals["federation_project"] = federation_project
         environment.globals["federation_starter_view"] = federation_starter_view
         environment.globals["federation_starter"] = federation_starter
+        environment.globals["federation_environments"] = federation_environments
         environment.filters["fromjson"] = json.loads
         logging.getLogger("cookiecutter.hooks").addFilter(_without_refusals)
 
@@ -119,6 +120,13 @@ def federation_starter(platform_dir: str, view: str) -> str:
     numeric fields), kept in the context so a cruft update renders it without the platform."""
     hooks = _feast_federation_hooks()
     return hooks.starter(platform_dir, view) if hooks else ""
+
+
+def federation_environments(platform_dir: str) -> str:
+    """The platform's environments, in promotion order ("staging, production"; empty for
+    one registry): every team repo of the org has the same."""
+    hooks = _feast_federation_hooks()
+    return hooks.environments_default(platform_dir) if hooks else ""
 
 
 def _feast_federation_hooks():

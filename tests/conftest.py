@@ -36,3 +36,6 @@ def outside_ci(monkeypatch):
     refusal advises per CI system (feast_federation.ops.reviewed.stale_plan_advice)."""
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     monkeypatch.delenv("GITLAB_CI", raising=False)
+    # `--env` sets it for the process (and its children): an in-process run must not leak it.
+    monkeypatch.setenv("FEAST_FEDERATION_ENV", "")  # recorded, so removed again afterwards
+    monkeypatch.delenv("FEAST_FEDERATION_ENV")

@@ -707,6 +707,42 @@ def operator_engine(org, tmp_path):
     return ""
 
 
+def _environments_org(tmp_path) -> Path:
+    from feast_federation.onboarding import bootstrap_org
+
+    platform, _ = bootstrap_org(tmp_path / "envs", project="acme", owners=["p@acme.io"],
+                                teams=[], environments=("staging", "production"))  # fmt: skip
+    return platform
+
+
+def env_none(org):
+    return refusal("plan", org.platform, "--env", "staging")
+
+
+def env_needed(org, tmp_path):
+    return refusal("plan", _environments_org(tmp_path))
+
+
+def env_unknown(org, tmp_path):
+    return refusal("plan", _environments_org(tmp_path), "--env", "qa")
+
+
+def promotion_refused(org, tmp_path):
+    platform = _environments_org(tmp_path)
+    assert cli_ok("apply", platform, "--yes", "--env", "staging")
+    return refusal("apply", platform, "--yes", "--env", "production")
+
+
+def verify_pending(org):
+    return planted(
+        org.marketing,
+        "from feast import FeatureService\nfrom feast_federation import platform_view\n"
+        "marketing_unapplied = FeatureService(name='marketing_unapplied',\n"
+        "    features=[platform_view('customer_features')])\n",
+        "verify",
+    )
+
+
 SCENARIOS = {
     "engine-offline-store": engine_offline_store, "operator-engine": operator_engine,
     "stock-apply": stock_apply, "partial-false": partial_false, "outside-prefix": outside_prefix,
@@ -737,6 +773,8 @@ SCENARIOS = {
     "reference-missing-feature": reference_missing_feature,
     "reference-missing-version": reference_missing_version, "pin-not-served": pin_not_served,
     "no-promote": no_promote,
+    "env-none": env_none, "env-needed": env_needed, "env-unknown": env_unknown,
+    "promotion-refused": promotion_refused, "verify-pending": verify_pending,
     "missing-view": missing_view, "lost-write": lost_write,
 }  # fmt: skip
 

@@ -72,7 +72,7 @@ def run_shell(text: str, cwd: Path) -> None:
         if not command:
             continue
         result = run(["bash", "-c", command], cwd=cwd, env=environment(), timeout=600)
-        planning = {"plan", "--plan"} & set(command.split())
+        planning = {"plan", "--plan", "diff-env"} & set(command.split())  # 2: differences
         allowed = (0, PLAN_EXIT_CHANGES) if planning else (0,)
         assert result.returncode in allowed, (command, result.stdout[-2000:], result.stderr[-3000:])
 
@@ -178,12 +178,14 @@ TEAM_CATALOG = "feast-federation catalog . --format markdown"
 TEAM_APPLY = "python apply.py --plan"
 SEED_ODFV = "import pandas as pd"
 SEED_SERVICES = "from feast import FeatureService"
+PLATFORM_PROMOTION = "python apply.py --env staging --yes"
+TEAM_PROMOTION = "python apply.py --env staging"
 
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 
 RUNNERS = {
     "README.md": {README_USING},
-    "platform-guide.md": {PLATFORM_BOOTSTRAP},
+    "platform-guide.md": {PLATFORM_BOOTSTRAP, PLATFORM_PROMOTION},
     "team-guide.md": {
         TEAM_ODFV,
         TEAM_SERVING,
@@ -192,6 +194,7 @@ RUNNERS = {
         README_COOKIECUTTER,
         SEED_ODFV,
         SEED_SERVICES,
+        TEAM_PROMOTION,
     },
     # test_tutorial_runs_as_written_from_an_empty_directory runs every block, in order.
     "tutorial.md": set(runnable(TUTORIAL)),
@@ -247,6 +250,21 @@ def test_readme_commands_run_in_order(tmp_path):
 def test_platform_guide_bootstrap_runs(tmp_path):
     run_shell(runnable(ROOT / "docs" / "platform-guide.md")[PLATFORM_BOOTSTRAP], tmp_path)
     assert (tmp_path / "org" / "teams" / "marketing" / "apply.py").is_file()
+
+
+@pytest.mark.slow
+def test_the_guides_staging_before_production_cycles_run(tmp_path):
+    """The platform guide's cycle (staging, verify, diff-env, production), then the team
+    guide's, in an org with two environments."""
+    from feast_federation.onboarding import bootstrap_org
+
+    platform, (team,) = bootstrap_org(
+        tmp_path / "org", project="acme", owners=["p@acme.io"], teams=["marketing"],
+        environments=("staging", "production"),
+    )  # fmt: skip
+    run_shell(runnable(ROOT / "docs" / "platform-guide.md")[PLATFORM_PROMOTION], platform)
+    run_shell(runnable(ROOT / "docs" / "team-guide.md")[TEAM_PROMOTION], team)
+    assert invoke("diff-env", platform, "--from", "staging", "--to", "production").exit_code == 0
 
 
 @pytest.mark.slow

@@ -86,3 +86,19 @@ def first_line(exc: BaseException) -> str:
     """The first non-empty line of an exception's text, or its type's name."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__
+
+
+class UnknownEnvironment(FederationError):
+    """``--env`` names no environment of the org, or the org has none, or needs one."""
+
+
+class PromotionRefused(FederationError):
+    """An apply to a later environment of definitions the one before has not verified."""
+
+
+class VerificationFailed(RefusedError):
+    """``verify`` found services or views that error or serve only nulls."""
+
+    def __init__(self, problems: list[str], environment: str | None):
+        super().__init__(problems, f"verify failed in {environment}:" if environment else
+                         "verify failed:")  # fmt: skip

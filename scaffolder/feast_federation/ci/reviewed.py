@@ -60,11 +60,13 @@ _REPLAN = (
 
 
 def fetch_reviewed_plan(
-    environ: Mapping[str, str], *, gitlab_job: str = GITLAB_PLAN_JOB
-) -> tuple[bytes, str]:
-    """plan.json's bytes, and where they came from (``pull request #7, run 42``)."""
+    environ: Mapping[str, str], *, gitlab_job: str = GITLAB_PLAN_JOB,
+    github_artifact: str = GITHUB_ARTIFACT,
+) -> tuple[bytes, str]:  # fmt: skip
+    """plan.json's bytes, and where they came from (``pull request #7, run 42``); each
+    environment's plan is its own artifact (GitHub) or job (GitLab)."""
     if environ.get("GITHUB_ACTIONS") == "true":
-        return _guarded(_from_github, environ)
+        return _guarded(lambda env, api_of: _from_github(env, api_of, github_artifact), environ)
     if environ.get("GITLAB_CI") == "true":
         return _guarded(lambda env, api_of: _from_gitlab(env, gitlab_job, api_of), environ)
     raise FederationError(
@@ -152,7 +154,7 @@ def stale_plan_advice(environ: Mapping[str, str], *, repo_changed: bool) -> str 
     )
 
 
-def _from_github(environ: Mapping[str, str], api_of) -> tuple[bytes, str]:
+def _from_github(environ: Mapping[str, str], api_of, artifact: str) -> tuple[bytes, str]:
     base, repo, sha, workflow_ref = _required(
         environ, "GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_WORKFLOW_REF"
     )
@@ -171,7 +173,7 @@ def _from_github(environ: Mapping[str, str], api_of) -> tuple[bytes, str]:
     if queued:  # a merge queue checked exactly this commit, then pushed it
         run = _newest(queued)
         origin = f"merge queue run {run['id']}"
-        return _artifact_plan(api, repo, run, origin, _ghes(environ)), origin
+        return _artifact_plan(api, repo, run, origin, _ghes(environ), None, artifact), origin
     pull = _merged_pull(api, repo, sha)
     number, head, branch = pull["number"], pull["head"]["sha"], pull["head"].get("ref")
     found = _runs(api, runs_path, head_sha=head, event="pull_request")
@@ -183,7 +185,7 @@ def _from_github(environ: Mapping[str, str], api_of) -> tuple[bytes, str]:
         )
     run = _newest(runs)
     origin = f"pull request #{number}, run {run['id']}"
-    return _artifact_plan(api, repo, run, origin, _ghes(environ), pull), origin
+    return _artifact_plan(api, repo, run, origin, _ghes(environ), pull, artifact), origin
 
 
 def _runs(api: _Api, path: str, **query) -> list[dict]:
@@ -221,12 +223,12 @@ def _merged_pull(api: _Api, repo: str, sha: str) -> dict:
 
 
 def _artifact_plan(api: _Api, repo: str, run: dict, origin: str, ghes: bool,
-                   pull: dict | None = None) -> bytes:  # fmt: skip
+                   pull: dict | None = None, wanted: str = GITHUB_ARTIFACT) -> bytes:  # fmt: skip
     reply = api.json(f"/repos/{repo}/actions/runs/{int(run['id'])}/artifacts",
-                     name=GITHUB_ARTIFACT, per_page=100)  # fmt: skip
+                     name=wanted, per_page=100)  # fmt: skip
     artifacts = [
         artifact for artifact in reply["artifacts"]
-        if artifact.get("name") == GITHUB_ARTIFACT and not artifact.get("expired")
+        if artifact.get("name") == wanted and not artifact.get("expired")
     ]  # fmt: skip
     if not artifacts:
         cause = (
@@ -237,17 +239,17 @@ def _artifact_plan(api: _Api, repo: str, run: dict, origin: str, ghes: bool,
             "artifacts expire"
         )
         advice = _no_plan_cause(pull, repo, {}) if pull else _REPLAN.format(request="pull request")
-        raise FederationError(f"{origin}: no {GITHUB_ARTIFACT} artifact ({cause}); {advice}")
+        raise FederationError(f"{origin}: no {wanted} artifact ({cause}); {advice}")
     artifact = max(artifacts, key=lambda a: (str(a.get("created_at") or ""), int(a["id"])))
     size = artifact.get("size_in_bytes")
     if isinstance(size, int) and size > MAX_PLAN_BYTES:
         raise FederationError(
-            f"{origin}: artifact {GITHUB_ARTIFACT} holds {size} bytes, more than a plan "
+            f"{origin}: artifact {wanted} holds {size} bytes, more than a plan "
             f"({MAX_PLAN_BYTES} at most); not fetched"
         )
     archive = api.data(f"/repos/{repo}/actions/artifacts/{int(artifact['id'])}/zip",
                        limit=MAX_PLAN_BYTES)  # fmt: skip
-    return _plan_in_zip(archive, f"{origin}, artifact {GITHUB_ARTIFACT}")
+    return _plan_in_zip(archive, f"{origin}, artifact {wanted}")
 
 
 def _ghes(environ: Mapping[str, str]) -> bool:

@@ -110,6 +110,64 @@ def show_platform_resync(platform_dir: Path, team_dirs) -> None:
         output.plain(f"  team {team}: {kept} of {defined} objects kept")
 
 
+ENVIRONMENTS = ("staging", "production")
+
+
+def run_environments_demo(directory: Path | None) -> None:
+    """Two environments on the local default (two SQLite registries, two online stores): a
+    change applied to staging, verified, refused in production before that, then promoted."""
+    from feast_federation.onboarding import bootstrap_org
+    from feast_federation.ops.diff_env import diff_environments
+    from feast_federation.ops.orgs import apply_repo_at, promote_org
+    from feast_federation.ops.verify import verify
+    from feast_federation.rules.environments import choose
+    from feast_federation.rules.repo import find_repo
+
+    started = time.perf_counter()
+    org = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="feast-federation-demo-"))
+    output.step("1. Bootstrap", f"staging and production, team marketing, in {org}")
+    platform_dir, (team_dir,) = bootstrap_org(
+        org, project="acme", owners=["platform-team@example.com"], teams=DEMO_TEAMS[:1],
+        environments=ENVIRONMENTS,
+    )  # fmt: skip
+    promote_org(platform_dir, [team_dir], ENVIRONMENTS, output.step, _done)
+    output.step("4. A change", "the team changes its service; applied to staging")
+    services = team_dir / "feature_services.py"
+    services.write_text(
+        services.read_text(encoding="utf-8").replace('description="', 'description="v2: ', 1),
+        encoding="utf-8",
+    )
+    choose("staging")
+    output.step_done(apply_repo_at(team_dir))
+    for owner, changes in diff_environments(find_repo(platform_dir), *ENVIRONMENTS).items():
+        for change in changes:
+            output.plain(f"  awaiting promotion ({owner}): {change['action']} "
+                         f"{change['kind']} {change['name']}")  # fmt: skip
+    output.step("5. Production before verification", "the promotion gate refuses it")
+    choose("production")
+    try:
+        apply_repo_at(team_dir)
+    except FederationError as exc:
+        output.report_error(exc)
+    output.step("6. Verify staging, then promote", "online, ODFVs, historical; then production")
+    choose("staging")
+    _done(verify(find_repo(team_dir)))
+    choose("production")
+    output.step_done(apply_repo_at(team_dir))
+    output.out.print(
+        f"\n[bold green]Done in {time.perf_counter() - started:.1f} s.[/bold green] The org is in ",
+        end="",
+    )
+    output.plain(f"{org}: try `feast-federation log platform --env production`.")
+
+
+def _done(result) -> None:
+    if hasattr(result, "digest"):  # a verification
+        output.verified(result)
+    else:
+        output.step_done(result)
+
+
 def _cell(value: object) -> str:
     if value is None:
         return "[red]null[/red]"

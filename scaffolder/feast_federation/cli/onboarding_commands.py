@@ -152,6 +152,15 @@ def bootstrap(
     apply_all: Annotated[
         bool, typer.Option("--apply", help="Also sync the platform, materialize, apply teams.")
     ] = False,
+    environment: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--environment",
+            metavar="NAME",
+            help="An environment, in promotion order (repeat: staging, then production; the "
+            "last is production). Each gets its own registry and stores.",
+        ),
+    ] = None,
 ) -> None:
     """Create a platform repo and team repos, on the local default (SQLite and parquet
     files, for one machine) unless --registry, --online-store and --offline-store choose
@@ -169,6 +178,7 @@ def bootstrap(
         postgres_sslmode=postgres_sslmode, registry_server_address=registry_server_address,
         federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
         data_location=_absolute(data_location),
+        environments=tuple(environment or ()),
     )  # fmt: skip
     platform_dir, team_dirs = bake_org(org_dir, spec, teams)
     output.org_created(platform_dir, team_dirs)
@@ -195,11 +205,18 @@ def demo(
     directory: Annotated[
         Path | None, typer.Option("--dir", help="Where to build the demo org (new).")
     ] = None,
+    environments: Annotated[
+        bool,
+        typer.Option(
+            "--environments",
+            help="Staging and production: a change verified in staging, then promoted.",
+        ),
+    ] = False,
 ) -> None:
     """Build the example org on the local default and show it working, end to end."""
-    from feast_federation.cli.demo import run_demo
+    from feast_federation.cli.demo import run_demo, run_environments_demo
 
-    run_demo(directory)
+    (run_environments_demo if environments else run_demo)(directory)
 
 
 @app.command()

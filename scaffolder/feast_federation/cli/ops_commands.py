@@ -17,6 +17,7 @@ from feast_federation.cli.app import EXIT_CHANGES, app, user_errors
 from feast_federation.cli.options import (
     LOCK_TIMEOUT,
     BreakOpt,
+    EnvOpt,
     FindingsJsonOpt,
     LockTimeoutOpt,
     LogJsonOpt,
@@ -28,7 +29,7 @@ from feast_federation.errors import FederationError
 
 @app.command()
 @user_errors
-def audit(repo: RepoArg, json_output: FindingsJsonOpt = False) -> None:
+def audit(repo: RepoArg, json_output: FindingsJsonOpt = False, env: EnvOpt = None) -> None:
     """Report registry drift: unowned objects, wrong kinds, dangling references, policy drift.
 
     From a team repo: the team's own objects against its apply log, and its services and
@@ -54,6 +55,7 @@ def catalog(
     output_file: Annotated[
         Path | None, typer.Option("--output", help="File to write (default: stdout).")
     ] = None,
+    env: EnvOpt = None,
 ) -> None:
     """The feature catalog: platform views and their users, team services and ODFVs.
 
@@ -81,6 +83,7 @@ def catalog(
 def backup(
     repo: RepoArg,
     output_file: Annotated[Path, typer.Option("--output", help="File to write the snapshot to.")],
+    env: EnvOpt = None,
 ) -> None:
     """Write a snapshot of the shared registry's project to a file."""
     from feast_federation import registry, transaction
@@ -118,6 +121,7 @@ def restore(
     ] = False,
     allow_breaking: BreakOpt = False,
     lock_timeout: LockTimeoutOpt = LOCK_TIMEOUT,
+    env: EnvOpt = None,
 ) -> None:
     """Restore the registry to a snapshot or to a point in the apply log: shows the plan;
     --yes carries it out."""
@@ -149,6 +153,7 @@ def show_log(
     repo: RepoArg,
     json_output: LogJsonOpt = False,
     team: Annotated[str | None, typer.Option("--team", help="Only this team's entries.")] = None,
+    env: EnvOpt = None,
 ) -> None:
     """Show who applied what to the shared registry, oldest first; `restore --to ID` puts
     the registry back as it was right after an entry."""
@@ -160,12 +165,50 @@ def show_log(
     output.show_log(entries, [applylog.summary(e) for e in entries], as_json=json_output)
 
 
+# --- environments ----------------------------------------------------------------------
+
+
+@app.command()
+@user_errors
+def verify(repo: RepoArg, env: EnvOpt = None, lock_timeout: LockTimeoutOpt = LOCK_TIMEOUT) -> None:
+    """Fetch features through the environment as models would: for a team, each service
+    online (sample keys from the environment's data), each ODFV, a historical retrieval; for
+    the platform, every view materialized and served. Logged there for promotion."""
+    from feast_federation.errors import VerificationFailed
+    from feast_federation.ops.verify import verify as run_verify
+    from feast_federation.rules.repo import find_repo
+
+    result = run_verify(find_repo(repo), lock_timeout=lock_timeout)
+    if not result.passed:
+        raise VerificationFailed(result.problems, result.environment)
+    output.verified(result)
+
+
+@app.command("diff-env")
+@user_errors
+def diff_env(
+    repo: Annotated[Path, typer.Argument(help="The platform repo.", show_default=False)],
+    source: Annotated[str, typer.Option("--from", metavar="ENV", help="The environment ahead.")],
+    target: Annotated[str, typer.Option("--to", metavar="ENV", help="The one it promotes to.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Per owner, the objects one environment's registry holds differently from the next's:
+    what awaits promotion. Exit 0 when none, 2 when some."""
+    from feast_federation.ops.diff_env import diff_environments
+    from feast_federation.rules.repo import find_repo
+
+    found = diff_environments(find_repo(repo), source, target)
+    output.show_env_diff(found, source, target, as_json=json_output)
+    if found:
+        raise typer.Exit(EXIT_CHANGES)
+
+
 # --- materializing and serving ---------------------------------------------------------
 
 
 @app.command()
 @user_errors
-def materialize(repo: RepoArg) -> None:
+def materialize(repo: RepoArg, env: EnvOpt = None) -> None:
     """Load the latest values of the platform's views into the online store."""
     from feast_federation.ops.materialize import materialize_views
 
@@ -198,6 +241,7 @@ def serve(
         int, typer.Option(min=0, help="Keep idle client connections open this long.")
     ] = 30,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    env: EnvOpt = None,
 ) -> None:
     """Run Feast's feature server for every team's services, set up for many teams.
 
@@ -233,11 +277,14 @@ def reviewed_plan(
     plan_job: Annotated[
         str, typer.Option("--plan-job", help="GitLab: the merge-request job that saved it.")
     ] = "check",
+    artifact: Annotated[
+        str, typer.Option("--artifact", help="GitHub: the artifact that holds it.")
+    ] = "feast-plan",
 ) -> None:
     from feast_federation.ci.reviewed import fetch_reviewed_plan
     from feast_federation.files import atomic_write
 
-    plan, origin = fetch_reviewed_plan(os.environ, gitlab_job=plan_job)
+    plan, origin = fetch_reviewed_plan(os.environ, gitlab_job=plan_job, github_artifact=artifact)
     try:
         atomic_write(out_file, plan)
     except OSError as exc:

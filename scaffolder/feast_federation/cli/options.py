@@ -85,3 +85,30 @@ def output_format(json_output: bool, markdown: bool) -> str:
     if json_output and markdown:
         raise FederationError("choose one of --json and --markdown")
     return "json" if json_output else "markdown" if markdown else "table"
+
+
+def _choose_environment(name: str | None) -> str | None:
+    from feast_federation.rules.environments import choose
+
+    choose(name)  # every store the command opens (and its children's) is in it
+    return name
+
+
+EnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        metavar="NAME",
+        envvar="FEAST_FEDERATION_ENV",
+        callback=_choose_environment,
+        show_envvar=True,
+        help="The environment (staging, production, ...) of an org that has them.",
+    ),
+]
+SkipPromotionOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-promotion-check",
+        help="Apply to a later environment definitions the one before has not verified (logged).",
+    ),
+]

@@ -225,6 +225,8 @@ def print_log(entries: list[dict]) -> None:
     for entry in entries:
         counts = Counter(str(change.get("action")) for change in entry.get("changes") or [])
         summary = ", ".join(f"{count} {action}" for action, count in sorted(counts.items()))
+        if entry["action"] == "verify":
+            summary = "passed" if entry.get("passed") else f"failed ({len(entry['problems'])})"
         about = (entry.get(key, "") for key in ("at", "actor", "owner", "action"))
         _row(table, entry["id"], *about, summary)
     out.print(table)
@@ -369,3 +371,25 @@ def step_done(result) -> None:
         out.print(f"  {result} feature views materialized")
     else:
         plain(f"  {summarize(result)}")
+
+
+def verified(result) -> None:
+    """A passed verification: what was checked, and what the next environment may take."""
+    where = f" in {result.environment}" if result.environment else ""
+    for checked in result.checked:
+        plain(f"ok  {checked}")
+    plain(f"Verified{where}: definitions {result.digest[:12]}, logged")
+
+
+def show_env_diff(found: dict[str, list[dict]], source: str, target: str, *, as_json: bool):
+    if as_json:
+        print_json({"from": source, "to": target, "owners": found})
+        return
+    if not found:
+        plain(f"{target} holds everything {source} holds: nothing awaits promotion")
+        return
+    plain(f"What promoting {source} to {target} would change, per owner:")
+    for owner, changes in found.items():
+        plain(f"{owner}:")
+        for change in changes:
+            plain(f"  {change['action']:<7} {change['kind']} {change['name']}")

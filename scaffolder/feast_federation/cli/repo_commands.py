@@ -18,6 +18,7 @@ from feast_federation.cli.options import (
     LOCK_TIMEOUT,
     NO_PROMOTE_REFUSAL,
     BreakOpt,
+    EnvOpt,
     JsonOpt,
     LockTimeoutOpt,
     MarkdownOpt,
@@ -25,6 +26,7 @@ from feast_federation.cli.options import (
     OutOpt,
     PruneOpt,
     RepoArg,
+    SkipPromotionOpt,
     SummaryOpt,
     YesOpt,
     output_format,
@@ -48,6 +50,7 @@ def plan_command(
     out_file: OutOpt = None,
     summary: SummaryOpt = None,
     no_promote: NoPromoteOpt = False,
+    env: EnvOpt = None,
 ) -> None:
     shown = output_format(json_output, markdown)
     _start_summary(summary)
@@ -74,10 +77,12 @@ def apply_command(
     yes: YesOpt = False,
     summary: SummaryOpt = None,
     no_promote: NoPromoteOpt = False,
+    env: EnvOpt = None,
+    skip_promotion_check: SkipPromotionOpt = False,
 ) -> None:
     shown = output_format(json_output, markdown)
     _start_summary(summary)
-    options = _options(prune, allow_breaking, lock_timeout, no_promote)
+    options = _options(prune, allow_breaking, lock_timeout, no_promote, skip_promotion_check)
     if target.is_file():
         _apply_saved(target, None, options, shown, yes, summary)
     else:
@@ -108,10 +113,12 @@ def run_repo_script(script_file: str) -> None:
         lock_timeout: LockTimeoutOpt = LOCK_TIMEOUT,
         summary: SummaryOpt = None,
         no_promote: NoPromoteOpt = False,
+        env: EnvOpt = None,
+        skip_promotion_check: SkipPromotionOpt = False,
     ) -> None:
         shown = output_format(json_output, markdown)
         _start_summary(summary)
-        options = _options(prune, allow_breaking, lock_timeout, no_promote)
+        options = _options(prune, allow_breaking, lock_timeout, no_promote, skip_promotion_check)
         if out_file is not None and not plan_only:
             raise FederationError("--out saves a plan: use it with --plan")
         if saved is not None and plan_only:
@@ -133,13 +140,16 @@ def run_repo_script(script_file: str) -> None:
     run_app(script_app)
 
 
-def _options(prune: bool, allow_breaking: bool, lock_timeout: float, no_promote: bool = False):
+def _options(
+    prune: bool, allow_breaking: bool, lock_timeout: float, no_promote: bool = False,
+    skip_promotion: bool = False,
+):  # fmt: skip
     if no_promote:
         raise FederationError(NO_PROMOTE_REFUSAL)
     with output.progress("Loading Feast..."):
         from feast_federation.ops.runs import RunOptions  # the slow import, under the spinner
 
-    return RunOptions(prune, allow_breaking, lock_timeout)
+    return RunOptions(prune, allow_breaking, lock_timeout, skip_promotion)
 
 
 def _start_summary(summary: Path | None) -> None:
@@ -219,7 +229,7 @@ OfflineOpt = Annotated[
 
 @app.command()
 @user_errors
-def check(repo: RepoArg, offline: OfflineOpt = False) -> None:
+def check(repo: RepoArg, offline: OfflineOpt = False, env: EnvOpt = None) -> None:
     """Check the repo's objects against the federation rules, writing nothing (pre-commit)."""
     problems = _offline_problems(repo) if offline else _registry_problems(repo)
     output.print_problems(problems)
@@ -252,7 +262,7 @@ app.add_typer(contract_app, name="contract")
 
 @contract_app.command("refresh")
 @user_errors
-def contract_refresh(repo: RepoArg) -> None:
+def contract_refresh(repo: RepoArg, env: EnvOpt = None) -> None:
     """Rewrite the team repo's platform_contract.json from the shared registry."""
     from feast_federation.rules.repo import find_repo
     from feast_federation.sync.contract import refresh_team_contract

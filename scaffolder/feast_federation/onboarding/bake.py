@@ -8,6 +8,8 @@ go through the same registration (``finish_team_repo``).
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +33,14 @@ from feast_federation.onboarding.templates import (
     link_to_template,
     templates_root,
 )
-from feast_federation.rules.contract import contract_path
+from feast_federation.rules.contract import CONTRACT_FILE, contract_path
+from feast_federation.rules.environments import (
+    environment_dir,
+    environments_of,
+    is_feature_repo,
+    store_file,
+    store_files,
+)
 from feast_federation.rules.ownership import validate_team_name
 from feast_federation.rules.policy import register_team
 from feast_federation.rules.repo import STORE_FILE
@@ -55,7 +64,7 @@ def check_outside_feature_repos(directory: Path) -> None:
     for parent in (directory, *directory.parents):
         if parent.exists() and not parent.is_dir():
             raise FederationError(f"output directory {parent}: is a file, not a directory")
-        if (parent / STORE_FILE).is_file():
+        if is_feature_repo(parent):
             raise FederationError(
                 f"output directory {directory}: inside the feature repo {parent}; a team "
                 "repo is a repo of its own (choose a directory outside it)"
@@ -145,8 +154,11 @@ def bootstrap_org(
 
 
 def finish_platform_repo(spec: PlatformSpec, repo_dir: Path) -> None:
-    """Give a freshly baked platform repo's pipeline (and manifests) the variables its
-    stores read, and link it to the template."""
+    """Give a freshly baked platform repo its environments' store files, and its pipeline
+    (and manifests) the variables its stores read, and link it to the template."""
+    if spec.environments:
+        split_environments(Path(repo_dir), spec.environments)
+        use_promotion_pipelines(Path(repo_dir))
     wire_ci_secrets(Path(repo_dir))
     wire_k8s_secrets(Path(repo_dir), spec.project)
     link_to_template(Path(repo_dir), PLATFORM_TEMPLATE, spec.context())
@@ -160,23 +172,97 @@ def finish_team_repo(spec: TeamSpec, repo_dir: Path) -> None:
     schemas, the repo's feature_store.yaml points at the team's, and the policy records it.
     """
     repo_dir = Path(repo_dir)
-    shared = (spec.platform_dir / STORE_FILE).read_text(encoding="utf-8")
-    store_yaml = team_store_yaml(
-        shared, registry_server=spec.registry_server, offline_schema=spec.offline_schema
-    )
-    (repo_dir / STORE_FILE).write_text(store_yaml, encoding="utf-8")
+    environments = environments_of(spec.platform_dir)
+    if environments:
+        (repo_dir / STORE_FILE).unlink(missing_ok=True)
+        record_team_environments(repo_dir, environments)
+        use_promotion_pipelines(repo_dir)
+    for env, platform_file in store_files(spec.platform_dir).items():
+        store_yaml = team_store_yaml(
+            platform_file.read_text(encoding="utf-8"), registry_server=spec.registry_server,
+            offline_schema=spec.offline_schema,
+        )  # fmt: skip
+        target = store_file(repo_dir, env) if env else repo_dir / STORE_FILE
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(store_yaml, encoding="utf-8")
+        copy_platform_contract(spec.platform_dir, repo_dir, env)
     wire_ci_secrets(repo_dir)
     inherit_feast_requirement(spec.platform_dir, repo_dir)
     spec.federation.write_to(repo_dir)
-    copy_platform_contract(spec.platform_dir, repo_dir)
     link_to_template(repo_dir, TEAM_TEMPLATE, spec.context())
     schema = spec.policy_offline_schema
     register_team(spec.platform_dir, spec.team, spec.owners, offline_schema=schema)
 
 
-def copy_platform_contract(platform_dir: Path, repo_dir: Path) -> None:
+def copy_platform_contract(platform_dir: Path, repo_dir: Path, env: str | None = None) -> None:
     """The team repo starts with the contract the platform repo publishes (its sync keeps
-    it current); a platform repo without one leaves the team to `contract refresh`."""
-    published = contract_path(platform_dir)
+    it current), each environment's; a platform repo without one leaves the team to
+    `contract refresh`."""
+    published = contract_path(platform_dir, env)
     if published.is_file():
-        shutil.copyfile(published, contract_path(repo_dir))
+        target = contract_path(repo_dir, env)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(published, target)
+
+
+# --- environments -------------------------------------------------------------------------
+
+_ENV_NOTE = (
+    "# Environment {env} ({position}): this repo's definitions, applied to {env}'s own\n"
+    "# registry and stores. feast-federation --env {env}; plain Feast from the repo's root:\n"
+    "#   feast -f environments/{env}/feature_store.yaml <command>\n"
+)
+
+
+def split_environments(repo_dir: Path, environments: tuple[str, ...]) -> None:
+    """One ``environments/<env>/feature_store.yaml`` (and contract) per environment, made
+    from the baked one: local state (registry, online store) in ``data/<env>/``, object
+    store registries under ``<env>/``; credentials come from the same variables, which each
+    environment's CI environment holds its own values of."""
+    baked = (repo_dir / STORE_FILE).read_text(encoding="utf-8")
+    contract = repo_dir / CONTRACT_FILE
+    for index, env in enumerate(environments):
+        position = "first" if index == 0 else f"after {environments[index - 1]}"
+        target = environment_dir(repo_dir, env)
+        target.mkdir(parents=True, exist_ok=True)
+        (target / STORE_FILE).write_text(
+            _ENV_NOTE.format(env=env, position=position) + environment_store_yaml(baked, env),
+            encoding="utf-8",
+        )
+        if contract.is_file():
+            shutil.copyfile(contract, target / contract.name)
+        (repo_dir / "data" / env).mkdir(parents=True, exist_ok=True)
+    (repo_dir / STORE_FILE).unlink()
+    contract.unlink(missing_ok=True)
+
+
+def environment_store_yaml(baked: str, env: str) -> str:
+    """``baked`` with its local files in ``data/<env>/`` and object-store registries under
+    ``<env>/``."""
+    text = re.sub(r"(/data)/(registry\.db|registry\.pb|online_store\.db)\b", rf"\1/{env}/\2", baked)
+    return re.sub(r"(\w+://\S+)/registry\.pb", rf"\1/{env}/registry.pb", text)
+
+
+PROMOTION_WORKFLOW = "promotion.yml"
+GITLAB_PROMOTION = ".gitlab-ci.promotion.yml"
+
+
+def use_promotion_pipelines(repo_dir: Path) -> None:
+    """An org with environments runs the promotion pipelines the templates render for it
+    in place of the single-registry ones."""
+    workflows = repo_dir / ".github" / "workflows"
+    if (workflows / PROMOTION_WORKFLOW).is_file():
+        for single in ("feature-store.yml", "feature-services.yml"):
+            (workflows / single).unlink(missing_ok=True)
+    if (repo_dir / GITLAB_PROMOTION).is_file():
+        (repo_dir / GITLAB_PROMOTION).replace(repo_dir / ".gitlab-ci.yml")
+
+
+def record_team_environments(repo_dir: Path, environments: tuple[str, ...]) -> None:
+    """The team repo's ``[tool.feast-federation]`` names the platform's environments."""
+    pyproject = repo_dir / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    listed = ", ".join(json.dumps(env) for env in environments)
+    line = f"environments = [{listed}]"
+    text = re.sub(r"(?m)^(team = .*)$", lambda m: f"{m[1]}\n{line}", text, count=1)
+    pyproject.write_text(text, encoding="utf-8")

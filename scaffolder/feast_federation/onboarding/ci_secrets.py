@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from feast_federation.rules.choices import Backends
+from feast_federation.rules.environments import scoped_prefix, store_files
 from feast_federation.rules.repo import DATA_LOCATION_VARIABLE, records_data_location
 
 ENV_PLACEHOLDER = "    env: {}\n"
@@ -79,7 +80,11 @@ def wire_ci_secrets(repo_dir: Path) -> None:
     """Fill the pipeline placeholders of a freshly baked repo from its feature_store.yaml:
     apply jobs read the secrets of the variables' names, pull-request jobs the read-only ones."""
     repo_dir = Path(repo_dir)
-    variables = store_variables((repo_dir / "feature_store.yaml").read_text(encoding="utf-8"))
+    variables = list(dict.fromkeys(
+        name
+        for path in store_files(repo_dir).values()
+        for name in store_variables(path.read_text(encoding="utf-8"))
+    ))  # fmt: skip
     google = "GOOGLE_APPLICATION_CREDENTIALS" in variables
     located = records_data_location(repo_dir)
     for workflow in sorted((repo_dir / ".github" / "workflows").glob("*.yml")):
@@ -93,12 +98,33 @@ def wire_ci_secrets(repo_dir: Path) -> None:
             _replace(workflow, placeholder, "    env:\n" + mapped if mapped else ENV_PLACEHOLDER)
             key_step = _GCP_KEY_STEP.format(secret=rename(GCP_KEY_SECRET), key_file=GCP_KEY_FILE)
             _replace(workflow, steps_placeholder, key_step if google else "")
+        _wire_gate_reads(workflow, variables)
     gitlab = repo_dir / ".gitlab-ci.yml"
     listed = "# CI/CD variables feature_store.yaml reads (mask the secret ones): "
     if variables:
         _replace(gitlab, GITLAB_PLACEHOLDER, listed + ", ".join(variables) + "\n")
     readonly = "".join(f"    {name}: ${readonly_name(name)}\n" for name in variables)
     _replace(gitlab, GITLAB_READONLY_PLACEHOLDER, "  variables:\n" + readonly if readonly else "")
+
+
+# An apply job of an environment after the first: its own secrets, and the one before's
+# read-only ones for the promotion gate (rules.environments.scoped_variables).
+_GATE_PLACEHOLDER = re.compile(r"^    env: \{\}  # and (\S+)'s, read-only\n", re.M)
+_SDK_VARIABLES = {name for names in CLOUD_VARIABLES.values() for name in names}
+
+
+def _wire_gate_reads(workflow: Path, variables: list[str]) -> None:
+    def mapping(match: re.Match) -> str:
+        prefix = scoped_prefix(match[1])
+        own = [f"      {name}: {_github_value(name)}\n" for name in variables]
+        before = [
+            f"      {prefix}{name}: ${{{{ secrets.{prefix}{name} }}}}\n"
+            for name in variables if name not in _SDK_VARIABLES
+        ]  # fmt: skip
+        return "    env:\n" + "".join(own + before) if own or before else ENV_PLACEHOLDER
+
+    text = workflow.read_text(encoding="utf-8")
+    workflow.write_text(_GATE_PLACEHOLDER.sub(mapping, text), encoding="utf-8")
 
 
 def _github_value(name: str, rename=str) -> str:

@@ -47,13 +47,20 @@ from feast_federation.rules.choices import (
     check_deploy,
 )
 from feast_federation.rules.contract import registry_names
+from feast_federation.rules.environments import is_feature_repo, store_files
 from feast_federation.rules.ownership import (
     offline_schema_of,
     validate_offline_schema,
     validate_project_name,
     validate_team_name,
 )
-from feast_federation.rules.policy import Policy, check_registrable, load_policy, split_owners
+from feast_federation.rules.policy import (
+    Policy,
+    check_registrable,
+    load_policy,
+    split_owners,
+    validate_environments,
+)
 from feast_federation.rules.repo import STORE_FILE, declared_names
 from feast_federation.rules.values import (
     check_data_location,
@@ -99,6 +106,8 @@ class PlatformSpec:
     platform_repo_url: str = DEFAULT_PLATFORM_REPO_URL
     platform_repo_ref: str = DEFAULT_PLATFORM_REPO_REF
     data_location: str = ""
+    # In promotion order (staging, then production); () keeps one registry.
+    environments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """A platform spec cannot exist unchecked: every value is checked here, before
@@ -127,6 +136,7 @@ class PlatformSpec:
         check_choice("ci", self.ci, CI_SYSTEMS)
         check_deploy(self.deploy, self.backends)
         check_choice("postgres_sslmode", self.postgres_sslmode, POSTGRES_SSLMODES)
+        object.__setattr__(self, "environments", check_environments(self))
 
     @classmethod
     def of_context(cls, values: Mapping[str, str]) -> PlatformSpec:
@@ -153,6 +163,7 @@ class PlatformSpec:
             platform_repo_url=values.get("platform_repo_url", DEFAULT_PLATFORM_REPO_URL),
             platform_repo_ref=values.get("platform_repo_ref", DEFAULT_PLATFORM_REPO_REF),
             data_location=values.get("data_location", ""),
+            environments=tuple(values.get("environments", "").replace(",", " ").split()),
         )
 
     def context(self) -> dict[str, str]:
@@ -176,6 +187,7 @@ class PlatformSpec:
             "feast_federation_requirement": self.federation_requirement,
             "federation_repo_url": self.federation_repo_url,
             "data_location": self.data_location,
+            "environments": ", ".join(self.environments),
         }
 
     def is_context(self, values: Mapping[str, str]) -> bool:
@@ -220,6 +232,7 @@ class TeamSpec:
     registry_server: str  # HOST:PORT of the platform's registry server; empty: direct
     ci: str
     federation: FederationSource  # how the repo installs feast-federation, and its hooks
+    environments: tuple[str, ...] = ()  # the platform's, in promotion order
 
     @classmethod
     def build(
@@ -264,7 +277,8 @@ class TeamSpec:
             )
         schema = _offline_schema(team, offline_schema, policy)
         view, starter = _starter(platform, starter_view, rendered_starter)
-        backends = Backends.of_store_yaml((platform / STORE_FILE).read_text(encoding="utf-8"))
+        first_store = next(iter(store_files(platform).values()))
+        backends = Backends.of_store_yaml(first_store.read_text(encoding="utf-8"))
         _check_inherited(team, backends, registry, online_store, offline_store)
         check_choice("ci", ci, CI_SYSTEMS)
         address = team_registry_server(platform, registry_server)
@@ -272,6 +286,7 @@ class TeamSpec:
             platform_dir=platform, team=team, owners=tuple(owners), project=policy.project,
             backends=backends, starter_view=view, starter=starter, offline_schema=schema,
             registry_server=address, ci=ci, federation=source,
+            environments=policy.environments,
         )  # fmt: skip
 
     @classmethod
@@ -308,6 +323,7 @@ class TeamSpec:
             "feast_federation_version": self.federation.rev.removeprefix("v"),
             "feast_federation_requirement": self.federation.requirement,
             "federation_repo_url": self.federation.repo_url,
+            "environments": ", ".join(self.environments),
         }
 
     def is_context(self, values: Mapping[str, str]) -> bool:
@@ -324,9 +340,23 @@ class TeamSpec:
 
 def _platform_repo(platform_dir: Path | str) -> Path:
     platform = Path(platform_dir).expanduser().resolve()
-    if not (platform / STORE_FILE).is_file():
+    if not is_feature_repo(platform):
         raise FederationError(f"platform_dir {platform}: no {STORE_FILE}; not a platform repo")
     return platform
+
+
+def check_environments(spec: PlatformSpec) -> tuple[str, ...]:
+    """The environments of a new platform, checked as the policy will read them."""
+    try:
+        names = validate_environments(list(spec.environments) or None)
+    except ValueError as exc:
+        raise FederationError(f"--environment: {exc}") from None
+    if names and spec.backends.registry_server != "none":
+        raise FederationError(
+            "--environment with a registry server: not supported yet (each environment would "
+            "need its own server); choose registry_server none"
+        )
+    return names
 
 
 def _policy_admitting(platform: Path, team: str, owners: Sequence[str]) -> Policy:

@@ -37,6 +37,31 @@ def apply_org(
         done(sync.apply(find_repo(team_dir)))
 
 
+def promote_org(
+    platform_dir: Path, team_dirs: Sequence[Path], environments: Sequence[str], step: Step,
+    done: Callable[[object], None],
+) -> None:  # fmt: skip
+    """Each environment in order: sync the platform, materialize, apply each team, and, but
+    in the last, verify each repo there: the next environment's gate admits what it verified."""
+    from feast_federation import sync
+    from feast_federation.ops.materialize import materialize_repo
+    from feast_federation.ops.verify import verify
+    from feast_federation.rules.environments import choose
+    from feast_federation.rules.repo import find_repo
+
+    for number, env in enumerate(environments, start=2):
+        choose(env)
+        step(f"{number}. {env}", "platform sync, materialize, team applies, verify")
+        repos = [find_repo(platform_dir), *(find_repo(team) for team in team_dirs)]
+        done(sync.apply(repos[0]))
+        done(materialize_repo(platform_dir, quiet=True))
+        for team in repos[1:]:
+            done(sync.apply(team))
+        if env != environments[-1]:
+            for repo in repos:
+                done(verify(repo))
+
+
 def online_features(team_dir: Path, entity_rows: Callable[[object], list[dict] | None]):
     """Each of the team's FeatureServices (as the registry holds it) with the online
     features it serves for the rows ``entity_rows(service)`` gives (None: skip it)."""

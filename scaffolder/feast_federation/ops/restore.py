@@ -35,6 +35,7 @@ from feast_federation.registry.protos import (
     snapshot_of,
 )
 from feast_federation.registry.versions import keep_active_versions
+from feast_federation.rules.environments import environment
 from feast_federation.rules.kinds import (
     BY_NAME,
     COLLECTIONS,
@@ -48,7 +49,7 @@ from feast_federation.rules.policy import load_policy, policy_section
 from feast_federation.rules.repo import Repo
 from feast_federation.rules.values import shown
 from feast_federation.transaction import Safeguards, Writer, applylog
-from feast_federation.transaction.backups import is_empty
+from feast_federation.transaction.backups import is_empty, per_environment
 from feast_federation.transaction.plans import ADD, DELETE, UNCHANGED, UPDATE, Change, Plan
 
 # The registry collections a backup holds, each with the kind its objects are read back as
@@ -118,7 +119,8 @@ def _restore(repo: Repo, store, wanted, options: RestoreOptions, **logged) -> Re
         )  # fmt: skip
     safeguards = Safeguards(
         lock_timeout=options.lock_timeout, allow_breaking=options.allow_breaking,
-        backup=policy_section(repo.path, "backups"), log=logged,
+        backup=per_environment(policy_section(repo.path, "backups"), environment(repo.path)),
+        log=logged,
     )  # fmt: skip
     return transaction.write(store, writer, planner, safeguards)
 

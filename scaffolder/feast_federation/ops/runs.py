@@ -25,6 +25,7 @@ class RunOptions:
     prune: bool = False
     allow_breaking: bool = False
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    skip_promotion_check: bool = False  # apply only: into a later environment unverified
 
 
 def load_repo(repo_path: Path, options: RunOptions) -> Repo:
@@ -67,7 +68,10 @@ def apply_repo(
         if saved.deletions() and not confirm(saved.deletions()):
             raise FederationError("the deletions were not confirmed; nothing was written")
         yes = True
-    return sync.apply(repo, **run, expected=saved, allow_delete=yes)
+    return sync.apply(
+        repo, **run, expected=saved, allow_delete=yes,
+        skip_promotion_check=options.skip_promotion_check,
+    )  # fmt: skip
 
 
 def apply_saved_plan(

@@ -17,26 +17,34 @@ from feast_federation.registry import engines, feast067
 from feast_federation.registry.engine_errors import explain as explain_engine
 from feast_federation.registry.engine_errors import limit_connect_timeouts
 from feast_federation.registry.location import RegistryLocation
+from feast_federation.rules.environments import environment, scoped_variables, store_file
 from feast_federation.rules.repo import find_repo
 
 _stores: dict[tuple[Path, float], FeatureStore] = {}
 _UNREACHABLE = ("unable to open database file", "could not connect", "Connection refused")
 
 
-def open_store(repo_path: Path, config: Path | None = None) -> FeatureStore:
+def open_store(repo_path: Path, config: Path | None = None, env: str | None = None) -> FeatureStore:
     """The repo's FeatureStore, one per config file and version in this process.
 
-    ``config`` is another file of the repo's settings (the registry server's, which adds auth).
+    ``config`` is another file of the repo's settings (the registry server's, which adds auth);
+    else the store file of ``env`` (default: ``--env``, ``$FEAST_FEDERATION_ENV``), or the
+    repo's one ``feature_store.yaml`` in an org without environments.
     """
     repo_path = Path(repo_path).resolve()
-    config = Path(config).resolve() if config else repo_path / "feature_store.yaml"
+    if config:
+        config, env = Path(config).resolve(), None
+    else:
+        env = environment(repo_path, env)
+        config = store_file(repo_path, env)
     try:
         key = (config, config.stat().st_mtime)
     except FileNotFoundError:
         raise FederationError(f"{config}: not found") from None
     feast067.install()  # before the first read or write of any store in this process
     if key not in _stores:
-        store = _load(config)
+        with scoped_variables(env, config.read_text(encoding="utf-8")):
+            store = _load(config, repo_path)
         _check_local_registry(store)
         _stores[key] = store
     return _stores[key]
@@ -59,13 +67,17 @@ def feature_store(repo_path: Path | str = ".") -> FeatureStore:
 _SECTIONS_EVERY_COMMAND_NEEDS = ("registry", "online_store")
 
 
-def _load(config: Path) -> FeatureStore:
+def _load(config: Path, repo_path: Path) -> FeatureStore:
     text = config.read_text(encoding="utf-8")
     engines.set_local_defaults(text)  # an unset cluster address means this machine
     _check_variables(config, _SECTIONS_EVERY_COMMAND_NEEDS)
     limit_connect_timeouts()
+    # Relative paths resolve against the repo, as `feast -f FILE` run from its root does; a
+    # file beside the repo's own (the registry server's) is read from the repo too.
+    if repo_path not in config.parents:
+        repo_path = config.parent
     try:
-        store = FeatureStore(repo_path=str(config.parent), fs_yaml_file=config)
+        store = FeatureStore(repo_path=str(repo_path), fs_yaml_file=config)
         engines.prepare(store)  # reads batch_engine, which Feast validates when first read
     except Exception as exc:  # Feast raises many types for a bad config; all are user errors
         _check_variables(config)  # an unset variable elsewhere may be why it failed

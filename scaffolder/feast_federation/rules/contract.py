@@ -17,6 +17,7 @@ from pathlib import Path
 
 from feast_federation.errors import FederationError
 from feast_federation.files import atomic_write
+from feast_federation.rules.environments import chosen, environment_dir, environments_of
 
 CONTRACT_FILE = "platform_contract.json"
 OFFLINE_VARIABLE = "FEAST_FEDERATION_OFFLINE"
@@ -31,8 +32,18 @@ def offline() -> bool:
     return os.environ.get(OFFLINE_VARIABLE, "").strip().lower() in {"1", "true", "yes"}
 
 
-def contract_path(repo_dir: Path | str) -> Path:
-    return Path(repo_dir) / CONTRACT_FILE
+def contract_path(repo_dir: Path | str, env: str | None = None) -> Path:
+    """The repo's contract; in an org with environments, the chosen environment's (each
+    registry's platform differs while a change awaits promotion), else the first's: a team's
+    offline tests build on the platform that leads."""
+    try:
+        names = environments_of(Path(repo_dir))
+    except FederationError:  # an unreadable policy (or a template's) is named where it is read
+        names = ()
+    if not names:
+        return Path(repo_dir) / CONTRACT_FILE
+    env = env or chosen()
+    return environment_dir(repo_dir, env if env in names else names[0]) / CONTRACT_FILE
 
 
 def load_contract(repo_dir: Path | str) -> dict:

@@ -110,6 +110,8 @@ class Policy:
     platform_owners: tuple[str, ...] = ()
     platform_role: str = "feast-platform"
     teams: Mapping[str, Team] = field(default_factory=dict)
+    # The org's environments in promotion order (rules.environments); () for one registry.
+    environments: tuple[str, ...] = ()
 
     def owner_of(self, name: str) -> str:
         """The team that grandfathered ``name``, else the team whose prefix starts it, else

@@ -143,6 +143,7 @@ def _policy_from_data(data: dict) -> Policy:
         )
     return Policy(
         project=project,
+        environments=validate_environments(data.get("environments")),
         platform_owners=_owners(platform.get("owners"), "platform"),
         platform_role=platform.get("role", "feast-platform"),
         teams=teams,
@@ -168,6 +169,26 @@ def _names(value: object, team: object) -> tuple[str, ...]:
         if not isinstance(name, str):  # YAML reads yes, 7, 1.0 as other types: quote them
             raise ValueError(f"team {team}: names: {name} is not a name (a string); quote it")
     return tuple(value)
+
+
+_ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,29}")
+
+
+def validate_environments(names: object) -> tuple[str, ...]:
+    """The policy's ``environments``: distinct names, in promotion order (rules.environments)."""
+    if names is None:
+        return ()
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValueError("environments must be a list of names, in promotion order")
+    for name in names:
+        if not _ENVIRONMENT_NAME.fullmatch(name):
+            raise ValueError(
+                f"environment {name!r}: lowercase letters, digits, '-' and '_', starting "
+                "with a letter, at most 30 characters"
+            )
+    if len(set(names)) != len(names):
+        raise ValueError("environments: each name once")
+    return tuple(names)
 
 
 def split_owners(text: str) -> list[str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from feast_federation.errors import FederationError
+from feast_federation.rules.environments import is_feature_repo
 from feast_federation.rules.ownership import PLATFORM
 from feast_federation.rules.policy import POLICY_FILE
 from feast_federation.rules.values import check_data_location
@@ -44,7 +45,7 @@ class Repo:
 def find_repo(path: Path | str) -> Repo:
     """Detect the repo at ``path`` from its ``[tool.feast-federation]`` table."""
     root = Path(path).resolve()
-    if not (root / STORE_FILE).is_file():
+    if not is_feature_repo(root):
         raise FederationError(f"{root}: no {STORE_FILE}; not a feature repo")
     settings = _settings(root)
     if settings.get("repo") == PLATFORM:

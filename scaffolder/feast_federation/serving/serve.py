@@ -91,11 +91,14 @@ def _server_store(repo_path: Path):
     the feature server enforces the same Permissions; else feature_store.yaml."""
     from feast_federation.registry.feast067 import serve_from_timer
     from feast_federation.registry.store import open_store
+    from feast_federation.rules.environments import store_file
 
     config = repo_path / SERVER_CONFIG
-    store = open_store(repo_path, config if config.is_file() else None)
+    if not config.is_file():
+        config = store_file(repo_path)  # the chosen environment's, in an org with them
+    store = open_store(repo_path, config)
     serve_from_timer(store)  # every refresh_seconds, never in a request
-    return store, config if config.is_file() else repo_path / "feature_store.yaml"
+    return store, config
 
 
 def _refuse_remote_registry(store, config: Path) -> None:

@@ -84,6 +84,11 @@ def odfv_serving_problems(repo_path: Path | str) -> list[str]:
         odfvs = repo_odfvs(repo_path)
     except FederationError as exc:
         return [str(exc)]
+    return serving_problems(odfvs)
+
+
+def serving_problems(odfvs: list) -> list[str]:
+    """One line for each of ``odfvs`` that fails rebuilt from its proto in a fresh process."""
     if not odfvs:
         return []
     cases = [

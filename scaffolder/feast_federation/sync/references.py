@@ -15,12 +15,12 @@ from pathlib import Path
 
 from feast_federation.errors import FederationError
 from feast_federation.rules.contract import (
-    CONTRACT_FILE,
     contract_path,
     contract_view,
     load_contract,
     offline,
 )
+from feast_federation.rules.environments import is_feature_repo
 from feast_federation.rules.kinds import FEATURE_VIEW
 
 _MARK = "_feast_federation_reference"
@@ -85,8 +85,8 @@ def _missing_view(store, repo_dir: Path, name: str) -> str:
     contract = load_contract(repo_dir) if contract_path(repo_dir).is_file() else {"views": {}}
     if name in contract["views"]:
         return (
-            f"{missing}, though this repo's {CONTRACT_FILE} lists it: the platform removed it "
-            f"or has not applied it yet; ask the platform team ({has})"
+            f"{missing}, though this repo's {contract_path(repo_dir).name} lists it: the "
+            f"platform removed it or has not applied it yet; ask the platform team ({has})"
         )
     close = difflib.get_close_matches(name, views, n=1, cutoff=0.8)
     if close:
@@ -97,7 +97,7 @@ def _missing_view(store, repo_dir: Path, name: str) -> str:
 def _from_contract(repo_dir: Path, name: str):
     from feast_federation.registry.contract import view_from_entry
 
-    entry = contract_view(load_contract(repo_dir), name, f"{repo_dir / CONTRACT_FILE}")
+    entry = contract_view(load_contract(repo_dir), name, f"{contract_path(repo_dir)}")
     return view_from_entry(name, entry)
 
 
@@ -112,7 +112,7 @@ def _caller_repo() -> Path:
         caller = Path(frame.f_code.co_filename).resolve()
         if package not in caller.parents and caller.exists():
             for directory in (caller.parent, *caller.parents):
-                if (directory / "feature_store.yaml").is_file():
+                if is_feature_repo(directory):
                     return directory
             break
         frame = frame.f_back

@@ -16,6 +16,7 @@ from feast_federation import registry, transaction
 from feast_federation.errors import FederationError, RefusedError
 from feast_federation.registry.location import DEFAULT_LOCK_TIMEOUT
 from feast_federation.registry.resolution import resolve_string_references
+from feast_federation.rules.environments import environment, previous, store_file
 from feast_federation.rules.ownership import Policy
 from feast_federation.rules.policy import load_policy, policy_section
 from feast_federation.rules.repo import Repo
@@ -26,7 +27,8 @@ from feast_federation.sync.contract import publish_platform_contract, refuse_con
 from feast_federation.sync.diff import refuse
 from feast_federation.sync.platform import plan_platform
 from feast_federation.sync.team import plan_team, published
-from feast_federation.transaction import Safeguards, Writer
+from feast_federation.transaction import Promotion, Safeguards, Writer
+from feast_federation.transaction.backups import per_environment
 from feast_federation.transaction.plans import Plan
 from feast_federation.transaction.saved import SavedPlan
 
@@ -54,20 +56,25 @@ def apply(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     expected: SavedPlan | None = None,
     allow_delete: bool = True,
+    skip_promotion_check: bool = False,
 ) -> Plan:
     """Apply ``repo`` and return the plan carried out.
 
     With ``expected``, only if the plan is still that saved plan; without ``allow_delete``,
-    only if it deletes nothing.
+    only if it deletes nothing. Into an environment after the first, only definitions the
+    one before applied and verified (unless ``skip_promotion_check``, logged).
     """
     store = registry.open_store(repo.path)
     if expected is not None:
         expected.check_options(prune=prune, allow_breaking=allow_breaking)
     policy = load_policy(repo.path) if repo.is_platform else None
+    env = environment(repo.path)
+    snapshots = policy_section(repo.path, "backups") if repo.is_platform else None
     safeguards = Safeguards(
         lock_timeout=lock_timeout, allow_breaking=allow_breaking, allow_delete=allow_delete,
-        expected=expected,
-        backup=policy_section(repo.path, "backups") if repo.is_platform else None,
+        expected=expected, backup=snapshots and per_environment(snapshots, env),
+        promotion=_promotion(repo, env, skip_promotion_check),
+        log={"environment": env} if env else {},
     )  # fmt: skip
     carried_out = transaction.write(store, _writer(repo), planner(repo, prune=prune), safeguards)
     if policy is not None:  # what team repos may read, committed with the platform repo
@@ -77,6 +84,18 @@ def apply(
             lock_timeout=lock_timeout,
         )  # fmt: skip
     return carried_out
+
+
+def _promotion(repo: Repo, env: str | None, skip: bool) -> Promotion | None:
+    before = previous(repo.path, env) if env else None
+    if before is None:
+        if skip:
+            raise FederationError(
+                "--skip-promotion-check is for environments after the first"
+                + (f"; {env} is the first" if env else "; this org has no environments")
+            )
+        return None
+    return Promotion(env, before, registry.open_store(repo.path, env=before), skip)
 
 
 def check(repo: Repo) -> list[str]:
@@ -102,7 +121,7 @@ def platform_plan(repo: Repo, store) -> Plan:
     policy = load_policy(repo.path)
     if store.project != policy.project:
         raise FederationError(
-            f"{repo.path}/feature_store.yaml: project {store.project} differs from "
+            f"{store_file(repo.path)}: project {store.project} differs from "
             f"federation.yaml's project {policy.project}"
         )
     objects = collect(repo)

@@ -9,11 +9,13 @@ themselves (``writes``).
 
 from feast_federation.transaction.transaction import (
     Planner,
+    Promotion,
     Safeguards,
     Writer,
+    note,
     plan,
     read,
     write,
 )
 
-__all__ = ["Planner", "Safeguards", "Writer", "plan", "read", "write"]
+__all__ = ["Planner", "Promotion", "Safeguards", "Writer", "note", "plan", "read", "write"]

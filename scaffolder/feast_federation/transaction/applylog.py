@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import hashlib
 import json
 import os
 import subprocess
@@ -22,6 +23,25 @@ from feast_federation.errors import FederationError
 from feast_federation.registry.backends import backend_of
 from feast_federation.registry.protos import decode_object, digest, encode_object, name_of
 from feast_federation.rules.kinds import BY_NAME
+
+VERIFY = "verify"
+
+
+def definitions_digest(definitions: dict[str, str]) -> str:
+    """One digest of a repo's definitions (a plan's ``definitions``): what is promoted from
+    one environment to the next."""
+    text = json.dumps(definitions, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def verified(entries: list[dict], owner: str, digest: str) -> dict | None:
+    """The last passed verification of ``owner``'s definitions ``digest`` among ``entries``."""
+    found = [
+        entry for entry in entries
+        if entry.get("action") == VERIFY and entry.get("owner") == owner
+        and entry.get("definitions") == digest and entry.get("passed") is True
+    ]  # fmt: skip
+    return found[-1] if found else None
 
 
 def actor(repo_path: Path) -> str:

@@ -52,6 +52,15 @@ def write_backup(output: Path, data: bytes) -> None:
     atomic_write(output, data)
 
 
+def per_environment(settings: dict, env: str | None) -> dict:
+    """The policy's ``backups`` settings for ``env``: each environment's snapshots in a
+    folder of its own (``.federation/backups/<env>``)."""
+    path = settings.get("path", DEFAULT_DIRECTORY)
+    if env is None or not isinstance(path, str):
+        return settings  # a wrong path is refused by ``backup_settings``
+    return {**settings, "path": str(Path(path) / env)}
+
+
 def backup_settings(platform_dir: Path, settings: dict) -> tuple[Path, int]:
     """The snapshot directory and how many to keep, checked before anything is written."""
     where = f"{Path(platform_dir) / 'federation.yaml'}: backups"

@@ -23,6 +23,7 @@ from feast_federation.errors import (
     BreaksTeams,
     LostWrite,
     PartWayFailure,
+    PromotionRefused,
     RegistryLocked,
     UnconfirmedDeletions,
 )
@@ -32,7 +33,7 @@ from feast_federation.registry.engine_errors import is_database_locked
 from feast_federation.registry.location import DEFAULT_LOCK_TIMEOUT
 from feast_federation.registry.server_errors import translated
 from feast_federation.rules.kinds import BY_NAME
-from feast_federation.rules.ownership import PLATFORM
+from feast_federation.rules.ownership import PLATFORM, describe_owner
 from feast_federation.transaction import applylog
 from feast_federation.transaction.backups import backup_before_write
 from feast_federation.transaction.plans import DELETE, UNCHANGED, Plan
@@ -68,6 +69,35 @@ class Safeguards:
     expected: SavedPlan | None = None  # carry out only this plan, computed again
     backup: dict | None = None  # the policy's ``backups`` settings: snapshot first
     log: dict = field(default_factory=dict)  # more fields for the apply-log entry
+    promotion: Promotion | None = None  # a later environment: only what the one before verified
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A write into ``environment``, which comes after ``previous`` (whose store is
+    ``previous_store``): carried out only when the same definitions were applied and verified
+    there, unless ``skip`` (then logged)."""
+
+    environment: str
+    previous: str
+    previous_store: object
+    skip: bool = False
+
+    def check(self, planned: Plan, writer: Writer) -> dict:
+        """The log fields of a write that passes the gate; refused in one line otherwise."""
+        digest = applylog.definitions_digest(planned.definitions)
+        entries = applylog.read(self.previous_store, owner=writer.owner)
+        found = applylog.verified(entries, writer.owner, digest)
+        if found is not None:
+            return {"promoted_from": self.previous, "verified_entry": found["id"]}
+        if self.skip:
+            return {"promotion_check_skipped": f"not verified in {self.previous}"}
+        raise PromotionRefused(
+            f"{self.environment}: {describe_owner(writer.owner)}'s definitions were not "
+            f"applied and verified in {self.previous}; nothing was written: apply them with "
+            f"--env {self.previous}, run feast-federation verify . --env {self.previous} in "
+            "the repo, then apply here (--skip-promotion-check forces it, and is logged)"
+        )
 
 
 def read(store, owner: str, reader: Callable[[object], T], *, lock_timeout=DEFAULT_LOCK_TIMEOUT):
@@ -103,7 +133,9 @@ def write(store, writer: Writer, planner: Planner, safeguards: Safeguards = Safe
         if planned.to_delete and not safeguards.allow_delete:
             raise UnconfirmedDeletions(unconfirmed_deletions(planned))
         if planned.has_changes:
-            _carry_out(store, backend, writer, planned, safeguards)
+            gate = safeguards.promotion
+            promoted = gate.check(planned, writer) if gate is not None else {}
+            _carry_out(store, backend, writer, planned, safeguards, promoted)
         else:
             planned.after = planned.held
         return planned
@@ -113,6 +145,18 @@ def write(store, writer: Writer, planner: Planner, safeguards: Safeguards = Safe
         backend.lock(safeguards.lock_timeout, repo=str(store.repo_path)),
     ):
         return retry_when_locked(lambda: _held(store, attempt))
+
+
+def note(
+    store, writer: Writer, action: str, fields: dict, *, lock_timeout=DEFAULT_LOCK_TIMEOUT
+) -> dict:
+    """Append a log entry that changes nothing in the registry (a verification), under the
+    registry's lock like every write; refused where the registry keeps no log."""
+    backend = backend_of(store)
+    with translated(store, writer.owner), backend.lock(lock_timeout, repo=str(store.repo_path)):
+        if not applylog.kept(store):
+            applylog.read(store)  # refuses in one line: this registry keeps no log
+        return applylog.record(store, writer.repo_path, writer.owner, action, [], {}, {}, **fields)
 
 
 def _held(store, step: Callable[[], T]) -> T:
@@ -131,7 +175,9 @@ def _checked(planned: Plan, store, allow_breaking: bool) -> Plan:
     return planned
 
 
-def _carry_out(store, backend: Backend, writer: Writer, planned: Plan, safeguards) -> None:
+def _carry_out(
+    store, backend: Backend, writer: Writer, planned: Plan, safeguards, promoted: dict
+) -> None:
     # The log keeps field names and the objects themselves, not the values' diffs.
     changes = [change.to_json(with_values=False) for change in planned.changes]
     # Encoded now: a file registry's write edits the protos the plan read in place.
@@ -146,7 +192,8 @@ def _carry_out(store, backend: Backend, writer: Writer, planned: Plan, safeguard
     if marks_sync:
         record_sync_end(store)  # only now are the online tables there too
     planned.after = _held_after(planned.held, changes, written)
-    entry = _log(store, writer, planned, (changes, before, written), safeguards.log)
+    extra = {"definitions": applylog.definitions_digest(planned.definitions), **promoted}
+    entry = _log(store, writer, planned, (changes, before, written), safeguards.log | extra)
     if backend.reads_back:
         try:
             verify_written(store, planned, written)
