@@ -85,7 +85,7 @@ def runs_on_pull_requests(job: dict) -> bool:
 def test_zizmor_auditor_finds_nothing_above_low(orgs):
     files = sorted(str(p) for p in orgs.glob("github/**/.github/workflows/*.yml"))
     # every combination: 2 repos x (pipeline + template drift), and the platform's materialize
-    assert len(files) == 188 * 5
+    assert len(files) == 200 * 5
     audit = run([str(BIN / "zizmor"), "--persona", "auditor", "--offline", "--no-progress",
                  "--format", "json", *files])  # fmt: skip
     findings = json.loads(audit.stdout)
@@ -164,7 +164,7 @@ def test_every_workflow_runs_its_steps_with_pipefail(orgs, tmp_path):
                       deploy=deploy)  # fmt: skip
     workflows = [*orgs.glob("github/**/.github/workflows/*.yml"),
                  *tmp_path.glob("**/.github/workflows/*.yml")]  # fmt: skip
-    assert len(workflows) == 188 * 5 + len(DEPLOY_TARGETS) * 5
+    assert len(workflows) == 200 * 5 + len(DEPLOY_TARGETS) * 5
     for path in workflows:
         workflow = yaml.safe_load(path.read_text())
         assert workflow["defaults"] == {"run": {"shell": "bash"}}, path

@@ -79,11 +79,13 @@ from feast_federation.rules.ownership import (
             "compute_engine ray with offline_store snowflake: the ray engine materializes "
             "through the ray offline store; choose offline_store ray, or compute_engine local",
         ),
-        # Ray reads the platform repo's parquet files, as file does.
+        # Ray reads the platform's parquet files, as file does: a shared registry needs a
+        # data location every runner reaches.
         (
             Backends("postgres", "redis", "ray", compute_engine="ray"),
-            "offline_store ray with registry postgres: it reads parquet files local to the "
-            "platform repo; choose a shared offline store "
+            "offline_store ray with registry postgres: every repo and runner reads the same "
+            "parquet files; give a data location they all reach (data_location: a shared "
+            "folder, or an s3:// or gs:// URI), or choose a shared offline store "
             "(postgres, snowflake, bigquery, redshift, spark)",
         ),
         (
@@ -466,6 +468,7 @@ def test_markdown_values_cannot_end_a_row_a_cell_or_the_summary_early():
     assert markdown_fence("```` inside") == "`````"
 
 
+@pytest.mark.slow  # the transaction package reads the registry, through Feast
 def test_a_torn_line_of_the_apply_log_is_skipped_and_keeps_its_id(tmp_path):
     import json
 

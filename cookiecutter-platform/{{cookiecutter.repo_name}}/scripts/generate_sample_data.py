@@ -93,11 +93,11 @@ def load_into_postgres(tables: dict[str, pd.DataFrame]) -> None:
 
 
 def load_into_spark(tables: dict[str, pd.DataFrame]) -> None:
+    from feast_federation import feature_store
     from pyspark.sql import SparkSession
 
-    from feast_federation import feature_store
-
-    feature_store(Path(__file__).resolve().parents[1])  # the Spark session settings of feature_store.yaml
+    # The Spark session takes the settings of the repo's feature_store.yaml.
+    feature_store(Path(__file__).resolve().parents[1])
     spark = SparkSession.builder.getOrCreate()
     spark.sql("CREATE DATABASE IF NOT EXISTS platform")
     for name, frame in tables.items():

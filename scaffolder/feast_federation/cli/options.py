@@ -102,7 +102,7 @@ EnvOpt = Annotated[
         envvar="FEAST_FEDERATION_ENV",
         callback=_choose_environment,
         show_envvar=True,
-        help="The environment (staging, production, ...) of an org that has them.",
+        help="The environment of an org that has them (staging or production, for example).",
     ),
 ]
 SkipPromotionOpt = Annotated[

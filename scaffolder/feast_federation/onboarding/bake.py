@@ -159,6 +159,7 @@ def finish_platform_repo(spec: PlatformSpec, repo_dir: Path) -> None:
     if spec.environments:
         split_environments(Path(repo_dir), spec.environments)
         use_promotion_pipelines(Path(repo_dir))
+    drop_empty_workflow_folders(Path(repo_dir))
     wire_ci_secrets(Path(repo_dir))
     wire_k8s_secrets(Path(repo_dir), spec.project)
     link_to_template(Path(repo_dir), PLATFORM_TEMPLATE, spec.context())
@@ -186,6 +187,7 @@ def finish_team_repo(spec: TeamSpec, repo_dir: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(store_yaml, encoding="utf-8")
         copy_platform_contract(spec.platform_dir, repo_dir, env)
+    drop_empty_workflow_folders(repo_dir)
     wire_ci_secrets(repo_dir)
     inherit_feast_requirement(spec.platform_dir, repo_dir)
     spec.federation.write_to(repo_dir)
@@ -256,6 +258,15 @@ def use_promotion_pipelines(repo_dir: Path) -> None:
             (workflows / single).unlink(missing_ok=True)
     if (repo_dir / GITLAB_PROMOTION).is_file():
         (repo_dir / GITLAB_PROMOTION).replace(repo_dir / ".gitlab-ci.yml")
+
+
+def drop_empty_workflow_folders(repo_dir: Path) -> None:
+    """A repo whose CI is not GitHub gets no ``.github/workflows`` (cookiecutter creates the
+    folder even when every file in it renders to no name)."""
+    workflows = repo_dir / ".github" / "workflows"
+    for folder in (workflows, workflows.parent):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def record_team_environments(repo_dir: Path, environments: tuple[str, ...]) -> None:
