@@ -350,8 +350,8 @@ def test_tutorial_runs_as_written_from_an_empty_directory(tmp_path):
     assert 0.0 <= results["offer_share"]["values"][0] <= 1.0
 
 
-SERVE_SEED = """
-import json
+SERVE_SEED = """import json
+
 from feast_federation import feature_store
 
 store = feature_store(".")

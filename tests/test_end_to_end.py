@@ -207,7 +207,8 @@ MISTAKES = {
         "    schema=[Field(name='double_age', dtype=Float64)], write_to_online_store=True)\n"
         "def risk_written(inputs):\n"
         "    return {'double_age': [2.0 * a for a in inputs['age']]}\n",
-        "DataSource user_features_source (written along with OnDemandFeatureView risk_written)",
+        "OnDemandFeatureView risk_written: write_to_online_store=True makes Feast re-apply the "
+        "batch source of each view it reads (user_features_source)",
     ),
     "the platform defines a team-prefixed view": (
         "platform",

@@ -143,16 +143,18 @@ def test_plain_feast_reads_each_environment_from_the_repo_root(org):
 def test_a_breaking_change_fails_verify_on_staging_and_never_reaches_production(org):
     views = org.team / "on_demand_views.py"
     original = views.read_text(encoding="utf-8")
-    # A UDF reading a module-level name: applies fine, fails where a server rebuilds it.
-    broken = original.replace("round(balance - amount, 2)", "round(balance - amount, DIGITS)")
+    # A UDF that fails on real balances only: Feast's inference and the apply's own run of
+    # it use a sample balance of 1.0, so it applies; serving real users' rows fails.
+    broken = original.replace(
+        "round(balance - amount, 2)", "round(balance - amount, 2) if balance < 100 else 1 / 0"
+    )
     assert broken != original
-    broken += "\nDIGITS = 2\n"
     views.write_text(broken, encoding="utf-8")
     try:
         org.apply(org.team, "staging")
         failed = org.cli("verify", org.team, "--env", "staging", code=1)
         assert "verify failed in staging:" in failed.stderr
-        assert "marketing_spend_profile" in failed.stderr and "NameError" in failed.stderr
+        assert "marketing_model" in failed.stderr and "ZeroDivisionError" in failed.stderr
         assert "Traceback" not in failed.stderr
         refused = org.apply(org.team, "production", code=1)
         assert refused.stderr.count("\n") == 1, refused.stderr

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
+from feast_federation import data_location
 from support import free_port, run
 
 pytestmark = pytest.mark.slow
@@ -79,7 +81,7 @@ def test_a_pinned_service_keeps_its_version_after_a_schema_change(org, redis_env
     monkeypatch.setenv("FEAST_REDIS_CONNECTION", redis_env["FEAST_REDIS_CONNECTION"])
 
     def raise_rates(by: int) -> None:
-        data = platform / "data" / "driver_stats.parquet"
+        data = Path(data_location(platform)) / "driver_stats.parquet"
         frame = pd.read_parquet(data)
         frame["conv_rate"] = frame["conv_rate"] + by
         frame.to_parquet(data, index=False)

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from feast_federation import data_location
 from support import invoke
 from support.versions import (
     CUSTOMER,
@@ -244,7 +245,7 @@ def test_delete_protection_and_prune_read_string_references(org):
 
 def raise_ages(platform: Path):
     def raised(by: int) -> None:
-        data = platform / "data" / "user_features.parquet"
+        data = Path(data_location(platform)) / "user_features.parquet"
         frame = pd.read_parquet(data)
         frame["age"] = frame["age"] + by
         frame.to_parquet(data, index=False)

@@ -92,8 +92,12 @@ def load_sample_data(org: Org, *options: str) -> None:
 def same_data(source: Org, target: Org) -> None:
     """Give ``target`` the sample parquet files of ``source`` (bootstraps an hour apart would
     hold different timestamps)."""
-    for parquet in (source.platform / "data").glob("*.parquet"):
-        shutil.copyfile(parquet, target.platform / "data" / parquet.name)
+    from feast_federation import data_location
+
+    files = list(Path(data_location(source.platform)).glob("*.parquet"))
+    assert files, f"{source.platform}: no sample parquet files at its data location"
+    for parquet in files:
+        shutil.copyfile(parquet, Path(data_location(target.platform)) / parquet.name)
 
 
 def comparable(frame, key: str):

@@ -41,7 +41,8 @@ def _row(table: Table, *cells: str, style: str = "") -> None:
     """One row of plain text (an object named ``x[/]`` is a name, not a closing tag); the
     first cell takes ``style``."""
     first, *rest = cells
-    table.add_row(Text(str(first), style=style), *(Text(str(cell)) for cell in rest))
+    # A span, not the cell's style: the colour ends with the word, not the column's padding.
+    table.add_row(Text.assemble((str(first), style)), *(Text(str(cell)) for cell in rest))
 
 
 def progress(message: str):

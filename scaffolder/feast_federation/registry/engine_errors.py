@@ -224,7 +224,18 @@ def _spark(exc: BaseException) -> str | None:
     return None
 
 
+# Feast 0.67's Ray offline store reads ``ds.schema().names`` after filtering a source to the
+# materialization window; with no row in the window the schema is None.
+_RAY_EMPTY_WINDOW = "Failed to load/filter dataset: 'NoneType' object has no attribute 'names'"
+
+
 def _ray(exc: BaseException) -> str | None:
+    if isinstance(exc, RuntimeError) and str(exc) == _RAY_EMPTY_WINDOW:
+        return (
+            "Ray's offline store found no rows in a view's materialization window and Feast "
+            "0.67 fails on an empty window; nothing new to load: materialize again once the "
+            "sources hold rows newer than the last materialization"
+        )
     if _module(exc) != "ray" and not (
         isinstance(exc, ConnectionError) and "ray" in str(exc).lower()
     ):
