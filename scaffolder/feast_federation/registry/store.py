@@ -50,7 +50,9 @@ def _load(config: Path) -> FeatureStore:
     _check_variables(config, _SECTIONS_EVERY_COMMAND_NEEDS)
     limit_connect_timeouts()
     try:
-        return FeatureStore(repo_path=str(config.parent), fs_yaml_file=config)
+        store = FeatureStore(repo_path=str(config.parent), fs_yaml_file=config)
+        feast067.read_registry_on_first_use(store)
+        return store
     except Exception as exc:  # Feast raises many types for a bad config; all are user errors
         _check_variables(config)  # an unset variable elsewhere may be why it failed
         engine = explain_engine(exc)
