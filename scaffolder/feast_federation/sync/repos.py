@@ -15,6 +15,7 @@ from __future__ import annotations
 from feast_federation import registry, transaction
 from feast_federation.errors import FederationError, RefusedError
 from feast_federation.registry.location import DEFAULT_LOCK_TIMEOUT
+from feast_federation.rules.ownership import Policy
 from feast_federation.rules.policy import load_policy, policy_section
 from feast_federation.rules.repo import Repo
 from feast_federation.sync.collect import collect
@@ -64,7 +65,8 @@ def apply(
         expected=expected,
         backup=policy_section(repo.path, "backups") if repo.is_platform else None,
     )  # fmt: skip
-    carried_out = transaction.write(store, _writer(repo), planner(repo, prune=prune), safeguards)
+    plans = planner(repo, prune=prune, policy=policy)
+    carried_out = transaction.write(store, _writer(repo), plans, safeguards)
     if policy is not None:  # what team repos may read, committed with the platform repo
         transaction.read(
             store, repo.owner,
@@ -85,16 +87,18 @@ def check(repo: Repo) -> list[str]:
     return []
 
 
-def planner(repo: Repo, *, prune: bool = False):
-    """The function the transaction calls, under the registry's lock, to plan ``repo``."""
+def planner(repo: Repo, *, prune: bool = False, policy: Policy | None = None):
+    """The function the transaction calls, under the registry's lock, to plan ``repo``;
+    a platform repo's ``policy``, when the caller has loaded it already."""
     if repo.is_platform:
-        return lambda store: platform_plan(repo, store)
+        return lambda store: platform_plan(repo, store, policy)
     return lambda store: _team_plan(repo, store, prune)
 
 
-def platform_plan(repo: Repo, store) -> Plan:
-    """The platform repo's sync plan against ``store``; the caller holds the registry lock."""
-    policy = load_policy(repo.path)
+def platform_plan(repo: Repo, store, policy: Policy | None = None) -> Plan:
+    """The platform repo's sync plan against ``store``; the caller holds the registry lock.
+    ``policy``: its federation.yaml, when the caller has loaded it already."""
+    policy = load_policy(repo.path) if policy is None else policy
     if store.project != policy.project:
         raise FederationError(
             f"{repo.path}/feature_store.yaml: project {store.project} differs from "
