@@ -104,14 +104,19 @@ def profile(action: Callable[[], object], top: int = 8) -> list[str]:
 
 def process_run(args: list[str], cwd: Path, ok=(0,)) -> tuple[float, float]:
     """Seconds and peak memory (MB) of a fresh process."""
-    started = time.perf_counter()
-    child = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - started
-    stdout, stderr = child.communicate()
-    code = os.waitstatus_to_exitcode(status)
-    if code not in ok:
-        raise RuntimeError(f"{args} exited {code}: {stderr.decode()[-2000:]}")
+    # Output goes to files, not pipes: waiting for a child that fills a pipe nobody reads
+    # (a catalog's JSON is larger than the pipe's buffer) would never end.
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        started = time.perf_counter()
+        child = subprocess.Popen(args, cwd=cwd, stdout=stdout, stderr=stderr)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode not in ok:
+            stderr.seek(0)
+            raise RuntimeError(
+                f"{args} exited {child.returncode}: {stderr.read().decode()[-2000:]}"
+            )
     return elapsed, usage.ru_maxrss / 1024
 
 
@@ -620,29 +625,39 @@ def main() -> None:
     args.output.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
-        rows = []
-        for teams in sizes:
-            large = teams >= 10_000
-            repeats = (
-                {"cli": 1, "read": 2, "apply": 3, "sync": 1} if args.quick else
-                {"cli": 3, "read": 3 if large else 7, "apply": 15, "sync": 3 if large else 5}
-            )  # fmt: skip
-            profiled = teams == sizes[-1]
-            rows.append(measure_size(teams, repeats, args.cache, args.rebuild, profiled, scratch))
+        rows, table = [], ""
         results = {"quick": args.quick, "machine": machine(), "targets": TARGETS, "sizes": rows}
-        results["growth"] = growths(results)
+        # The small figures first: the results are written after each size from the second
+        # on, so a long run stopped at its largest size still leaves the sizes it measured.
         results["registry_kinds"] = registry_kinds(
             sizes[-1] if args.quick else 100, 5 if args.quick else 15, args.cache, args.rebuild
         )
         results["serving"] = serving(100 if args.quick else 2000, args.cache, args.rebuild)
+        for teams in sizes:
+            large = teams >= 10_000
+            repeats = (
+                {"cli": 1, "read": 2, "apply": 3, "sync": 1} if args.quick else
+                {"cli": 3, "read": 3 if large else 7, "apply": 9, "sync": 3 if large else 5}
+            )  # fmt: skip
+            profiled = teams == sizes[-1] or teams >= 1000  # a stopped run keeps some
+            rows.append(measure_size(teams, repeats, args.cache, args.rebuild, profiled, scratch))
+            if len(rows) > 1:
+                results["growth"] = growths(results)
+                table = write_results(results, args.output)
+    print(table)
+
+
+def write_results(results: dict, output: Path) -> str:
+    """results.json, results.md and scaling.png of the sizes measured so far."""
     # bench/serve.py keeps its figures in the same file, under "serve": leave them there.
-    path = args.output / "results.json"
-    kept = json.loads(path.read_text()) if path.is_file() else {}
+    path = output / "results.json"
+    earlier = json.loads(path.read_text()) if path.is_file() else {}
+    kept = {"serve": earlier["serve"]} if "serve" in earlier else {}
     path.write_text(json.dumps({**kept, **results}, indent=2))
     table = markdown(results)
-    (args.output / "results.md").write_text(table)
-    plot(results, args.output / "scaling.png")
-    print(table)
+    (output / "results.md").write_text(table)
+    plot(results, output / "scaling.png")
+    return table
 
 
 if __name__ == "__main__":
