@@ -1,35 +1,54 @@
-"""Benchmarks: what the safety costs, measured against stock Feast in the same run.
+"""Benchmarks: what reading and writing a whole org costs as it grows, measured against the
+stock alternative in the same run, on orgs whose teams are really registered.
 
-    python bench/run.py            # the full run (1,000-team registries; about 10 minutes)
-    python bench/run.py --quick    # small sizes, few repeats: what the tests run
+    python bench/run.py            # 10, 100, 1,000 and 10,000 teams (orgs cached: bench/orgs.py)
+    python bench/run.py --quick    # 10 and 50 teams, few repeats: what the tests run
 
 Writes results.json, results.md (the table it also prints) and scaling.png into --output.
-Every figure is a ratio of medians over repeated runs, warm-up excluded.
+In-process figures are medians over repeated runs, warm-up excluded; command-line figures
+are whole processes (start, ``import feast`` and all). Every in-process figure at the largest
+size is also profiled once: a figure that misses its target shows where its time goes.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
+import io
 import json
 import os
 import platform
+import pstats
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
+sys.path[:0] = [str(BENCH_DIR), str(ROOT / "tests")]
+
+import orgs  # noqa: E402
+
+# The issue's targets. CLI figures: wall time at the largest size / at the smallest. Growth:
+# in-process time at the largest size / at the size ten times smaller.
 TARGETS = {
-    "team_apply_overhead": 1.10,
-    "platform_sync_vs_feast_apply": 1.0,
-    "onboarding_vs_cookiecutter": 1.5,
-    "team_apply_growth": 2.0,
-    "python_odfv_vs_plain": 1.5,
+    "cli_growth": 2.0,
+    "in_process_growth": 12.0,
+    "team_apply_vs_raw": 1.0,
+    "sync_one_team_vs_stock": 1.0,
+    "python_odfv_vs_plain": 1.3,
+}
+CLI_FIGURES = {  # name: the command's arguments after the repo ({platform} or {team})
+    "catalog": ["catalog", "{platform}", "--format", "json"],
+    "platform audit": ["audit", "{platform}"],
+    "team audit": ["audit", "{team}"],
+    "platform plan": ["plan", "{platform}"],
+    "team plan": ["plan", "{team}"],
 }
 
 
@@ -66,58 +85,48 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-# --- an org with N teams already in the registry -----------------------------------------
+def profile(action: Callable[[], object], top: int = 8) -> list[str]:
+    """Where one run of ``action`` spends its time: the functions of this project and of
+    Feast with the most cumulative time, leaving out the calls that merely wrap the whole
+    run (90% of it or more) and anonymous functions."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    action()
+    profiler.disable()
+    stream = io.StringIO()
+    stats = pstats.Stats(profiler, stream=stream)
+    whole = max((entry[3] for entry in stats.stats.values()), default=0.0)
+    rows = []
+    for (path, _, function), (_, _, _, cumulative, _) in stats.stats.items():
+        if ("feast_federation" in path or "/feast/" in path) and "cli/" not in path:
+            if cumulative < 0.9 * whole and not function.startswith("<"):
+                rows.append((cumulative, f"{Path(path).parent.name}/{Path(path).name}:{function}"))
+    rows.sort(reverse=True)
+    return [f"{label} {seconds * 1000:.0f} ms" for seconds, label in rows[:top]]
 
 
-def build_org(directory: Path, filler_teams: int, registry: str = "sqlite"):
-    """A platform, one real team repo ("bench"), and N other teams' objects in the registry."""
-    from feast_federation import sync
-    from feast_federation.onboarding import bootstrap_org
-    from feast_federation.ops.materialize import materialize_repo
-    from feast_federation.registry import open_store
-    from feast_federation.registry.feast067 import held_registry
-    from feast_federation.rules.choices import Backends
-    from feast_federation.rules.repo import find_repo
-
-    platform_dir, [team_dir] = bootstrap_org(
-        directory, project="acme", owners=["p@x.io"], teams=[("bench", "customer_features")],
-        backends=Backends(registry=registry),
-    )  # fmt: skip
-    sync.apply(find_repo(platform_dir))
-    materialize_repo(platform_dir, quiet=True)
-    store = open_store(platform_dir)
-    with held_registry(store):  # setup only: 3,000 writes, no re-reads, none lost
-        store.apply(filler_objects(store, filler_teams), partial=True)
-    sync.apply(find_repo(team_dir))
-    return find_repo(platform_dir), find_repo(team_dir)
+def process_run(args: list[str], cwd: Path, ok=(0,)) -> tuple[float, float]:
+    """Seconds and peak memory (MB) of a fresh process."""
+    # Output goes to files, not pipes: waiting for a child that fills a pipe nobody reads
+    # (a catalog's JSON is larger than the pipe's buffer) would never end.
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        started = time.perf_counter()
+        child = subprocess.Popen(args, cwd=cwd, stdout=stdout, stderr=stderr)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode not in ok:
+            stderr.seek(0)
+            raise RuntimeError(
+                f"{args} exited {child.returncode}: {stderr.read().decode()[-2000:]}"
+            )
+    return elapsed, usage.ru_maxrss / 1024
 
 
-def filler_objects(store, teams: int) -> list:
-    """What each other team holds: a RequestSource, a python ODFV and a FeatureService."""
-    from feast import FeatureService, Field, RequestSource
-    from feast.on_demand_feature_view import on_demand_feature_view
-    from feast.types import Float64
+CLI = [sys.executable, "-m", "feast_federation.cli"]
 
-    view = store.get_feature_view("user_features")
-    objects = []
-    for index in range(teams):
-        team = f"filler{index:04d}"
-        request = RequestSource(
-            name=f"{team}_request", schema=[Field(name="amount", dtype=Float64)]
-        )
 
-        def ratio(inputs: dict) -> dict:
-            pairs = zip(inputs["amount"], inputs["account_balance"], strict=True)
-            return {"ratio": [amount / (balance or 1.0) for amount, balance in pairs]}
-
-        ratio.__name__ = f"{team}_ratio"
-        odfv = on_demand_feature_view(
-            sources=[view[["account_balance"]], request],
-            schema=[Field(name="ratio", dtype=Float64)],
-            mode="python",
-        )(ratio)
-        objects += [request, odfv, FeatureService(name=f"{team}_model", features=[view, odfv])]
-    return objects
+# --- the figures of one size -------------------------------------------------------------
 
 
 class TeamEdits:
@@ -135,19 +144,61 @@ class TeamEdits:
         )
 
 
-# --- the figures ---------------------------------------------------------------------------
+def cli_figures(org: orgs.Org, repeats: int) -> dict:
+    """Each read-only command, whole processes: wall time and peak memory."""
+    paths = {"platform": org.platform.path, "team": org.team.path}
+    found = {}
+    for name, template in CLI_FIGURES.items():
+        args = [*CLI, *(part.format(**paths) for part in template)]
+        runs = [process_run(args, ROOT, ok=(0, 2)) for _ in range(repeats)]
+        found[name] = {"s": statistics.median(r[0] for r in runs),
+                       "peak_mb": max(r[1] for r in runs)}  # fmt: skip
+    return found
 
 
-def compare_team_applies(team, repeats: int) -> tuple[float, float]:
-    """Our validated apply vs raw store.apply(partial=True) of the same repo's objects.
-
-    Both collect the repo's objects, and both find one real change to write each time.
-    """
+def in_process_figures(org: orgs.Org, repeats: int, profiled: bool) -> tuple[dict, dict]:
+    """The read-only figures in this process (median ms), and each one's profile."""
     from feast_federation import sync
-    from feast_federation.registry import open_store
+    from feast_federation.ops import audit, catalog
+    from feast_federation.rules import policy as policy_file
+
+    platform_repo, team = org.platform, org.team
+
+    def load_policy():
+        policy_file._last = None  # the file read and parsed, as a command's first load is
+        return policy_file.load_policy(platform_repo.path)
+
+    actions = {
+        "catalog": lambda: catalog.build(platform_repo),
+        "platform audit": lambda: audit.audit(platform_repo),
+        "team audit": lambda: audit.audit(team),
+        "platform plan": lambda: sync.plan(platform_repo),
+        "team plan": lambda: sync.plan(team),
+        "policy load": load_policy,
+    }
+    clean = [sync.plan(platform_repo).has_changes, sync.plan(team).has_changes]
+    if any(clean) or audit.audit(platform_repo):
+        raise RuntimeError(
+            f"the org at {org.work} is not as the builder makes it (its plans or audit find "
+            "something): run with --rebuild"
+        )
+    found = {name: median_ms(action, repeats) for name, action in actions.items()}
+    profiles = {name: profile(action) for name, action in actions.items()} if profiled else {}
+    return found, profiles
+
+
+def team_applies(org: orgs.Org, repeats: int) -> dict:
+    """Our validated team apply against a raw ``store.apply(partial=True)`` of the same
+    repo's objects, through a stock FeatureStore; both collect the repo and find one real
+    change to write. Unpaired: each runs on its own, one after another, as applies arrive
+    in a CI queue; paired: alternated."""
+    from feast import FeatureStore
+
+    from feast_federation import sync
     from feast_federation.sync.collect import collect
 
-    store = open_store(team.path)
+    team = org.team
+    stock_store = FeatureStore(repo_path=str(team.path))
     edit = TeamEdits(team)
 
     def ours():
@@ -156,145 +207,126 @@ def compare_team_applies(team, repeats: int) -> tuple[float, float]:
 
     def stock():
         edit()
-        store.apply(collect(team), partial=True)
+        stock_store.apply(collect(team), partial=True)
 
-    return paired_medians(ours, stock, repeats)
+    unpaired = {"ours_ms": median_ms(ours, repeats), "stock_ms": median_ms(stock, repeats)}
+    ours_ms, stock_ms = paired_medians(ours, stock, repeats)
+    return {
+        "unpaired": {**unpaired, "ratio": unpaired["ours_ms"] / unpaired["stock_ms"]},
+        "paired": {"ours_ms": ours_ms, "stock_ms": stock_ms, "ratio": ours_ms / stock_ms},
+        "profile": profile(ours),  # one apply: cheap at every size
+    }
 
 
-def team_apply(sizes: list[int], repeats: int, scratch: Path) -> list[dict]:
+def sync_one_team(org: orgs.Org, repeats: int, profiled: bool) -> dict:
+    """A platform sync that publishes one newly registered team (its four Permissions) and
+    re-applies the platform's objects, against a stock ``store.apply`` of the same objects
+    (the platform repo's, and the new team's Permissions) through a stock FeatureStore.
+    Each round registers a team for each; registering is not timed."""
+    from feast import FeatureStore
+
     from feast_federation import sync
-    from feast_federation.ops import audit
+    from feast_federation.registry.permissions import policy_permissions
+    from feast_federation.rules.policy import register_team
+    from feast_federation.sync.collect import collect
 
-    rows = []
-    for size in sizes:
-        platform_repo, team = build_org(scratch / f"team-apply-{size}", size)
-        ours_ms, stock_ms = compare_team_applies(team, repeats)
-        plan_ms = median_ms(partial(sync.plan, team), repeats)
-        audit_ms = median_ms(partial(audit.audit, platform_repo), max(3, repeats // 3))
-        rows.append(
-            {"teams": size, "ours_ms": ours_ms, "stock_ms": stock_ms, "ratio": ours_ms / stock_ms,
-             "plan_ms": plan_ms, "audit_ms": audit_ms}
-        )  # fmt: skip
-    return rows
+    platform_repo = org.platform
+    stock_store = FeatureStore(repo_path=str(platform_repo.path))
+    rounds = {"n": 0}
 
+    def next_team() -> str:
+        rounds["n"] += 1
+        team = f"joiner{rounds['n']:03d}"
+        register_team(platform_repo.path, team, [f"{team}@example.com"])
+        return team
 
-def registry_kinds(size: int, repeats: int, scratch: Path) -> list[dict]:
-    rows = []
-    for kind in ("sqlite", "file"):
-        _, team = build_org(scratch / f"kinds-{kind}", size, kind)
-        ours_ms, stock_ms = compare_team_applies(team, repeats)
-        rows.append({"registry": kind, "teams": size, "ours_ms": ours_ms, "stock_ms": stock_ms,
-                     "ratio": ours_ms / stock_ms})  # fmt: skip
-    return rows
+    def ours():
+        sync.apply(platform_repo)
 
+    def stock(team: str):
+        policy = register_team(platform_repo.path, team, [f"{team}@example.com"])
+        names = {p.name for p in policy_permissions(policy) if f"-team-{team}-" in p.name}
+        stock_store.apply(collect(platform_repo) + policy_permissions(policy, names), partial=True)
 
-def process_seconds(args: list[str], cwd: Path, env: dict | None = None) -> float:
-    started = time.perf_counter()
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    if result.returncode != 0:
-        raise RuntimeError(f"{args} failed: {result.stderr[-2000:]}")
-    return elapsed
-
-
-def platform_sync(repeats: int, scratch: Path) -> dict:
-    """`python apply.py` vs `feast apply`, whole processes, each on its own copy of the org."""
-    import shutil
-
-    platform_repo, _ = build_org(scratch / "sync-ours", 10)
-    stock_dir = scratch / "sync-stock"
-    shutil.copytree(platform_repo.path.parent, stock_dir, symlinks=True)
-    stock_platform = stock_dir / "platform"
-    config = stock_platform / "feature_store.yaml"
-    config.write_text(config.read_text().replace(str(platform_repo.path), str(stock_platform)))
-    views = {repo: repo / "feature_views.py" for repo in (platform_repo.path, stock_platform)}
-    originals = {repo: path.read_text() for repo, path in views.items()}
-    count = {"n": 0}
-
-    def run(repo: Path, args: list[str]) -> float:
-        count["n"] += 1  # a real change each time: a view's description
-        revised = originals[repo].replace("Hourly driver", f"Hourly ({count['n']}) driver")
-        views[repo].write_text(revised)
-        return process_seconds(args, repo)
-
-    ours, stock = [], []
+    ours_ms, stock_ms = [], []
     for index in range(repeats + 1):
-        ours_s = run(platform_repo.path, [sys.executable, "apply.py"])
-        stock_s = run(stock_platform, [str(Path(sys.executable).with_name("feast")), "apply"])
-        if index:  # the first pair is warm-up
-            ours.append(ours_s)
-            stock.append(stock_s)
-    return {"ours_s": statistics.median(ours), "stock_s": statistics.median(stock),
-            "ratio": statistics.median(ours) / statistics.median(stock)}  # fmt: skip
+        next_team()
+        started = time.perf_counter()
+        ours()
+        ours_s = time.perf_counter() - started
+        rounds["n"] += 1
+        team = f"joiner{rounds['n']:03d}"
+        started = time.perf_counter()
+        stock(team)
+        stock_s = time.perf_counter() - started
+        if index:  # the first round is warm-up
+            ours_ms.append(ours_s * 1000)
+            stock_ms.append(stock_s * 1000)
+    result = {"ours_ms": statistics.median(ours_ms), "stock_ms": statistics.median(stock_ms)}
+    result["ratio"] = result["ours_ms"] / result["stock_ms"]
+    if profiled:
+        next_team()
+        result["profile"] = profile(ours)
+    return result
 
 
-def onboarding(repeats: int, scratch: Path) -> dict:
-    """`feast-federation add-team` vs a bare `cookiecutter --no-input` bake, whole processes."""
-    from feast_federation.onboarding import bake_platform
-
-    platform_dir = bake_platform(scratch / "onboard", project="acme", owners=["p@x.io"])
-    cli = [sys.executable, "-m", "feast_federation.cli"]
+def onboarding(org: orgs.Org, repeats: int, scratch: Path) -> dict:
+    """`feast-federation add-team` vs a bare `cookiecutter --no-input` bake of the team
+    template (whose hook registers the team too), whole processes, into this org."""
+    platform_dir = org.platform.path
     bare = [sys.executable, "-m", "cookiecutter", str(ROOT / "cookiecutter-team"), "--no-input"]
-    ours, stock = [], []
+    ours, stock, peaks = [], [], []
     for index in range(repeats + 1):
-        out = scratch / "onboard" / f"round{index}"
-        ours_s = process_seconds(
-            [*cli, "add-team", f"ours{index}", "--platform", str(platform_dir),
-             "--output-dir", str(out)], ROOT)  # fmt: skip
-        stock_s = process_seconds(
+        out = scratch / f"onboard-{org.teams}" / f"round{index}"
+        ours_s, peak = process_run(
+            [*CLI, "add-team", f"ours{index}", "--platform", str(platform_dir),
+             "--owner", "o@example.com", "--output-dir", str(out)], ROOT)  # fmt: skip
+        stock_s, _ = process_run(
             [*bare, "--output-dir", str(out), f"team_name=bare{index}",
              f"platform_dir={platform_dir}"], ROOT)  # fmt: skip
         if index:
             ours.append(ours_s)
             stock.append(stock_s)
+            peaks.append(peak)
     return {"ours_s": statistics.median(ours), "stock_s": statistics.median(stock),
-            "ratio": statistics.median(ours) / statistics.median(stock)}  # fmt: skip
+            "ratio": statistics.median(ours) / statistics.median(stock),
+            "peak_mb": max(peaks)}  # fmt: skip
 
 
-def serving(iterations: int, scratch: Path) -> dict:
-    """get_online_features through the team's service vs plain features vs a pandas ODFV."""
-    from feast import FeatureService, Field
-    from feast.on_demand_feature_view import on_demand_feature_view
-    from feast.types import Float64
+def measure_size(teams: int, repeats: dict, cache: Path, rebuild: bool, profiled: bool,
+                 scratch: Path) -> dict:  # fmt: skip
+    org = orgs.org(teams, cache, rebuild=rebuild)
+    row: dict = {"teams": teams, "built_s": org.built_seconds}
+    row["cli"] = cli_figures(org, repeats["cli"])
+    row["in_process_ms"], row["profiles"] = in_process_figures(org, repeats["read"], profiled)
+    row["team_apply"] = team_applies(org, repeats["apply"])
+    row["sync_one_team"] = sync_one_team(org, repeats["sync"], profiled)
+    row["add_team"] = onboarding(org, repeats["cli"], scratch)
+    print(f"{teams} teams measured", file=sys.stderr, flush=True)
+    return row
 
+
+# --- beside the sizes: registry kinds and serving ------------------------------------------
+
+
+def registry_kinds(teams: int, repeats: int, cache: Path, rebuild: bool) -> list[dict]:
+    rows = []
+    for kind in ("sqlite", "file"):
+        org = orgs.org(teams, cache, registry=kind, rebuild=rebuild)
+        applies = team_applies(org, repeats)["unpaired"]
+        rows.append({"registry": kind, "teams": teams, **applies})
+    return rows
+
+
+def serving(iterations: int, cache: Path, rebuild: bool) -> dict:
+    """get_online_features in this process: the bench team's service (plain view features
+    plus its starter python ODFV) against the same view's plain features, and the ODFV
+    options Feast 0.67 offers (see ``odfv_options``)."""
     from feast_federation.registry import open_store
 
-    _, team = build_org(scratch / "serving", 10)
-    store = open_store(team.path)
-    view = store.get_feature_view("customer_features")
-    service = store.get_feature_service("bench_campaign_model")
-    request = store.get_data_source("bench_cart_request")
-
-    @on_demand_feature_view(
-        sources=[view, request],
-        schema=[Field(name="purchase_propensity_score", dtype=Float64)],
-        mode="pandas",
-    )
-    def bench_pandas_propensity(inputs):
-        import numpy as np
-        import pandas as pd
-
-        loyalty = np.log1p(inputs["total_purchases"].fillna(0)) / 3
-        cart = inputs["current_cart_value"].fillna(0.0)
-        ratio = cart / (inputs["avg_order_value"].fillna(0.0) + cart).replace(0, 1.0)
-        score = 1 / (1 + np.exp(-(loyalty + ratio - 1) * 3))
-        return pd.DataFrame({"purchase_propensity_score": score.round(4)})
-
-    projection = view[["total_purchases", "avg_order_value"]]
-    pandas_service = FeatureService(
-        name="bench_pandas_model", features=[projection, bench_pandas_propensity]
-    )
-    store.apply([bench_pandas_propensity, pandas_service], partial=True)
-    rows = [{"customer_id": 3001, "current_cart_value": 42.0}]
-    plain_rows = [{"customer_id": 3001}]
-    plain_features = ["customer_features:total_purchases", "customer_features:avg_order_value"]
-    cases = {
-        "plain": lambda: store.get_online_features(features=plain_features, entity_rows=plain_rows),
-        "python_odfv": lambda: store.get_online_features(features=service, entity_rows=rows),
-        "pandas_odfv": lambda: store.get_online_features(
-            features=store.get_feature_service("bench_pandas_model"), entity_rows=rows
-        ),
-    }
+    org = orgs.org(10, cache, rebuild=rebuild)
+    store = open_store(org.team.path)
+    cases = odfv_options(store)
     samples: dict[str, list[float]] = {name: [] for name in cases}
     for call in cases.values():
         for _ in range(max(10, iterations // 10)):
@@ -308,9 +340,92 @@ def serving(iterations: int, scratch: Path) -> dict:
         name: {"p50_ms": percentile(values, 0.5), "p99_ms": percentile(values, 0.99)}
         for name, values in samples.items()
     }
-    result["python_vs_plain_p50"] = result["python_odfv"]["p50_ms"] / result["plain"]["p50_ms"]
-    result["pandas_vs_plain_p50"] = result["pandas_odfv"]["p50_ms"] / result["plain"]["p50_ms"]
+    plain = result["plain"]["p50_ms"]
+    for name in cases:
+        result[name]["vs_plain_p50"] = result[name]["p50_ms"] / plain
+    service = cases["python_odfv"]
+    result["python_odfv"]["profile"] = profile(lambda: [service() for _ in range(200)])
     return result
+
+
+def odfv_options(store) -> dict[str, Callable[[], object]]:
+    """One call each: plain view features; the bench team's service as the starter makes it;
+    and the same service with its ODFV in each of Feast 0.67's other shapes: pandas mode,
+    python with ``singleton=True`` (one row at a time), and, for an ODFV that needs no
+    request data, ``write_to_online_store=True`` (computed when written, read as stored)."""
+    import numpy as np
+    import pandas as pd
+    from feast import FeatureService, Field
+    from feast.on_demand_feature_view import on_demand_feature_view
+    from feast.types import Float64
+
+    view = store.get_feature_view("customer_features")
+    request = store.get_data_source("bench_cart_request")
+    projection = view[["total_purchases", "avg_order_value"]]
+
+    def propensity_one(inputs: dict) -> dict:
+        import math
+
+        loyalty = math.log1p(inputs["total_purchases"] or 0) / 3
+        cart = inputs["current_cart_value"] or 0.0
+        ratio = cart / ((inputs["avg_order_value"] or 0.0) + cart or 1.0)
+        score = 1 / (1 + math.exp(-(loyalty + ratio - 1) * 3))
+        return {"purchase_propensity_score": round(score, 4)}
+
+    def propensity_frame(inputs):
+        loyalty = np.log1p(inputs["total_purchases"].fillna(0)) / 3
+        cart = inputs["current_cart_value"].fillna(0.0)
+        ratio = cart / (inputs["avg_order_value"].fillna(0.0) + cart).replace(0, 1.0)
+        score = 1 / (1 + np.exp(-(loyalty + ratio - 1) * 3))
+        return pd.DataFrame({"purchase_propensity_score": score.round(4)})
+
+    def loyalty(inputs: dict) -> dict:
+        import math
+
+        return {"loyalty": [math.log1p(p or 0) / 3 for p in inputs["total_purchases"]]}
+
+    def stored_loyalty(inputs: dict) -> dict:
+        import math
+
+        return {"loyalty": [math.log1p(p or 0) / 3 for p in inputs["total_purchases"]]}
+
+    schema = [Field(name="purchase_propensity_score", dtype=Float64)]
+    shapes = {
+        "pandas_odfv": on_demand_feature_view(
+            name="bench_pandas_propensity", sources=[view, request], schema=schema,
+            mode="pandas")(propensity_frame),
+        "singleton_odfv": on_demand_feature_view(
+            name="bench_singleton_propensity", sources=[view, request], schema=schema,
+            mode="python", singleton=True)(propensity_one),
+        "python_odfv_no_request": on_demand_feature_view(
+            name="bench_loyalty", sources=[view], schema=[Field(name="loyalty", dtype=Float64)],
+            mode="python")(loyalty),
+        "stored_odfv_no_request": on_demand_feature_view(
+            name="bench_stored_loyalty", sources=[view], entities=[store.get_entity("customer")],
+            schema=[Field(name="loyalty", dtype=Float64)], mode="python",
+            write_to_online_store=True)(stored_loyalty),
+    }  # fmt: skip
+    services = {
+        name: FeatureService(name=f"bench_{name}_model", features=[projection, odfv])
+        for name, odfv in shapes.items()
+    }
+    store.apply([*shapes.values(), *services.values()], partial=True)
+    with contextlib.redirect_stdout(io.StringIO()):  # Feast prints its progress
+        store.materialize_incremental(end_date=pd.Timestamp.now(tz="UTC").to_pydatetime())
+    starter = store.get_feature_service("bench_campaign_model")
+    rows = [{"customer_id": 3001, "current_cart_value": 42.0}]
+    plain_rows = [{"customer_id": 3001}]
+    plain = ["customer_features:total_purchases", "customer_features:avg_order_value"]
+    cases = {
+        "plain": lambda: store.get_online_features(features=plain, entity_rows=plain_rows),
+        "python_odfv": lambda: store.get_online_features(features=starter, entity_rows=rows),
+    }
+    for name, service in services.items():
+        entity_rows = plain_rows if name.endswith("no_request") else rows
+        cases[name] = lambda s=service, r=entity_rows: store.get_online_features(
+            features=s, entity_rows=r
+        )
+    return cases
 
 
 # --- reporting -------------------------------------------------------------------------------
@@ -332,52 +447,144 @@ def verdict(value: float, target: float) -> str:
     return f"{value:.2f}x {'meets' if value <= target else 'MISSES'} <= {target}x"
 
 
+def growths(results: dict) -> dict:
+    """The ratios the targets are about, from the rows of every size."""
+    rows = results["sizes"]
+    first, last = rows[0], rows[-1]
+    tenth = next((r for r in rows if r["teams"] * 10 == last["teams"]), rows[-2])
+    found = {"cli": {}, "in_process": {}, "sizes": [first["teams"], tenth["teams"], last["teams"]]}
+    for name in CLI_FIGURES:
+        found["cli"][name] = last["cli"][name]["s"] / first["cli"][name]["s"]
+    found["cli"]["add-team"] = last["add_team"]["ours_s"] / first["add_team"]["ours_s"]
+    for name in last["in_process_ms"]:
+        found["in_process"][name] = last["in_process_ms"][name] / tenth["in_process_ms"][name]
+    for key, label in (("team_apply", "team apply"), ("sync_one_team", "platform sync, one team")):
+        ours = last[key]["unpaired"]["ours_ms"] if key == "team_apply" else last[key]["ours_ms"]
+        before = tenth[key]["unpaired"]["ours_ms"] if key == "team_apply" else tenth[key]["ours_ms"]
+        found["in_process"][label] = ours / before
+    return found
+
+
+def _size(teams: int) -> str:
+    return f"{teams:,}"
+
+
+def _ms(value: float) -> str:
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.1f} ms"
+
+
+def _over(figure: dict) -> str:
+    return f"{_ms(figure['ours_ms'])} / {_ms(figure['stock_ms'])} = {figure['ratio']:.2f}x"
+
+
 def markdown(results: dict) -> str:
-    teams = results["team_apply"]
-    first, last = teams[0], teams[-1]
-    growth = last["ours_ms"] / first["ours_ms"]
-    serving_ = results["serving"]
+    rows = results["sizes"]
+    sizes = [_size(r["teams"]) for r in rows]
+    grown = results["growth"]
+    small, tenth, large = (_size(n) for n in grown["sizes"])
+    cli_target, growth_target = TARGETS["cli_growth"], TARGETS["in_process_growth"]
+    m = results["machine"]
     lines = [
-        f"Machine: {results['machine']['cpus']} CPUs, Python {results['machine']['python']}, "
-        f"Feast {results['machine']['feast']}, {results['machine']['date']}"
+        f"Machine: {m['cpus']} CPUs, Python {m['python']}, Feast {m['feast']}, {m['date']}"
         + (" (quick run)" if results["quick"] else ""),
         "",
-        "| figure | ours | stock | ratio vs target |",
-        "| --- | --- | --- | --- |",
+        "Every org has its teams registered, their Permissions published and their objects "
+        "applied and logged (bench/orgs.py).",
+        "",
+        f"| figure | {' | '.join(sizes)} | ratio vs target |",
+        f"| --- |{' --- |' * len(sizes)} --- |",
     ]
-    for row in teams:
-        lines.append(
-            f"| team apply, {row['teams']} teams in registry | {row['ours_ms']:.1f} ms | "
-            f"{row['stock_ms']:.1f} ms | {verdict(row['ratio'], TARGETS['team_apply_overhead'])} |"
-        )
+    misses: list[tuple[str, list[str]]] = []
+    last_profiles = rows[-1]["profiles"]
+    for name in CLI_FIGURES:
+        ratio = grown["cli"][name]
+        cells = [f"{r['cli'][name]['s']:.2f} s" for r in rows]
+        lines.append(f"| `{name}`, command | {' | '.join(cells)} | {large} / {small}: "
+                     f"{verdict(ratio, cli_target)} |")  # fmt: skip
+        if ratio > cli_target:
+            misses.append((f"`{name}` command at {large} teams", last_profiles.get(name, [])))
+    ratio = grown["cli"]["add-team"]
+    cells = [f"{r['add_team']['ours_s']:.2f} s (cookiecutter {r['add_team']['stock_s']:.2f} s)"
+             for r in rows]  # fmt: skip
+    lines.append(f"| `add-team`, command | {' | '.join(cells)} | {large} / {small}: "
+                 f"{verdict(ratio, cli_target)} |")  # fmt: skip
+    if ratio > cli_target:
+        misses.append((f"`add-team` at {large} teams", []))
+    for name in rows[-1]["in_process_ms"]:
+        ratio = grown["in_process"][name]
+        cells = [_ms(r["in_process_ms"][name]) for r in rows]
+        lines.append(f"| {name}, in process | {' | '.join(cells)} | {large} / {tenth}: "
+                     f"{verdict(ratio, growth_target)} |")  # fmt: skip
+        if ratio > growth_target:
+            misses.append((f"{name} growth to {large} teams", last_profiles.get(name, [])))
+    for mode in ("unpaired", "paired"):
+        cells = [_over(r["team_apply"][mode]) for r in rows]
+        worst = max(r["team_apply"][mode]["ratio"] for r in rows)
+        target = (f"worst {verdict(worst, TARGETS['team_apply_vs_raw'])}" if mode == "unpaired"
+                  else f"worst {worst:.2f}x (no target)")  # fmt: skip
+        lines.append(f"| team apply ÷ raw partial apply, {mode} | {' | '.join(cells)} | "
+                     f"{target} |")  # fmt: skip
+        if mode == "unpaired" and worst > TARGETS["team_apply_vs_raw"]:
+            at = max(rows, key=lambda r: r["team_apply"][mode]["ratio"])
+            misses.append((f"team apply against a raw partial apply, at {_size(at['teams'])} "
+                           "teams (one apply)", at["team_apply"].get("profile", [])))  # fmt: skip
+    cells = [_over(r["sync_one_team"]) for r in rows]
+    ratio = rows[-1]["sync_one_team"]["ratio"]
+    lines.append(f"| platform sync publishing one team ÷ stock `store.apply` | "
+                 f"{' | '.join(cells)} | at {large}: "
+                 f"{verdict(ratio, TARGETS['sync_one_team_vs_stock'])} |")  # fmt: skip
+    if ratio > TARGETS["sync_one_team_vs_stock"]:
+        misses.append(("platform sync publishing one team", rows[-1]["sync_one_team"].get(
+            "profile", [])))  # fmt: skip
+    for key, label in (("team apply", "team apply, unpaired"),
+                       ("platform sync, one team", "platform sync, one team")):  # fmt: skip
+        ratio = grown["in_process"][key]
+        lines.append(f"| {label}, growth | {' | '.join('' for _ in rows)} | {large} / {tenth}: "
+                     f"{verdict(ratio, growth_target)} |")  # fmt: skip
+        if ratio > growth_target:
+            misses.append((f"{label} growth", []))
+    cells = [f"{r['cli']['platform audit']['peak_mb']:.0f} MB" for r in rows]
+    lines.append(f"| peak memory, `audit` command | {' | '.join(cells)} | (no target) |")
+    lines += serving_lines(results["serving"])
+    lines += ["", "| team apply by registry kind | ours | raw partial apply | ratio |",
+              "| --- | --- | --- | --- |"]  # fmt: skip
     lines += [
-        f"| team apply growth, {last['teams']} / {first['teams']} teams | "
-        f"{last['ours_ms']:.1f} / {first['ours_ms']:.1f} ms | "
-        f"{last['stock_ms']:.1f} / {first['stock_ms']:.1f} ms | "
-        f"{verdict(growth, TARGETS['team_apply_growth'])} |",
-        f"| platform sync (process) vs feast apply | {results['platform_sync']['ours_s']:.2f} s | "
-        f"{results['platform_sync']['stock_s']:.2f} s | "
-        f"{verdict(results['platform_sync']['ratio'], TARGETS['platform_sync_vs_feast_apply'])} |",
-        f"| add-team vs bare cookiecutter (process) | {results['onboarding']['ours_s']:.2f} s | "
-        f"{results['onboarding']['stock_s']:.2f} s | "
-        f"{verdict(results['onboarding']['ratio'], TARGETS['onboarding_vs_cookiecutter'])} |",
-        f"| online p50, python ODFV service vs plain | {serving_['python_odfv']['p50_ms']:.2f} ms "
-        f"(p99 {serving_['python_odfv']['p99_ms']:.2f}) | {serving_['plain']['p50_ms']:.2f} ms "
-        f"(p99 {serving_['plain']['p99_ms']:.2f}) | "
-        f"{verdict(serving_['python_vs_plain_p50'], TARGETS['python_odfv_vs_plain'])} |",
-        f"| online p50, pandas ODFV service vs plain | {serving_['pandas_odfv']['p50_ms']:.2f} ms "
-        f"(p99 {serving_['pandas_odfv']['p99_ms']:.2f}) | {serving_['plain']['p50_ms']:.2f} ms | "
-        f"{serving_['pandas_vs_plain_p50']:.2f}x (no target) |",
+        f"| {r['registry']}, {r['teams']} teams | {_ms(r['ours_ms'])} | "
+        f"{_ms(r['stock_ms'])} | {r['ratio']:.2f}x |"
+        for r in results["registry_kinds"]
     ]
-    for row in results["registry_kinds"]:
-        lines.append(
-            f"| team apply on the {row['registry']} registry, {row['teams']} teams | "
-            f"{row['ours_ms']:.1f} ms | {row['stock_ms']:.1f} ms | {row['ratio']:.2f}x |"
-        )
-    lines += ["", "Plan and audit time (ours only):", "", "| teams | plan | audit |",
-              "| --- | --- | --- |"]  # fmt: skip
-    lines += [f"| {r['teams']} | {r['plan_ms']:.1f} ms | {r['audit_ms']:.1f} ms |" for r in teams]
+    odfv = results["serving"]["python_odfv"]
+    if odfv["vs_plain_p50"] > TARGETS["python_odfv_vs_plain"]:
+        misses.append(("python-ODFV service against plain features, in process (200 reads)",
+                       odfv.get("profile", [])))  # fmt: skip
+    if misses:
+        lines += ["", "Targets missed, with where the time goes (one profiled run):", ""]
+        for what, where in misses:
+            lines.append(f"- {what}" + (f": {'; '.join(where[:6])}" if where else ""))
     return "\n".join(lines) + "\n"
+
+
+def serving_lines(serving_: dict) -> list[str]:
+    plain = serving_["plain"]
+    lines = ["", "| online read, in process (10 teams) | p50 | p99 | p50 vs plain |",
+             "| --- | --- | --- | --- |"]  # fmt: skip
+    labels = {
+        "plain": "plain view features",
+        "python_odfv": "team service: starter python ODFV (request data)",
+        "singleton_odfv": "same, python ODFV with singleton=True",
+        "pandas_odfv": "same, pandas ODFV",
+        "python_odfv_no_request": "service with a python ODFV needing no request data",
+        "stored_odfv_no_request": "same ODFV with write_to_online_store=True",
+    }
+    for name, label in labels.items():
+        row = serving_[name]
+        ratio = "1.00x" if name == "plain" else (
+            verdict(row["vs_plain_p50"], TARGETS["python_odfv_vs_plain"])
+            if name == "python_odfv" else f"{row['vs_plain_p50']:.2f}x"
+        )  # fmt: skip
+        lines.append(f"| {label} | {row['p50_ms']:.2f} ms | {row['p99_ms']:.2f} ms | {ratio} |")
+    del plain
+    return lines
 
 
 def plot(results: dict, path: Path) -> None:
@@ -386,57 +593,83 @@ def plot(results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = results["team_apply"]
+    rows = results["sizes"]
     sizes = [row["teams"] for row in rows]
-    figure, axis = plt.subplots(figsize=(7, 4))
-    series = (
-        ("ours_ms", "feast-federation team apply"),
-        ("stock_ms", "raw store.apply"),
-        ("plan_ms", "feast-federation plan"),
-        ("audit_ms", "feast-federation audit"),
-    )
-    for key, label in series:
-        axis.plot(sizes, [row[key] for row in rows], marker="o", label=label)
-    axis.set_xscale("log")
-    axis.set_yscale("log")
-    axis.set_xlabel("teams already in the registry")
-    axis.set_ylabel("median time (ms)")
-    axis.set_title("Team apply, plan and audit as the registry grows")
-    axis.grid(True, which="both", alpha=0.3)
-    axis.legend()
+    figure, (inside, commands) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for name in rows[-1]["in_process_ms"]:
+        inside.plot(sizes, [r["in_process_ms"][name] for r in rows], marker="o", label=name)
+    inside.plot(sizes, [r["team_apply"]["unpaired"]["ours_ms"] for r in rows], marker="o",
+                label="team apply")  # fmt: skip
+    inside.plot(sizes, [r["team_apply"]["unpaired"]["stock_ms"] for r in rows], marker="x",
+                linestyle="--", label="raw partial apply (stock)")  # fmt: skip
+    inside.plot(sizes, [r["sync_one_team"]["ours_ms"] for r in rows], marker="o",
+                label="platform sync, one team")  # fmt: skip
+    inside.plot(sizes, [r["sync_one_team"]["stock_ms"] for r in rows], marker="x",
+                linestyle="--", label="stock store.apply, one team")  # fmt: skip
+    inside.set_title("In process (median ms)")
+    for name in CLI_FIGURES:
+        commands.plot(sizes, [r["cli"][name]["s"] for r in rows], marker="o", label=name)
+    commands.plot(sizes, [r["add_team"]["ours_s"] for r in rows], marker="o", label="add-team")
+    commands.set_title("Commands, whole processes (s)")
+    for axis in (inside, commands):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("registered teams")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=7)
+    figure.suptitle("Whole-org commands as the org grows")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
+    parser.add_argument("--quick", action="store_true", help="10 and 50 teams, few repeats")
     parser.add_argument("--output", type=Path, default=BENCH_DIR)
+    parser.add_argument("--cache", type=Path, default=orgs.DEFAULT_CACHE,
+                        help="where built orgs are kept")  # fmt: skip
+    parser.add_argument("--rebuild", action="store_true", help="build every org again")
+    parser.add_argument("--sizes", help="comma-separated team counts (default 10,100,1000,10000)")
     args = parser.parse_args()
-    sizes, repeats, runs, iterations = (
-        ([10, 50], 5, 2, 100) if args.quick else ([10, 100, 1000], 15, 5, 1000)
-    )
+    sizes = [10, 50] if args.quick else [10, 100, 1000, 10_000]
+    if args.sizes:
+        sizes = [int(size) for size in args.sizes.split(",")]
     args.output.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
-        results = {
-            "quick": args.quick,
-            "machine": machine(),
-            "targets": TARGETS,
-            "team_apply": team_apply(sizes, repeats, scratch),
-            "registry_kinds": registry_kinds(sizes[-1] if args.quick else 100, repeats, scratch),
-            "platform_sync": platform_sync(runs, scratch),
-            "onboarding": onboarding(runs + 1, scratch),
-            "serving": serving(iterations, scratch),
-        }
+        rows, table = [], ""
+        results = {"quick": args.quick, "machine": machine(), "targets": TARGETS, "sizes": rows}
+        # The small figures first: the results are written after each size from the second
+        # on, so a long run stopped at its largest size still leaves the sizes it measured.
+        results["registry_kinds"] = registry_kinds(
+            sizes[-1] if args.quick else 100, 5 if args.quick else 15, args.cache, args.rebuild
+        )
+        results["serving"] = serving(100 if args.quick else 2000, args.cache, args.rebuild)
+        for teams in sizes:
+            large = teams >= 10_000
+            repeats = (
+                {"cli": 1, "read": 2, "apply": 3, "sync": 1} if args.quick else
+                {"cli": 3, "read": 3 if large else 7, "apply": 9, "sync": 3 if large else 5}
+            )  # fmt: skip
+            profiled = teams == sizes[-1] or teams >= 1000  # a stopped run keeps some
+            rows.append(measure_size(teams, repeats, args.cache, args.rebuild, profiled, scratch))
+            if len(rows) > 1:
+                results["growth"] = growths(results)
+                table = write_results(results, args.output)
+    print(table)
+
+
+def write_results(results: dict, output: Path) -> str:
+    """results.json, results.md and scaling.png of the sizes measured so far."""
     # bench/serve.py keeps its figures in the same file, under "serve": leave them there.
-    path = args.output / "results.json"
-    kept = json.loads(path.read_text()) if path.is_file() else {}
+    path = output / "results.json"
+    earlier = json.loads(path.read_text()) if path.is_file() else {}
+    kept = {"serve": earlier["serve"]} if "serve" in earlier else {}
     path.write_text(json.dumps({**kept, **results}, indent=2))
     table = markdown(results)
-    (args.output / "results.md").write_text(table)
-    plot(results, args.output / "scaling.png")
-    print(table)
+    (output / "results.md").write_text(table)
+    plot(results, output / "scaling.png")
+    return table
 
 
 if __name__ == "__main__":

@@ -1,14 +1,15 @@
 """The feature server under HTTP load: stock `feast serve` defaults against
 `feast-federation serve` defaults, in the same run, on 127.0.0.1.
 
-    python bench/serve.py            # >= 20,000 requests per server; 1,000-team registry
+    python bench/serve.py            # >= 20,000 requests per server; 10,000 registered teams
     python bench/serve.py --quick    # small: what the tests run
 
 A few concurrent clients, each one keep-alive connection, alternate a team's FeatureService
 (python ODFV) and the same view's plain features. Reported: failed requests, p50/p99 of each,
-the longest request (a stall), worker replacements, p50 with 1,000 teams against 10, and the
-seconds from a team's apply to the first successful fetch of its new service. The figures go
-into results.json under "serve" (the other keys are bench/run.py's).
+the longest request (a stall), worker replacements, p50 with 10,000 registered teams against
+10, and the seconds from a team's apply to the first successful fetch of its new service. The
+orgs are bench/orgs.py's (teams really registered; built once, cached). The figures go into
+results.json under "serve" (the other keys are bench/run.py's).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH_DIR), str(BENCH_DIR.parent / "tests")]
 
-from run import build_org, machine, percentile  # noqa: E402
+import orgs  # noqa: E402
+from run import machine, percentile  # noqa: E402
 
 from support import free_port  # noqa: E402
 from support.serving import (  # noqa: E402
@@ -36,7 +38,8 @@ from support.serving import (  # noqa: E402
     worker_boots,
 )
 
-TARGETS = {"service_vs_plain_p99": 1.5, "teams_1000_vs_10_p50": 1.1, "longest_stall_ms": 100}
+TARGETS = {"service_vs_plain_p99": 1.2, "teams_many_vs_10_p50": 1.1, "longest_stall_ms": 100,
+           "failed": 0, "over_100ms": 0}  # fmt: skip
 SERVICE = "bench_campaign_model"
 SERVICE_BODY = fetch_body(SERVICE)
 PLAIN_BODY = json.dumps(
@@ -151,14 +154,15 @@ def markdown(results: dict) -> str:
         row("team service p99", "service_p99_ms"),
         row("plain view p50", "plain_p50_ms"),
         row("plain view p99", "plain_p99_ms"),
-        row("service / plain p99 (goal <= 1.5x)", "ratio_service_vs_plain_p99", "{:.2f}x"),
+        row("service / plain p99 (goal <= 1.2x)", "ratio_service_vs_plain_p99", "{:.2f}x"),
         row("longest request (goal < 100 ms)", "longest_ms", "{:.1f} ms"),
-        row("requests over 100 ms", "over_100ms", "{}"),
+        row("requests over 100 ms (goal 0)", "over_100ms", "{}"),
         "",
-        f"With {results['many_teams']} teams (ours): service p50 {big['service_p50_ms']:.2f} ms, "
-        f"p99 {big['service_p99_ms']:.2f} ms, longest {big['longest_ms']:.1f} ms, "
-        f"failed {big['failed']}; p50 {results['many_teams']} / 10 teams: {teams_ratio:.2f}x "
-        f"(goal <= 1.1x).",
+        f"With {results['many_teams']:,} teams (ours): service p50 {big['service_p50_ms']:.2f} ms, "
+        f"p99 {big['service_p99_ms']:.2f} ms (plain {big['plain_p99_ms']:.2f} ms: "
+        f"{big['ratio_service_vs_plain_p99']:.2f}x), longest {big['longest_ms']:.1f} ms, "
+        f"over 100 ms {big['over_100ms']}, failed {big['failed']}; p50 {results['many_teams']:,} "
+        f"/ 10 teams: {teams_ratio:.2f}x (goal <= 1.1x).",
         f"Team apply to first successful fetch of its new service: "
         f"{results['freshness']['seconds']:.2f} s with --refresh-seconds "
         f"{results['freshness']['refresh_seconds']}.",
@@ -170,8 +174,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: what the tests run")
     parser.add_argument("--output", type=Path, default=BENCH_DIR)
+    parser.add_argument("--cache", type=Path, default=orgs.DEFAULT_CACHE,
+                        help="where built orgs are kept")  # fmt: skip
     args = parser.parse_args()
-    many = 50 if args.quick else 1000
+    many = 50 if args.quick else 10_000
     size = {"requests": 1200 if args.quick else 24000, "clients": 4,
             "seconds": 60 if args.quick else 600}  # fmt: skip
     # The quick run is too short to reach the defaults' 1,000 requests: both servers replace
@@ -180,8 +186,8 @@ def main() -> None:
     limits = ["--max-requests", "100", "--max-requests-jitter", "25"] if args.quick else []
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
-        small_platform, small_team = build_org(scratch / "org-10", 10)
-        big_platform, _ = build_org(scratch / "org-many", many)
+        small, big = orgs.org(10, args.cache), orgs.org(many, args.cache)
+        small_platform, small_team, big_platform = small.platform, small.team, big.platform
         results = {"quick": args.quick, "machine": machine(), "targets": TARGETS,
                    "clients": size["clients"], "many_teams": many}  # fmt: skip
         results["stock_10"] = measure("stock", small_platform.path, scratch, size, limits)

@@ -57,7 +57,7 @@ def test_json_catalog_lists_views_users_and_teams(org):
     teams = {team["name"]: team for team in data["teams"]}
     assert teams["risk"]["owners"] == ["risk-leads@example.com"]
     [odfv] = teams["risk"]["on_demand_views"]
-    assert odfv["reads"] == ["user_features:account_balance", "user_features:age"]
+    assert odfv["reads"] == ["user_features:account_balance"]  # the starter projects its view
     assert odfv["outputs"] == ["balance_after_transaction", "spend_ratio"]
     assert {e["name"] for e in data["entities"]} == {"user", "driver", "customer"}
     assert all(s["kind"] == "FileSource" for s in data["sources"])

@@ -264,9 +264,11 @@ def test_the_operator_runs_the_repo_with_its_settings_and_never_feast_apply(oper
     persistence = services["registry"]["local"]["persistence"]
     if registry == "postgres":
         assert given["registry"] == {"path": store_yaml["registry"]["path"],
-                                     "cache_ttl_seconds": 60}  # fmt: skip
+                                     "cache_ttl_seconds": 60,
+                                     "serve_features_while_materializing": True}  # fmt: skip
     elif registry == "sqlite":
         assert given["registry"]["path"] == "sqlite:////feast/data/registry.db"
+        assert given["registry"]["serve_features_while_materializing"] is True
     else:
         path = "/feast/data/registry.pb" if registry == "file" else store_yaml["registry"]["path"]
         assert persistence == {"file": {"path": path, "cache_ttl_seconds": 60}}

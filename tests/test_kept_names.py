@@ -104,7 +104,7 @@ def test_published_policy_carries_kept_names_back():
 
     policy = parse_policy(policy_text("[churn.model+v1, 'a|b', cart]"))
     write = next(p for p in policy_permissions(policy) if p.name == write_permission_name("ml"))
-    assert _team_from(write).names == policy.teams["ml"].names
+    assert _team_from(write.tags).names == policy.teams["ml"].names
 
 
 @pytest.mark.slow

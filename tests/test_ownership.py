@@ -15,6 +15,8 @@ from feast_federation.rules.ownership import (
     Policy,
     Team,
     conflict_with_existing,
+    validate_grandfathered,
+    validate_policy,
     validate_team_name,
     violations,
 )
@@ -138,3 +140,124 @@ def test_each_team_has_its_own_offline_schema():
                               "growth: {owners: [g@x.io]}"), "federation.yaml")  # fmt: skip
     policy = parse_policy(shared.replace("analytics}\n  risk", "growth_dw}\n  risk"))
     assert [t.effective_offline_schema for t in policy.teams.values()] == ["growth_dw", "analytics"]
+
+
+# --- the ownership index against the rules it replaced -----------------------------------
+
+
+def reference_owner_of(name: str, keeping: list[Team], by_start: dict[str, list[Team]]) -> str:
+    """``Policy.owner_of`` as it was, a scan of the teams in the policy's order, restricted to
+    those that could match (which keeps 10,000 teams times 70,000 names to seconds): for
+    kept names the teams that keep any, for prefixes the teams whose prefix starts with the
+    name's first two characters."""
+    for team in keeping:
+        if name in team.names:  # most names are no team's kept name: keeping is then empty
+            return team.name
+    for team in by_start.get(name[:2], []):
+        if name.startswith(team.prefix):
+            return team.name
+    return PLATFORM
+
+
+def generated_policy(count: int, seed: int) -> Policy:
+    """``count`` teams with names of one to three underscore-joined parts, short enough that
+    many nest (``ab``, ``ab_c``, ``ab_c_d``: never validated), some holding kept names,
+    some of them another team's prefixed names or held by two teams."""
+    import random
+
+    chooser = random.Random(seed)
+    letters = "abcdefgh"
+    names: dict[str, None] = {}
+    while len(names) < count:
+        parts = [
+            "".join(chooser.choice(letters) for _ in range(chooser.randint(1, 3)))
+            for _ in range(chooser.randint(1, 3))
+        ]
+        names["_".join(parts)] = None
+    order = list(names)
+    teams = {}
+    for index, name in enumerate(order):
+        kept: tuple[str, ...] = ()
+        if index % 7 == 0:  # a kept name of its own, and another team's prefixed name
+            kept = (f"legacy_{name}", f"{order[index - 1]}_adopted")
+        elif index % 11 == 0:  # the same kept name as an earlier team
+            kept = (f"legacy_{order[index - 4]}",)
+        teams[name] = Team(name, (f"{name}@x.io",), names=kept)
+    return Policy(project="acme", teams=teams)
+
+
+def names_to_ask(policy: Policy) -> list[str]:
+    asked = ["", "_", "platform_view", "legacy", "a", "a_"]
+    for team in policy.teams.values():
+        asked += [team.name, team.prefix, f"{team.name}_model", f"{team.name}_x_y",
+                  f"{team.name}x_model", f"{team.name[:-1]}_model", *team.names]  # fmt: skip
+    return asked
+
+
+def test_the_ownership_index_gives_every_name_the_owner_the_scan_gave():
+    policy = generated_policy(10_000, seed=31)
+    by_start: dict[str, list[Team]] = {}
+    for team in policy.teams.values():
+        by_start.setdefault(team.prefix[:2], []).append(team)
+    keeping = [team for team in policy.teams.values() if team.names]
+    kept = {name for team in keeping for name in team.names}
+    asked = names_to_ask(policy)
+    expected = [
+        reference_owner_of(name, keeping if name in kept else [], by_start) for name in asked
+    ]
+    assert [policy.owner_of(name) for name in asked] == expected
+    # The policy holds nesting teams and kept names in every case the rules distinguish.
+    assert {PLATFORM} < set(expected) and len(set(expected)) > 3_000
+    nested = [n for n in asked if sum(n.startswith(t.prefix) for t in by_start.get(n[:2], [])) > 1]
+    assert nested and any(name.startswith("legacy_") for name in asked)
+
+
+def reference_validate_names(names: list[str]) -> None:
+    """The checks ``validate_policy`` made between team names, each against every earlier
+    one."""
+    seen: list[str] = []
+    for name in names:
+        for other in seen:
+            if other == name:
+                raise OwnershipError(f"team name {name!r}: team {name} is already registered")
+            if name.startswith(f"{other}_") or other.startswith(f"{name}_"):
+                shorter = min(name, other, key=len)
+                raise OwnershipError(
+                    f"team name {name!r}: prefixes would nest with registered team {other} "
+                    f"({shorter}_ would own the other's names)"
+                )
+        seen.append(name)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_policy_is_refused_for_the_first_clash_the_pairwise_checks_found(seed):
+    import random
+
+    chooser = random.Random(seed)
+    names = [f"team{index}_{chooser.choice('xyz')}" for index in range(300)]
+    names = list(dict.fromkeys(names))
+    at = chooser.randrange(1, len(names))
+    clash = chooser.choice(
+        [
+            names[chooser.randrange(at)].rsplit("_", 1)[0],  # an earlier team's prefix
+            f"{names[chooser.randrange(at)]}_more",  # nested under an earlier team
+            "team1",
+        ]  # fmt: skip
+    )
+    names.insert(at, clash)
+    with pytest.raises(OwnershipError) as expected:
+        reference_validate_names(names)
+    policy = Policy(project="acme", teams={name: Team(name, ("o@x.io",)) for name in names})
+    with pytest.raises(OwnershipError) as refused:
+        validate_policy(policy)
+    assert str(refused.value) == str(expected.value)
+    with pytest.raises(OwnershipError) as one_by_one:
+        validate_team_name(names[at], names[:at])
+    assert str(one_by_one.value) == str(expected.value)
+
+
+def test_a_kept_name_under_another_teams_prefix_names_the_first_such_team():
+    teams = {name: Team(name, ("o@x.io",)) for name in ("zed", "ab_c", "ab", "qq")}
+    teams["qq"] = Team("qq", ("o@x.io",), names=("ab_c_old",))
+    with pytest.raises(OwnershipError, match="starts with team ab_c's prefix ab_c_"):
+        validate_grandfathered(Policy(project="acme", teams=teams))

@@ -98,12 +98,20 @@ def test_benchmark_quick_mode_runs_and_reports_every_figure(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
-    assert [row["teams"] for row in results["team_apply"]] == [10, 50]
-    for row in results["team_apply"]:
-        assert row["ours_ms"] > 0 and row["stock_ms"] > 0 and row["ratio"] > 0
-    assert results["platform_sync"]["ratio"] > 0 and results["onboarding"]["ratio"] > 0
-    assert {"plain", "python_odfv", "pandas_odfv"} <= set(results["serving"])
+    rows = results["sizes"]
+    assert [row["teams"] for row in rows] == [10, 50]
+    for row in rows:
+        assert set(row["cli"]) == {"catalog", "platform audit", "team audit", "platform plan",
+                                   "team plan"}  # fmt: skip
+        assert all(figure["s"] > 0 and figure["peak_mb"] > 0 for figure in row["cli"].values())
+        assert {"catalog", "platform audit", "team audit", "platform plan", "team plan",
+                "policy load"} == set(row["in_process_ms"])  # fmt: skip
+        assert row["team_apply"]["unpaired"]["ratio"] > 0
+        assert row["team_apply"]["paired"]["ratio"] > 0
+        assert row["sync_one_team"]["ratio"] > 0 and row["add_team"]["ratio"] > 0
+    assert set(results["growth"]["cli"]) >= {"catalog", "add-team"}
+    assert {"plain", "python_odfv", "pandas_odfv", "singleton_odfv"} <= set(results["serving"])
     assert {row["registry"] for row in results["registry_kinds"]} == {"sqlite", "file"}
     table = (tmp_path / "results.md").read_text()
-    assert table in result.stdout and "| team apply, 10 teams in registry |" in table
+    assert table in result.stdout and "| `catalog`, command |" in table
     assert (tmp_path / "scaling.png").read_bytes().startswith(b"\x89PNG")

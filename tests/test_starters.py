@@ -115,8 +115,9 @@ def assert_team_repo_works(repo: Path, *, plan: bool = True) -> None:
 @pytest.mark.slow
 def test_cookiecutter_starts_a_team_from_a_view_only_this_platform_has(teams):
     views = (teams["pricing"] / "on_demand_views.py").read_text()
-    assert 'merchant_stats = platform_view("merchant_stats")' in views
-    assert 'features = ["orders", "revenue"]' in views  # not the text feature, category
+    # Its ODFV reads only the numeric features, not the text one (category).
+    assert 'merchant_stats = platform_view("merchant_stats", ["orders", "revenue"])' in views
+    assert 'features = ["orders", "revenue"]' in views
     assert_fully_rendered(teams["pricing"])
     assert_team_repo_works(teams["pricing"])
 

@@ -480,12 +480,14 @@ def _arrival(store, split: Split, permissions: list):
     """The adoption as a plan: the Permissions written, and one log entry per owner that
     records the owner's adopted objects as its own adds."""
     from feast_federation import registry
-    from feast_federation.registry.permissions import managed_permissions
+    from feast_federation.registry.permissions import managed_permission_protos
+    from feast_federation.rules.kinds import BY_NAME
     from feast_federation.transaction.plans import ADD, Change, LogEntry, Plan
 
     # Before-images too: the adopted objects were there already, so undoing the adoption
     # removes only the Permissions it added (and puts back any it replaced).
-    held = as_stored(managed_permissions(store), store.project)
+    collection = BY_NAME[PERMISSION].collection
+    held = {(collection, name): item for name, item in managed_permission_protos(store).items()}
     entries = []
     for owner in (PLATFORM, *split.teams):
         found = [

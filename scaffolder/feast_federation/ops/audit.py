@@ -66,13 +66,9 @@ def audit(repo: Repo) -> list[Finding]:
 
 def _team_audit(repo: Repo, store) -> list[Finding]:
     """The team's objects against its logged applies, and its users of missing features."""
-    policy = published_for(store, repo.owner)
     proto = registry.registry_proto(store)
-    own = {
-        item: dig
-        for item, dig in _team_kind_objects(proto, store.project).items()
-        if policy.owner_of(item.name) == repo.owner
-    }
+    policy = published_for(store, repo.owner, proto)
+    own = _team_kind_objects(proto, store.project, lambda name: policy.owner_of(name) == repo.owner)
     findings = []
     if applylog.kept(store):
         entries = applylog.read(store)
@@ -101,9 +97,10 @@ def _dangling(proto, store, usages: list) -> list[Finding]:
 
 def _audit(repo: Repo, store) -> list[Finding]:
     policy = load_policy(repo.path)
+    # One read of the registry for the whole audit: the transaction holds it.
     proto = registry.registry_proto(store)
     # The sync's own plan compares the registry with the platform repo's definitions.
-    sync_plan = platform_plan(repo, store)
+    sync_plan = platform_plan(repo, store, policy)
     entries = applylog.read(store) if applylog.kept(store) else None
     logged = applylog.last_applied(entries) if entries is not None else None
     defined = {
@@ -120,7 +117,7 @@ def _audit(repo: Repo, store) -> list[Finding]:
         findings += _team_findings(policy, logged, team_kinds)
         findings += _broken_log(applylog.chain_breaks(entries, links=False))
     findings += _dangling(proto, store, registry.team_usages(proto, store.project, policy))
-    return findings + _policy_drift(policy, published_teams(store)) + _unfinished(store)
+    return findings + _policy_drift(policy, published_teams(store, proto)) + _unfinished(store)
 
 
 def _broken_log(breaks: list) -> list[Finding]:
@@ -214,14 +211,14 @@ def _team_findings(policy: Policy, logged: dict, held: dict) -> list[Finding]:
     return findings
 
 
-def _team_kind_objects(proto, project: str) -> dict[Definition, str]:
-    """Services, ODFVs and request sources with their digests, read from the protos: no UDF
-    is rebuilt."""
+def _team_kind_objects(proto, project: str, keep=None) -> dict[Definition, str]:
+    """Services, ODFVs and request sources (those whose name ``keep`` accepts) with their
+    digests, read from the protos: no UDF is rebuilt."""
     collections = dict.fromkeys(BY_NAME[kind].collection for kind in sorted(TEAM_KINDS))
     return {
         Definition(kind, name): digest(item)
         for (collection, name), item in project_objects(proto, project).items()
-        if collection in collections
+        if collection in collections and (keep is None or keep(name))
         for kind in [kind_of_proto(collection, item)]
         if kind in TEAM_KINDS
     }

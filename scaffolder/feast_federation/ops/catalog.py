@@ -26,27 +26,36 @@ from feast_federation.sync.team import published_for
 
 def build(repo: Repo) -> dict:
     """The catalog of the repo's project, as plain data: a team repo reads the policy the
-    platform published into the registry, the platform repo its federation.yaml."""
+    platform published into the registry, the platform repo its federation.yaml.
+
+    One pass over the registry's objects: each owner is looked up once per object, and the
+    services, ODFVs and usages are grouped as they are read, not searched per team or view.
+    """
     store = registry.open_store(repo.path)
-    policy = load_policy(repo.path) if repo.is_platform else published_for(store, repo.owner)
     proto = registry.registry_proto(store)
+    policy = load_policy(repo.path) if repo.is_platform else published_for(store, repo.owner, proto)
     project = store.project
     usages = registry.team_usages(proto, project, policy)
+    users: dict[str, set[tuple[str, str, str, str]]] = {}
+    for usage in usages:
+        users.setdefault(usage.view, set()).add(
+            (str(usage.user.kind), usage.user.name, usage.owner, _version(usage))
+        )
     views = [_view(item, policy) for item in _in(proto.feature_views, project)]
     for view in views:
-        view["used_by"] = sorted(
-            {(str(u.user.kind), u.user.name, u.owner, _version(u)) for u in usages
-             if u.view == view["name"]}
-        )  # fmt: skip
         view["used_by"] = [
-            {"kind": k, "name": n, "team": t, "version": v} for k, n, t, v in view["used_by"]
+            {"kind": k, "name": n, "team": t, "version": v}
+            for k, n, t, v in sorted(users.get(view["name"], ()))
         ]
+    sources = sorted(
+        (item for item in proto.data_sources if item.project == project), key=lambda s: s.name
+    )
     return {
         "project": project,
         "entities": [_entity(item, policy) for item in _in(proto.entities, project)
                      if item.spec.name not in INTERNAL_NAMES],
-        "sources": [_source(item, policy) for item in proto.data_sources if item.project == project
-                    and policy.owner_of(item.name) == PLATFORM],
+        "sources": [_source(item, policy) for item in sources
+                    if policy.owner_of(item.name) == PLATFORM],
         "views": views,
         "teams": _teams(proto, project, policy, usages),
     }  # fmt: skip
@@ -132,26 +141,26 @@ def _teams(proto, project: str, policy: Policy, usages: list) -> list[dict]:
         reads.setdefault(usage.user.name, []).extend(
             f"{usage.target}:{feature}" for feature in sorted(usage.features)
         )
-    teams = []
-    for team in sorted(policy.teams.values(), key=lambda t: t.name):
-        services = [
-            {"name": s.spec.name, "description": s.spec.description,
-             "reads": sorted(reads.get(s.spec.name, []))}
-            for s in _in(proto.feature_services, project)
-            if policy.owner_of(s.spec.name) == team.name
-        ]  # fmt: skip
-        odfvs = [
-            {"name": v.spec.name, "description": v.spec.description,
-             "reads": sorted(reads.get(v.spec.name, [])),
-             "outputs": [f.name for f in v.spec.features]}
-            for v in _in(proto.on_demand_feature_views, project)
-            if policy.owner_of(v.spec.name) == team.name
-        ]  # fmt: skip
-        teams.append(
-            {"name": team.name, "prefix": team.prefix, "owners": list(team.owners),
-             "services": services, "on_demand_views": odfvs}
+    services: dict[str, list[dict]] = {}
+    for item in _in(proto.feature_services, project):
+        spec = item.spec
+        services.setdefault(policy.owner_of(spec.name), []).append(
+            {"name": spec.name, "description": spec.description,
+             "reads": sorted(reads.get(spec.name, []))}
         )  # fmt: skip
-    return teams
+    odfvs: dict[str, list[dict]] = {}
+    for item in _in(proto.on_demand_feature_views, project):
+        spec = item.spec
+        odfvs.setdefault(policy.owner_of(spec.name), []).append(
+            {"name": spec.name, "description": spec.description,
+             "reads": sorted(reads.get(spec.name, [])),
+             "outputs": [f.name for f in spec.features]}
+        )  # fmt: skip
+    return [
+        {"name": team.name, "prefix": team.prefix, "owners": list(team.owners),
+         "services": services.get(team.name, []), "on_demand_views": odfvs.get(team.name, [])}
+        for team in sorted(policy.teams.values(), key=lambda t: t.name)
+    ]  # fmt: skip
 
 
 # --- renderings ----------------------------------------------------------------------------

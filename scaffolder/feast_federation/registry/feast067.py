@@ -21,6 +21,8 @@ from datetime import datetime, timedelta, timezone
 import feast
 from feast.infra.registry import proto_registry_utils
 from feast.infra.registry.file import FileRegistryStore
+from feast.infra.registry.sql import SqlRegistry
+from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 
 from feast_federation.files import atomic_write
 
@@ -175,6 +177,41 @@ def validate_on_demand_views(store, odfvs: list) -> None:
     store._validate_all_feature_views([], odfvs, [], [])
 
 
+# --- reading a SQL registry whole only when a command needs it --------------------------
+
+
+def read_registry_on_first_use(store) -> None:
+    """Give ``store`` a SQL registry that is not read whole as it is created.
+
+    Feast's ``CachingRegistry.__init__`` fills its cache with ``proto()``, every row of
+    every table: at 10,000 teams 70,000 objects, about a second, paid by every command,
+    and again by those that then read the registry under its lock (audit, the platform
+    plan). A team's plan and apply read objects by name and need none of it. Here the
+    cache starts empty and stale, so the first cached read fills it (``cache_mode``
+    "sync", the default; other modes keep Feast's own registry). The registry is still
+    created where Feast creates it, on first use (``FeatureStore.registry``)."""
+    config = store.config.registry
+    if getattr(config, "registry_type", None) != "sql":
+        return
+    if getattr(config, "cache_mode", "sync") != "sync":
+        return
+
+    def create():
+        registry = _SqlRegistryReadOnFirstUse(config, store.config.project, None)
+        registry.opening = False
+        registry.cached_registry_proto_created = None  # stale: the first cached read fills it
+        return registry
+
+    store._create_registry = create
+
+
+class _SqlRegistryReadOnFirstUse(SqlRegistry):
+    opening = True
+
+    def proto(self):
+        return RegistryProto() if self.opening else super().proto()
+
+
 # --- holding one view of the registry for a whole write ----------------------------------
 
 
@@ -190,10 +227,12 @@ def held_registry(store) -> Iterator[None]:
     once (the caller holds the registry's lock, so it is the registry) and look-ups read
     it instead of the file (``is_held``). A SQL registry writes each object eagerly and, in
     its "sync" cache mode, re-reads the whole registry after every object: deferred here,
-    the cache is marked stale once at the end.
+    the cache is marked stale once at the end. Its whole-registry reads (``cached_proto``)
+    read the database once for the hold, until a write (``wrote``): at 10,000 teams each
+    read is 70,000 rows, and an audit or a platform plan needs the registry several times.
     """
     reg = store.registry
-    if getattr(reg, _HELD, False):
+    if getattr(reg, _HELD, False) or getattr(reg, _SNAPSHOT, _NOT_HELD) is not _NOT_HELD:
         yield  # already held by an enclosing transaction step
         return
     is_file = hasattr(reg, "_registry_store")
@@ -205,6 +244,7 @@ def held_registry(store) -> Iterator[None]:
         setattr(reg, _HELD, True)
     if deferred:
         reg.cache_mode = "deferred"
+        setattr(reg, _SNAPSHOT, None)  # read on first use
     try:
         yield
     finally:
@@ -214,9 +254,19 @@ def held_registry(store) -> Iterator[None]:
         if deferred:
             reg.cache_mode = "sync"
             reg.cached_registry_proto_created = None  # the next cached read reloads
+            setattr(reg, _SNAPSHOT, _NOT_HELD)
 
 
 _HELD = "_feast_federation_held"
+_SNAPSHOT = "_feast_federation_snapshot"
+_NOT_HELD = object()
+
+
+def wrote(store) -> None:
+    """The registry was written: a held SQL registry's next whole read reads the database."""
+    reg = store.registry
+    if getattr(reg, _SNAPSHOT, _NOT_HELD) is not _NOT_HELD:
+        setattr(reg, _SNAPSHOT, None)
 
 
 def is_held(store) -> bool:
@@ -226,10 +276,18 @@ def is_held(store) -> bool:
 
 def cached_proto(store):
     """The whole registry as protos, read once (``refresh`` then the cached proto; the held
-    proto, in a transaction); ODFV UDFs are not rebuilt."""
-    if not is_held(store):
-        store.registry.refresh(store.project)
-    return store.registry.cached_registry_proto
+    proto, in a transaction: a held SQL registry is read on the first call and not again
+    until it is written); ODFV UDFs are not rebuilt."""
+    reg = store.registry
+    if is_held(store):
+        return reg.cached_registry_proto
+    snapshot = getattr(reg, _SNAPSHOT, _NOT_HELD)
+    if snapshot is not _NOT_HELD and snapshot is not None:
+        return snapshot
+    reg.refresh(store.project)
+    if snapshot is None:
+        setattr(reg, _SNAPSHOT, reg.cached_registry_proto)
+    return reg.cached_registry_proto
 
 
 def sql_names(store, collections: list[str], prefix: str, names=()) -> dict[str, list[str]]:
@@ -276,8 +334,12 @@ def sql_engines(store):
 
 def serve_from_timer(store) -> None:
     """Requests never refresh the registry themselves (a 1,000-team refresh would stall
-    one): the feature server's own timer does, every ``registry_ttl_sec``."""
-    store.registry.cached_registry_proto_ttl = timedelta(0)
+    one): the feature server's own timer does, every ``registry_ttl_sec``. The registry is
+    read now if it has not been (``read_registry_on_first_use``), before any request."""
+    registry = store.registry
+    if getattr(registry, "cached_registry_proto_created", True) is None:
+        registry.refresh(store.project)
+    registry.cached_registry_proto_ttl = timedelta(0)
 
 
 # --- the feature server's FeatureService look-up ------------------------------------------

@@ -64,7 +64,7 @@ def list_platform_kinds(store: FeatureStore, proto) -> list:
     project, built from ``proto`` (``registry_proto``): only these are rebuilt as Feast
     objects, not the thousands of team objects beside them."""
     kinds = (ENTITY, DATA_SOURCE, FEATURE_VIEW, STREAM_FEATURE_VIEW, LABEL_VIEW)
-    return [from_proto(kind, item) for kind in kinds for item in _of_kind(store, proto, kind)]
+    return [from_proto(kind, item) for kind in kinds for item in protos_of_kind(store, proto, kind)]
 
 
 def list_team_kinds(store: FeatureStore, prefix: str, names=()) -> list:
@@ -133,12 +133,12 @@ def marked_for_removal(store: FeatureStore, proto, tag: str) -> list:
     return [
         from_proto(kind, item, skip_udf=True)
         for kind in kinds
-        for item in _of_kind(store, proto, kind)
+        for item in protos_of_kind(store, proto, kind)
         if (item.spec if "spec" in item.DESCRIPTOR.fields_by_name else item).tags.get(tag)
     ]
 
 
-def _of_kind(store: FeatureStore, proto, kind: str) -> list:
+def protos_of_kind(store: FeatureStore, proto, kind: str) -> list:
     """The protos of ``kind`` in the project (data sources: of that kind only)."""
     collection = BY_NAME[kind].collection
     if RegistryLocation.of(store).is_remote:

@@ -79,6 +79,7 @@ def _load(config: Path, repo_path: Path) -> FeatureStore:
     try:
         store = FeatureStore(repo_path=str(repo_path), fs_yaml_file=config)
         engines.prepare(store)  # reads batch_engine, which Feast validates when first read
+        feast067.read_registry_on_first_use(store)
     except Exception as exc:  # Feast raises many types for a bad config; all are user errors
         _check_variables(config)  # an unset variable elsewhere may be why it failed
         engine = explain_engine(exc)

@@ -18,8 +18,9 @@ The rules:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from feast_federation.errors import OwnershipError
 from feast_federation.rules.kinds import (  # noqa: F401 - the kinds are part of the rules
@@ -115,20 +116,59 @@ class Policy:
 
     def owner_of(self, name: str) -> str:
         """The team that grandfathered ``name``, else the team whose prefix starts it, else
-        the platform."""
-        for team in self.teams.values():
-            if name in team.names:
-                return team.name
-        for team in self.teams.values():
-            if name.startswith(team.prefix):
-                return team.name
-        return PLATFORM
+        the platform (the first such team in the policy's order, where a policy that was
+        never validated has several)."""
+        return self._ownership.owner_of(name)
+
+    @cached_property
+    def _ownership(self) -> OwnershipIndex:
+        # Built on the first look-up, once per Policy: its teams are not changed after.
+        return OwnershipIndex(self.teams.values())
 
     def team(self, name: str) -> Team:
         try:
             return self.teams[name]
         except KeyError:
             raise OwnershipError(f"team {name} is not registered in the policy") from None
+
+
+def underscore_prefixes(name: str) -> Iterator[str]:
+    """Each ``p`` such that ``name`` starts with ``p + "_"``: the team names whose prefix
+    could start ``name`` (``a_b_c``: ``a``, ``a_b``)."""
+    index = name.find("_")
+    while index != -1:
+        yield name[:index]
+        index = name.find("_", index + 1)
+
+
+class OwnershipIndex:
+    """``Policy.owner_of`` as two dictionary look-ups per underscore of a name, not a scan of
+    every team: a team ``t`` owns the names that start with ``t_``, so the candidates are the
+    name's own underscore prefixes. Where several teams match (a policy never validated),
+    the first in the policy's order wins, as a scan would find it."""
+
+    def __init__(self, teams: Iterable[Team]):
+        self.kept: dict[str, str] = {}
+        self.positions: dict[str, int] = {}
+        for position, team in enumerate(teams):
+            for name in team.names:
+                self.kept.setdefault(name, team.name)
+            self.positions.setdefault(team.name, position)
+
+    def owner_of(self, name: str) -> str:
+        owner = self.kept.get(name)
+        if owner is not None:
+            return owner
+        return self.prefix_owner(name) or PLATFORM
+
+    def prefix_owner(self, name: str, besides: str | None = None) -> str | None:
+        """The first team (other than ``besides``) whose prefix starts ``name``, or None."""
+        found, first = None, len(self.positions)
+        for candidate in underscore_prefixes(name):
+            position = self.positions.get(candidate)
+            if position is not None and position < first and candidate != besides:
+                found, first = candidate, position
+        return found
 
 
 @dataclass(frozen=True, order=True)
@@ -163,6 +203,23 @@ def validate_team_name(
 ) -> None:
     """Raise OwnershipError unless ``name`` may be registered next to ``registered`` teams
     while the platform holds objects named ``platform_names``."""
+    _check_team_name_form(name)
+    names = TeamNames()
+    for other in registered:
+        names.add(other)
+    names.refuse_clash(name)
+    shown_name = shown(name)
+    taken = sorted(n for n in platform_names if n.startswith(team_prefix(name)))
+    if taken:
+        listed = ", ".join(taken[:5]) + (f" and {len(taken) - 5} more" if len(taken) > 5 else "")
+        raise OwnershipError(
+            f"team name {shown_name}: its prefix {team_prefix(name)} would take the platform's "
+            f"{listed}; choose another name"
+        )
+
+
+def _check_team_name_form(name: object) -> None:
+    """The rules a team name obeys by itself."""
     if not isinstance(name, str):
         raise OwnershipError(f"team name {shown(name)}: must be a string")
     shown_name = shown(name)
@@ -179,20 +236,36 @@ def validate_team_name(
         raise OwnershipError(f"team name {shown_name}: {name} is reserved")
     if name in YAML_SPECIAL_WORDS:
         raise OwnershipError(f"team name {shown_name}: YAML reads {name} as a boolean or null")
-    for other in registered:
+
+
+class TeamNames:
+    """Registered team names, kept so that a new one is checked against all of them in
+    time proportional to its own length: two names clash when equal or when one starts
+    with the other's prefix, so only the new name's underscore prefixes, and the names
+    registered under its own prefix, can clash with it."""
+
+    def __init__(self) -> None:
+        self.positions: dict[str, int] = {}  # each registered name, in registration order
+        self.under: dict[str, int] = {}  # p -> the first name registered starting p_
+
+    def add(self, name: str) -> None:
+        position = self.positions.setdefault(name, len(self.positions))
+        for prefix in underscore_prefixes(name):
+            self.under.setdefault(prefix, position)
+
+    def refuse_clash(self, name: str) -> None:
+        """Raise OwnershipError naming the first registered team that ``name`` clashes with."""
+        positions = [self.positions.get(name), self.under.get(name)]
+        positions += [self.positions.get(prefix) for prefix in underscore_prefixes(name)]
+        found = [position for position in positions if position is not None]
+        if not found:
+            return
+        other = list(self.positions)[min(found)]
         if other == name:
-            raise OwnershipError(f"team name {shown_name}: team {name} is already registered")
-        if name.startswith(team_prefix(other)) or other.startswith(team_prefix(name)):
-            raise OwnershipError(
-                f"team name {shown_name}: prefixes would nest with registered team {other} "
-                f"({team_prefix(min(name, other, key=len))} would own the other's names)"
-            )
-    taken = sorted(n for n in platform_names if n.startswith(team_prefix(name)))
-    if taken:
-        listed = ", ".join(taken[:5]) + (f" and {len(taken) - 5} more" if len(taken) > 5 else "")
+            raise OwnershipError(f"team name {shown(name)}: team {name} is already registered")
         raise OwnershipError(
-            f"team name {shown_name}: its prefix {team_prefix(name)} would take the platform's "
-            f"{listed}; choose another name"
+            f"team name {shown(name)}: prefixes would nest with registered team {other} "
+            f"({team_prefix(min(name, other, key=len))} would own the other's names)"
         )
 
 
@@ -205,15 +278,19 @@ def validate_project_name(name: str) -> None:
 
 
 def validate_policy(policy: Policy) -> None:
-    """Raise OwnershipError if the registered teams break the naming rules among themselves."""
+    """Raise OwnershipError if the registered teams break the naming rules among themselves.
+
+    Linear in the teams: each is checked against the ones before it by look-ups
+    (``TeamNames``), not by comparing it with every one of them."""
     validate_project_name(policy.project)
     check_owners("platform", list(policy.platform_owners))
     check_role("platform", policy.platform_role)
-    seen: list[str] = []
+    seen = TeamNames()
     schemas: dict[str, str] = {}
     roles = {policy.platform_role: "the platform"}
     for name, team in policy.teams.items():
-        validate_team_name(name, seen)
+        _check_team_name_form(name)
+        seen.refuse_clash(name)
         validate_offline_schema(name, team.effective_offline_schema, schemas)
         check_owners(f"team {name}", list(team.owners))
         check_role(f"team {name}", team.effective_role)
@@ -222,7 +299,7 @@ def validate_policy(policy: Policy) -> None:
                 f"team {name}: role {team.effective_role} is already "
                 f"{roles[team.effective_role]}'s; every owner needs a role of its own"
             )
-        seen.append(name)
+        seen.add(name)
         schemas[team.effective_offline_schema] = name
         roles[team.effective_role] = f"team {name}"
     validate_grandfathered(policy)
@@ -231,6 +308,7 @@ def validate_policy(policy: Policy) -> None:
 def validate_grandfathered(policy: Policy) -> None:
     """Each grandfathered name has one team, and is not another team's prefixed name."""
     holders: dict[str, str] = {}
+    prefixes = OwnershipIndex(policy.teams.values())
     for team in policy.teams.values():
         for name in team.names:
             _check_kept_name(team.name, name)
@@ -241,12 +319,12 @@ def validate_grandfathered(policy: Policy) -> None:
                     f"team {team.name}: names: {name} is already team {holders[name]}'s"
                 )
             holders[name] = team.name
-            for other in policy.teams.values():
-                if other.name != team.name and name.startswith(other.prefix):
-                    raise OwnershipError(
-                        f"team {team.name}: names: {name} starts with team {other.name}'s "
-                        f"prefix {other.prefix}"
-                    )
+            other = prefixes.prefix_owner(name, besides=team.name)
+            if other is not None:
+                raise OwnershipError(
+                    f"team {team.name}: names: {name} starts with team {other}'s "
+                    f"prefix {team_prefix(other)}"
+                )
 
 
 def _check_kept_name(team: str, name: object) -> None:

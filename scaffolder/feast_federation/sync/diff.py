@@ -24,6 +24,7 @@ from feast_federation.transaction.plans import (
     UPDATE,
     Change,
     Plan,
+    change_order,
     object_key,
 )
 
@@ -86,7 +87,7 @@ def diff(owner: str, wanted: list, existing: list) -> Plan:
     for key, obj in current.items():
         changes.append(Change(*key, DELETE))
         to_delete.append(obj)
-    changes.sort(key=lambda change: (change.action == UNCHANGED, change.kind, change.name))
+    changes.sort(key=change_order)
     return Plan(owner=owner, changes=changes, to_apply=to_apply, to_delete=to_delete)
 
 

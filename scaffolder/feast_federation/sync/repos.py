@@ -76,7 +76,8 @@ def apply(
         promotion=_promotion(repo, env, skip_promotion_check),
         log={"environment": env} if env else {},
     )  # fmt: skip
-    carried_out = transaction.write(store, _writer(repo), planner(repo, prune=prune), safeguards)
+    plans = planner(repo, prune=prune, policy=policy)
+    carried_out = transaction.write(store, _writer(repo), plans, safeguards)
     if policy is not None:  # what team repos may read, committed with the platform repo
         transaction.read(
             store, repo.owner,
@@ -109,16 +110,18 @@ def check(repo: Repo) -> list[str]:
     return []
 
 
-def planner(repo: Repo, *, prune: bool = False):
-    """The function the transaction calls, under the registry's lock, to plan ``repo``."""
+def planner(repo: Repo, *, prune: bool = False, policy: Policy | None = None):
+    """The function the transaction calls, under the registry's lock, to plan ``repo``;
+    a platform repo's ``policy``, when the caller has loaded it already."""
     if repo.is_platform:
-        return lambda store: platform_plan(repo, store)
+        return lambda store: platform_plan(repo, store, policy)
     return lambda store: _team_plan(repo, store, prune)
 
 
-def platform_plan(repo: Repo, store) -> Plan:
-    """The platform repo's sync plan against ``store``; the caller holds the registry lock."""
-    policy = load_policy(repo.path)
+def platform_plan(repo: Repo, store, policy: Policy | None = None) -> Plan:
+    """The platform repo's sync plan against ``store``; the caller holds the registry lock.
+    ``policy``: its federation.yaml, when the caller has loaded it already."""
+    policy = load_policy(repo.path) if policy is None else policy
     if store.project != policy.project:
         raise FederationError(
             f"{store_file(repo.path)}: project {store.project} differs from "

@@ -129,11 +129,12 @@ def published(store, team_name: str) -> Team:
     return team
 
 
-def published_for(store, team_name: str) -> Policy:
+def published_for(store, team_name: str, proto=None) -> Policy:
     """The whole published policy, as a team repo reads it; refused as the team's apply is
-    when the registry has no policy or the team is not in it."""
+    when the registry has no policy or the team is not in it. Its teams from ``proto``
+    (``registry_proto``), when the caller has read it already."""
     published(store, team_name)
-    return published_policy(store)
+    return published_policy(store, proto)
 
 
 def _unknown_team_message(store, team: str) -> str:

@@ -37,6 +37,11 @@ class Change:
         return change
 
 
+def change_order(change: Change) -> tuple:
+    """How a plan lists its changes: what changes first, then by kind and name."""
+    return (change.action == UNCHANGED, change.kind, change.name)
+
+
 @dataclass(frozen=True)
 class LogEntry:
     """A log entry a write makes instead of the one its plan would (adoption: one per

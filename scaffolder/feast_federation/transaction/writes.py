@@ -33,6 +33,7 @@ _NAMED = 5  # objects a refusal names before it counts the rest
 def carry_out(store, backend: Backend, plan: Plan) -> dict[tuple[str, str], object]:
     """Write ``plan`` and return what it wrote, as stored protos by (collection, name)."""
     with feast067.held_registry(store):  # held already by the transaction; for other callers
+        feast067.wrote(store)  # from here on, a whole read of the registry reads it again
         if _needs_feast_apply(plan):
             store.apply(plan.to_apply, objects_to_delete=plan.to_delete, partial=False)
         else:
@@ -101,6 +102,7 @@ def record_sync_end(store) -> None:
 def _tag_project(store, change) -> None:
     project = project_with_tags(store, change)
     if project is not None:
+        feast067.wrote(store)
         store.registry.apply_project(project, commit=True)
 
 

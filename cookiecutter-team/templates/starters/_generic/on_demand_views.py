@@ -4,6 +4,24 @@
 {%- set listed = fields | map("tojson") | join(", ") -%}
 {#- The generated repo's ruff allows 100 columns: longer statements are split. -#}
 {%- set max_line = 100 -%}
+{%- if fields -%}
+# The platform view the starter builds on, read from the shared registry: only the
+# features the ODFV reads (Feast reads and converts every feature of a source for
+# every request).
+{% set one_line = view ~ " = platform_view(" ~ (view | tojson) ~ ", [" ~ listed ~ "])" -%}
+{% if one_line | length <= max_line -%}
+{{ one_line }}
+{%- else -%}
+{{ view }} = platform_view(
+    {{ view | tojson }},
+    [
+{%- for field in fields %}
+        {{ field | tojson }},
+{%- endfor %}
+    ],
+)
+{%- endif %}
+{%- else -%}
 # The platform view the starter builds on, read from the shared registry.
 {% if (view ~ " = platform_view(" ~ (view | tojson) ~ ")") | length <= max_line -%}
 {{ view }} = platform_view({{ view | tojson }})
@@ -11,6 +29,7 @@
 {{ view }} = platform_view(
     {{ view | tojson }}
 )
+{%- endif %}
 {%- endif %}
 
 # Request data: what the caller sends with each online request.

@@ -1,5 +1,7 @@
-# The platform view the starter builds on, read from the shared registry.
-customer_features = platform_view("customer_features")
+# The platform view the starter builds on, read from the shared registry: only the
+# features the ODFV reads (Feast reads and converts every feature of a source for
+# every request).
+customer_features = platform_view("customer_features", ["total_purchases", "avg_order_value"])
 
 # Request data: what the caller sends with each online request.
 {{ cookiecutter.team_name }}_cart_request = RequestSource(

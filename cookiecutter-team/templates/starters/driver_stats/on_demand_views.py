@@ -1,5 +1,7 @@
-# The platform view the starter builds on, read from the shared registry.
-driver_stats = platform_view("driver_stats")
+# The platform view the starter builds on, read from the shared registry: only the
+# features the ODFV reads (Feast reads and converts every feature of a source for
+# every request).
+driver_stats = platform_view("driver_stats", ["conv_rate", "acc_rate"])
 
 # Request data: what the caller sends with each online request.
 {{ cookiecutter.team_name }}_trip_request = RequestSource(

@@ -1,5 +1,7 @@
-# The platform view the starter builds on, read from the shared registry.
-user_features = platform_view("user_features")
+# The platform view the starter builds on, read from the shared registry: only the
+# features the ODFV reads (Feast reads and converts every feature of a source for
+# every request).
+user_features = platform_view("user_features", ["account_balance"])
 
 # Request data: what the caller sends with each online request.
 {{ cookiecutter.team_name }}_transaction_request = RequestSource(
