@@ -11,6 +11,20 @@ from support import ROOT
 
 pytest_plugins = ("support.fast_tier",)
 
+# The longest modules first (measured with --durations): workers take whole modules
+# (--dist loadfile), and a long one left for last keeps one core busy while the other idles.
+LONGEST_FIRST = (
+    "test_runners.py", "test_promotion_pipelines.py", "test_environments.py", "test_spark.py",
+    "test_ray.py", "test_properties.py", "test_adopt.py", "test_docs_snippets.py",
+    "test_kill_points.py", "test_s3_dynamodb.py", "test_compute_engine_errors.py",
+    "test_postgres.py", "test_reference_forms.py", "test_whole_org.py",
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order kept within
+
 
 @pytest.fixture(scope="session")
 def root() -> Path:

@@ -357,8 +357,7 @@ from feast_federation import feature_store
 store = feature_store(".")
 service = store.get_feature_service("marketing_user_model_v1")
 rows = [{"user_id": 1001, "current_year": 2026.0}, {"user_id": 1002, "current_year": 2026.0}]
-print(json.dumps(store.get_online_features(features=service, entity_rows=rows).to_dict()))
-"""
+print(json.dumps(store.get_online_features(features=service, entity_rows=rows).to_dict()))"""
 
 
 @pytest.mark.slow

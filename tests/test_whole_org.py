@@ -28,7 +28,19 @@ def org_of_200(tmp_path_factory):
 
 
 def test_catalog_and_audit_of_200_teams_print_what_they_printed_before(org_of_200):
-    assert outputs(*org_of_200) == json.loads(EXPECTED.read_text())
+    assert outputs(*org_of_200) == with_later_formats(json.loads(EXPECTED.read_text()))
+
+
+def with_later_formats(recorded: dict) -> dict:
+    """The recorded output as the catalog prints it since: TTLs as "30 days" (not Python's
+    "30 days, 0:00:00"), and each user of a view with the version it reads (no pins here:
+    "latest"). Nothing else about the recording changes."""
+    text = json.dumps(recorded).replace(", 0:00:00", "")
+    updated = json.loads(text)
+    for key in ("catalog", "team_catalog"):
+        for view in updated[key]["views"]:
+            view["used_by"] = [{**user, "version": "latest"} for user in view["used_by"]]
+    return updated
 
 
 # --- the bulk builder against the commands it stands in for -------------------------------

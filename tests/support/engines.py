@@ -93,7 +93,10 @@ def same_data(source: Org, target: Org) -> None:
     """Give ``target`` the sample parquet files of ``source`` (bootstraps an hour apart would
     hold different timestamps)."""
     from feast_federation import data_location
+    from feast_federation.rules.repo import records_data_location
 
+    if not records_data_location(source.platform):  # tables (Spark): loaded, not copied
+        return
     files = list(Path(data_location(source.platform)).glob("*.parquet"))
     assert files, f"{source.platform}: no sample parquet files at its data location"
     for parquet in files:
