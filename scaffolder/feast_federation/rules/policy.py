@@ -241,17 +241,20 @@ def register_team(
 ) -> Policy:
     """Add ``team`` to the policy file; safe against concurrent registrations.
 
-    The file is edited as a YAML document, not rewritten: comments, key order and layout
-    survive whatever order the sections are in.
+    The team's entry goes in as lines after the last team where the file is laid out so,
+    else through a round trip that keeps comments, key order and layout; either way the
+    result is read back and must be the old policy plus the team.
     """
+    global _last
     path = policy_path(platform_dir)
     with file_lock(path.with_name(f".{path.name}.lock")):
         text = _read(path) if path.exists() else ""
         policy = parse_policy(text, str(path))
         validate_team_name(team, policy.teams)
-        new_text = with_team(text, team, owners, role, offline_schema, source=str(path))
-        updated = parse_policy(new_text, str(path))
+        new_text, new_data = _edited(text, team, owners, role, offline_schema, str(path))
+        updated = _checked_policy(new_data, str(path))  # read back already, not parsed again
         atomic_write(path, new_text)
+        _last = (new_text, new_data, updated)
         return updated
 
 
@@ -272,6 +275,14 @@ def with_team(
     source: str = POLICY_FILE,
 ) -> str:
     """``text`` with ``team``'s entry added under ``teams``, the rest of it unchanged."""
+    return _edited(text, team, owners, role, offline_schema, source)[0]
+
+
+def _edited(
+    text: str, team: str, owners: Sequence[str], role: str, offline_schema: str, source: str
+) -> tuple[str, dict]:
+    """``with_team``'s text, and the data it reads as (checked equal to the old data plus
+    the team's entry)."""
     entry: dict = {"prefix": team_prefix(team), "owners": list(owners)}
     if role:
         entry["role"] = role
@@ -282,7 +293,7 @@ def with_team(
     wanted["teams"] = {**(wanted.get("teams") or {}), team: entry}
     edited = _inserted(text, team, entry)
     if edited is not None and _reads_as(edited, wanted):
-        return edited
+        return edited, wanted
     try:
         edited = _with_team(text, team, entry)
     except ImportError:
@@ -292,7 +303,7 @@ def with_team(
         ) from None
     if not _reads_as(edited, wanted):  # pragma: no cover - ruamel's round trip
         raise FederationError(f"{source}: could not add team {team}; add it by hand")
-    return edited
+    return edited, wanted
 
 
 def _reads_as(text: str, wanted: dict) -> bool:
