@@ -99,7 +99,8 @@ def test_the_ownership_hook_needs_no_feast_and_no_registry(baked, tmp_path):
     report = tmp_path / "report.json"
     for repo in baked:
         env = {**os.environ, "HOOK_REPORT": str(report)}
-        result = run([sys.executable, "-c", AUDITED, "check", "--offline", str(repo)], env=env)
+        result = run([sys.executable, "-c", AUDITED, "check", "--offline", str(repo)], env=env,
+                     fresh=True)  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
         assert json.loads(report.read_text()) == {"feast": [], "touched": []}
 
@@ -116,7 +117,7 @@ def test_the_ownership_hook_names_each_problem_from_the_source(baked, tmp_path):
         "nowhere = platform_view('clicks')\n"
     )
     try:
-        result = run([sys.executable, "-c", NO_FEAST, "check", "--offline", str(team)])
+        result = run([sys.executable, "-c", NO_FEAST, "check", "--offline", str(team)], fresh=True)
     finally:
         bad.unlink()
     assert result.returncode == 1

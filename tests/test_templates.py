@@ -204,7 +204,7 @@ def test_add_team_registers_and_bakes_without_importing_feast(cli_platform, tmp_
         f" '--output-dir', {str(tmp_path / 'teams')!r}], standalone_mode=False)\n"
         "assert 'feast' not in sys.modules, 'baking imported feast'\n"
     )
-    result = run([sys.executable, "-c", probe])
+    result = run([sys.executable, "-c", probe], fresh=True)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "teams" / "growth" / "on_demand_views.py").is_file()
     teams = yaml.safe_load((cli_platform / "federation.yaml").read_text())["teams"]

@@ -13,15 +13,36 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support.fast_tier import STUB_VARIABLE
+from support.zygote import command, run_forked
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(
-    args: list[str], cwd: Path | None = None, env: dict | None = None, **kwargs
+    args: list[str],
+    cwd: Path | None = None,
+    env: dict | None = None,
+    fresh: bool = False,
+    **kwargs,
 ) -> subprocess.CompletedProcess:
-    """Run a fresh process with this interpreter's environment; never raises on failure."""
+    """Run a fresh process with this interpreter's environment; never raises on failure.
+
+    A Python command is forked from a warm process that has imported Feast (support.zygote)
+    unless ``fresh``: a test about what a process imports needs an interpreter of its own."""
     env = {**(env or os.environ), "PYTHONWARNINGS": "ignore"}
+    if not fresh and forkable(args, env, kwargs):
+        return run_forked(args, cwd, env, **kwargs)
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
+
+
+def forkable(args: list, env: dict, options: dict) -> bool:
+    return (
+        command(args) is not None
+        and set(options) <= {"input", "timeout"}
+        and env.get("PYTHONPATH") == os.environ.get("PYTHONPATH")
+        and STUB_VARIABLE not in os.environ
+    )
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
