@@ -239,8 +239,10 @@ def check(repo: RepoArg, offline: OfflineOpt = False, env: EnvOpt = None) -> Non
 
 
 def _offline_problems(repo: Path) -> list[str]:
-    from feast_federation.rules.source_check import source_problems
+    from feast_federation.rules.source_check import platform_folder_notes, source_problems
 
+    for note in platform_folder_notes(repo):
+        output.note(note)
     return source_problems(repo)
 
 

@@ -152,6 +152,8 @@ def _github_job(job: dict, folder: str, key: str, pipeline: bool, name: str) -> 
     job = dict(job)
     job["name"] = f"{folder}: {job.get('name', name)}"
     job["defaults"] = {"run": {"working-directory": folder}}
+    if job.get("env") == {}:  # the template's placeholder, for stores that need no variables
+        del job["env"]
     if "concurrency" in job:  # the folder's applies queue behind one another, as a repo's do
         job["concurrency"] = {**job["concurrency"], "group": f"{job['concurrency']['group']}-{key}"}
     job["steps"] = [_github_step(step, folder, key) for step in job["steps"]]

@@ -96,8 +96,10 @@ def _missing_view(store, repo_dir: Path, name: str) -> str:
 
 def _from_contract(repo_dir: Path, name: str):
     from feast_federation.registry.contract import view_from_entry
+    from feast_federation.rules.source_check import with_platform_folder
 
-    entry = contract_view(load_contract(repo_dir), name, f"{contract_path(repo_dir)}")
+    contract, _ = with_platform_folder(repo_dir, load_contract(repo_dir))
+    entry = contract_view(contract, name, f"{contract_path(repo_dir)}")
     return view_from_entry(name, entry)
 
 
