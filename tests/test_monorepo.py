@@ -41,7 +41,7 @@ TEAMS = (("marketing", "customer_features"), ("risk", "user_features"))
 MAIN = "refs/heads/main"
 JOB_TOOLS = ("ruff", "pytest")
 SCRUBBED = ("PYTHONPATH", "VIRTUAL_ENV", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS")
-NEW_FIELD = "days_since_last_order"
+NEW_FIELD = "recency_days"
 
 
 def bake(root: Path, ci: str) -> Path:

@@ -36,6 +36,7 @@ from feast_federation.rules.ownership import (
 )
 from feast_federation.rules.references import version_tag
 from feast_federation.rules.repo import Repo
+from feast_federation.rules.source_check import with_platform_folder
 
 
 def _registry_objects(objects: dict, policy: Policy | None) -> dict[str, list[str]]:
@@ -90,7 +91,8 @@ def refuse_contract_drift(store, repo: Repo, objects: list) -> None:
     entities = entities_by_name(store)
     held = {name: registry.occupant(store, FEATURE_VIEW, name) for name in used}
     current = {name: view_entry(view, entities) for name, view in held.items() if view}
-    contract = load_contract(repo.path)
+    # In a monorepo, what the platform folder adds is part of what the team reads.
+    contract, _ = with_platform_folder(repo.path, load_contract(repo.path))
     found = differences(contract, current, used) + _pin_differences(store, contract, objects, repo)
     if found:
         raise FederationError(
