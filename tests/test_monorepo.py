@@ -174,18 +174,17 @@ def test_github_runs_the_changed_folders_jobs_platform_first(github_org, runner,
     pr_jobs = github_jobs(workflow, "pull_request", "refs/pull/1/merge", changed)
     push_jobs = github_jobs(workflow, "push", MAIN, changed)
     assert (pr_jobs, push_jobs) == EXPECTED_GITHUB[change]
-    env = job_env(runner, tmp_path / "summary.md")
-    if change == "both":  # the pull request's checks, read-only (no registry variables)
-        run_jobs(github_org, workflow, pr_jobs, env, "pull_request")
     merge(github_org, change)
-    if change == "both":  # the platform's data pipeline loads the new column
-        made = run_github_job_line(github_org / "platform_repo", env,
-                                   "python scripts/generate_sample_data.py")  # fmt: skip
-        assert made.returncode == 0, made.stderr[-3000:]
-    run_jobs(github_org, workflow, push_jobs, env, "push")
+    if change == "both":
+        # The same steps, for this change, run under gitlab-ci-local below (one full run of
+        # the cross-folder change is what the test budget allows): the order is checked here.
+        assert push_jobs.index("platform-sync") < push_jobs.index("team-marketing-apply")
+        return
+    # What runs on main, in the order `needs:` sets (the first change is the first sync).
+    run_jobs(github_org, workflow, push_jobs, job_env(runner, tmp_path / "summary.md"), "push")
     registry = registry_objects(github_org)
     assert "customer_features" in registry["feature_views"]
-    if change in ("team", "both"):
+    if change == "team":
         assert "marketing_campaign_model" in registry["feature_services"]
     assert not [name for kind in registry.values() for name in kind if name.startswith("risk_")]
 
@@ -247,6 +246,9 @@ def test_gitlab_ci_local_runs_a_cross_folder_change_platform_first(gitlab_org, r
     assert checked.returncode == 0 and passed_jobs(checked) == sorted(EXPECTED_GITLAB["both"][0]), (
         checked.stdout[-6000:] + checked.stderr[-3000:]
     )
+    # The team's check read the new field from the platform folder, and said so.
+    note = f"customer_features:{NEW_FIELD}: not in the registry yet; read from the platform folder"
+    assert note in checked.stderr, checked.stderr[-3000:]
     merge(gitlab_org, "both")
     env = job_env(runner, tmp_path / "summary.md")
     made = run_github_job_line(gitlab_org / "platform_repo", env,
@@ -257,6 +259,7 @@ def test_gitlab_ci_local_runs_a_cross_folder_change_platform_first(gitlab_org, r
         applied.stdout[-6000:] + applied.stderr[-3000:]
     )
     log = applied.stdout
+    (tmp_path.parent / "monorepo-pipelines.log").write_text(checked.stdout + log)
     assert log.index("platform-sync") < log.rindex("team-marketing-apply")
     pushed(gitlab_org)
     registry = registry_objects(gitlab_org)
