@@ -14,6 +14,7 @@ import yaml
 
 from support import invoke, run
 from support.actionlint import actionlint
+from support.pipelines import condition_holds
 
 BIN = Path(sys.executable).parent
 
@@ -166,3 +167,25 @@ def test_add_team_refusals_in_a_monorepo(orgs, tmp_path):
     assert not (orgs / "gitlab" / "teams" / "gamma").exists()
     assert (orgs / "gitlab" / ".gitlab-ci.yml").read_text() == before
     assert "gamma" not in (platform / "federation.yaml").read_text()
+
+
+def test_a_team_apply_after_the_platforms_sync_plans_again(orgs):
+    """With reviewed plans on, a team's apply carries out its pull request's plan, unless the
+    platform's sync of the same push ran: that plan was made against the registry before the
+    sync (stale by construction), so the apply plans again and applies in one run."""
+    workflow = orgs / "github" / ".github/workflows/feature-store.yml"
+    steps = yaml.safe_load(workflow.read_text())["jobs"]["team-alpha-apply"]["steps"]
+    on = {"vars.FEAST_REGISTRY_READONLY": "true", "github.event_name": "push"}
+
+    def runs(sync: str) -> list[str]:
+        context = {**on, "needs.platform-sync.result": sync}
+        return [step["run"].split()[0] + " " + step["run"].split()[1] for step in steps
+                if "run" in step and condition_holds(str(step.get("if", "")), context)]  # fmt: skip
+
+    assert runs("skipped") == ["pip install", "feast-federation reviewed-plan",
+                               "python apply.py"]  # fmt: skip
+    assert runs("success") == ["pip install", "python apply.py"]
+    pipeline = yaml.safe_load((orgs / "gitlab" / ".gitlab-ci.yml").read_text())
+    [line] = pipeline["team-alpha-apply"]["script"]
+    assert '&& git diff --quiet "$CI_COMMIT_BEFORE_SHA" "$CI_COMMIT_SHA" -- ' in line
+    assert '"$CI_PROJECT_DIR/platform"; then' in line

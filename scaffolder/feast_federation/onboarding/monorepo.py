@@ -157,6 +157,8 @@ def _github_job(job: dict, folder: str, key: str, pipeline: bool, name: str) -> 
     if "concurrency" in job:  # the folder's applies queue behind one another, as a repo's do
         job["concurrency"] = {**job["concurrency"], "group": f"{job['concurrency']['group']}-{key}"}
     job["steps"] = [_github_step(step, folder, key) for step in job["steps"]]
+    if pipeline and key != platform_key() and "refs/heads/main" in job.get("if", ""):
+        job["steps"] = [_after_the_sync(step) for step in job["steps"]]
     if pipeline:
         changed = f"needs.{GATE_JOB}.outputs.{key} == 'true'"
         after = []
@@ -188,6 +190,22 @@ def _github_step(step: dict, folder: str, key: str) -> dict:
             "feast-federation reviewed-plan ",
             f"feast-federation reviewed-plan --artifact {PLAN_ARTIFACT}-{key} ",
         )
+    return step
+
+
+_SYNCED = f"needs.{platform_key()}-sync.result"
+
+
+def _after_the_sync(step: dict) -> dict:
+    """A team apply's step, once more: when the platform's sync of the same push ran, the
+    plan the team's pull request saved was made against the registry before it and is stale
+    by construction (the views it reads changed), so the apply plans again and applies in one
+    run, as a reconcile run does; otherwise it carries out the reviewed plan."""
+    condition = str(step.get("if", ""))
+    if "FEAST_REGISTRY_READONLY == 'true'" in condition and "== 'push'" in condition:
+        return {**step, "if": f"{condition} && {_SYNCED} != 'success'"}
+    if "FEAST_REGISTRY_READONLY != 'true'" in condition and "!= 'push'" in condition:
+        return {**step, "if": f"{condition} || {_SYNCED} == 'success'"}
     return step
 
 
@@ -247,16 +265,28 @@ def _join_gitlab(org: Monorepo, pipeline: Path, folder: str, key: str) -> None:
     before = (config.get("default") or {}).get("before_script", [])
     for name, job in config.items():
         if isinstance(job, dict) and "script" in job:
-            root[f"{key}-{name}"] = _gitlab_job(job, folder, key, before)
+            root[f"{key}-{name}"] = _gitlab_job(job, folder, key, before, org.platform_dir)
     _dump(target, root, notes)
 
 
-def _gitlab_job(job: dict, folder: str, key: str, default_before: list[str]) -> dict:
+def _gitlab_job(
+    job: dict, folder: str, key: str, default_before: list[str], platform_dir: str
+) -> dict:
     job = dict(job)
     job["before_script"] = [f"cd {folder}", *job.get("before_script", default_before)]
     job["script"] = [line.replace(
         "feast-federation reviewed-plan ", f"feast-federation reviewed-plan --plan-job {key}-check "
     ) for line in job["script"]]  # fmt: skip
+    if key != platform_key() and job.get("stage") == "apply":
+        # The reviewed plan only when this push left the platform's folder alone: after the
+        # platform's sync the team's saved plan is stale by construction, so it plans again
+        # and applies in one run (see _after_the_sync).
+        unchanged = (f'git diff --quiet "$CI_COMMIT_BEFORE_SHA" "$CI_COMMIT_SHA" -- '
+                     f'"$CI_PROJECT_DIR/{platform_dir}"')  # fmt: skip
+        job["script"] = [line.replace(
+            '[ "$CI_PIPELINE_SOURCE" = push ]; then',
+            f'[ "$CI_PIPELINE_SOURCE" = push ] && {unchanged}; then',
+        ) for line in job["script"]]  # fmt: skip
     rules = []
     for rule in job.get("rules", []):
         condition = rule.get("if", "")

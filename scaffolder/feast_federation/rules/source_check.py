@@ -281,10 +281,10 @@ def with_platform_folder(repo_dir: Path, contract: dict) -> tuple[dict, list[str
     registry's, as last published) plus the fields the platform folder's definitions add to
     the views it lists, which the platform's sync applies before this folder's apply in the
     same push; and a note naming them. Elsewhere, ``contract`` as it is."""
-    org = monorepo_of(repo_dir)
-    if org is None or not org.platform.is_dir() or Path(repo_dir).resolve() == org.platform:
+    declared = platform_folder_fields(repo_dir)
+    if not declared:
         return contract, []
-    declared = declared_view_fields(org.platform)
+    org = monorepo_of(repo_dir)
     merged = copy.deepcopy(contract)
     added = []
     for view, fields in declared.items():
@@ -301,6 +301,17 @@ def with_platform_folder(repo_dir: Path, contract: dict) -> tuple[dict, list[str
         f"{', '.join(added)}: not in the registry yet; read from the platform folder's "
         f"definitions ({org.platform_dir}/), whose sync runs before this folder's apply"
     ]
+
+
+def platform_folder_fields(repo_dir: Path | str) -> dict[str, dict[str, str]]:
+    """In a team folder of a monorepo, the feature views the platform folder's definitions
+    declare, with their fields' types (``declared_view_fields``); elsewhere none."""
+    org = monorepo_of(repo_dir)
+    if org is None or not org.platform.is_dir():
+        return {}
+    if Path(repo_dir).expanduser().absolute() == org.platform:
+        return {}
+    return declared_view_fields(org.platform)
 
 
 def platform_folder_notes(repo_path: Path | str) -> list[str]:
