@@ -2,13 +2,16 @@
 pipelines run a folder's jobs when the folder changes, and on main the platform's sync
 before any team's apply.
 
-A monorepo org is baked, ``git init``ed and committed. For three changes in turn (the
-platform only, one team only, the platform and a team at once) the tests compute, from the
-generated pipelines' own path rules (GitHub: the path-filter gate feeding each job's ``if:``;
-GitLab: ``rules: changes:``), which jobs a pull (merge) request and the push to main run,
-and run those jobs' steps in that order in one fresh venv that installs feast-federation and
-Feast from a wheelhouse, as a runner would. The cross-folder change also runs under
-gitlab-ci-local (shell executor), which selects the jobs by the same rules itself.
+A monorepo org per CI system is baked, ``git init``ed and committed. For three changes in
+turn (the platform only, one team only, the platform and a team at once) the tests compute,
+from the generated pipelines' own path rules (GitHub: the path-filter gate feeding each
+job's ``if:``, and ``needs:``; GitLab: ``rules: changes:``), which jobs a pull (merge)
+request and the push to main run. The cross-folder change runs under gitlab-ci-local (shell
+executor), which selects the jobs by the same rules itself: both folders' merge-request
+checks, then the platform's sync and the team's apply after it. On GitHub the push jobs of
+the other two changes run their steps in order in the same venv (the backup, materialize
+and catalog steps left to the GitLab run): one fresh venv, installed from a wheelhouse by the
+jobs' own `pip install` lines, as a runner would.
 
 The tests share one org per CI system and run in order: each change picks up where the last
 left the registry.
