@@ -62,10 +62,11 @@ def start_monorepo(org: Monorepo, project: str, owners: Sequence[str], federatio
         owners=platform, platform=org.platform_dir).encode())  # fmt: skip
     atomic_write(root / ".pre-commit-config.yaml", _PRE_COMMIT.format(
         url=json.dumps(federation_url), rev=rev).encode())  # fmt: skip
+    pipeline = {"github": ".github/workflows/", "gitlab": ".gitlab-ci.yml"}.get(org.ci)
+    pipelines = (f"| `{pipeline}` | the pipelines: each folder's checks and applies, gated on "
+                 "what changed |\n") if pipeline else ""  # fmt: skip
     atomic_write(root / "README.md", _README.format(
-        project=project, platform=org.platform_dir, teams=org.teams_dir,
-        ci={"github": ".github/workflows/feature-store.yml", "gitlab": ".gitlab-ci.yml"}.get(
-            org.ci, "(no CI chosen)"),
+        project=project, platform=org.platform_dir, teams=org.teams_dir, pipelines=pipelines,
     ).encode())  # fmt: skip
     if org.ci == "github":
         (root / ".github" / "workflows").mkdir(parents=True, exist_ok=True)
@@ -412,8 +413,7 @@ the shared Feast project `{project}` by its owners only.
 | --- | --- |
 | `{platform}/` | the platform: entities, sources, views, and `federation.yaml` (the policy) |
 | `{teams}/<team>/` | a team's FeatureServices and On-Demand Feature Views |
-| `{ci}` | the pipelines: each folder's checks and applies, gated on what changed |
-| `CODEOWNERS` | who reviews what: the platform team the root and its folder, each team its own |
+{pipelines}| `CODEOWNERS` | who reviews what: the platform the root and its folder, a team its own |
 | `.pre-commit-config.yaml` | the ownership check of each folder, with that folder's rules |
 | `feast-federation-org.json` | the folders' names, which `feast-federation add-team` reads |
 
