@@ -15,6 +15,7 @@ import yaml
 from support import invoke, run
 from support.actionlint import actionlint
 from support.pipelines import condition_holds
+from support.runners import git, template_copy
 
 BIN = Path(sys.executable).parent
 
@@ -189,3 +190,27 @@ def test_a_team_apply_after_the_platforms_sync_plans_again(orgs):
     [line] = pipeline["team-alpha-apply"]["script"]
     assert '&& git diff --quiet "$CI_COMMIT_BEFORE_SHA" "$CI_COMMIT_SHA" -- ' in line
     assert '"$CI_PROJECT_DIR/platform"; then' in line
+
+
+def test_cruft_updates_one_folder_and_leaves_the_root_files_alone(tmp_path, monkeypatch):
+    template = tmp_path / "feast-federation"
+    template.mkdir()
+    template_copy(template)
+    monkeypatch.setenv("FEAST_FEDERATION_TEMPLATES", str(template))
+    monkeypatch.setenv("FEAST_FEDERATION_TEMPLATE_URL", str(template))
+    org = tmp_path / "org"
+    assert bootstrap(org, "--team", "alpha").exit_code == 0
+    git(org, "init", "-q", "-b", "main")
+    git(org, "add", "-A")
+    git(org, "commit", "-qm", "baked")
+    folder = template / "cookiecutter-platform" / "{{cookiecutter.repo_name}}"
+    for name, line in (("README.md", "A line the template gained."),
+                       (".pre-commit-config.yaml", "# a line the template gained")):  # fmt: skip
+        with (folder / name).open("a") as file:
+            file.write(f"\n{line}\n")
+    git(template, "commit", "-qam", "the template moves on")
+    updated = run([str(BIN / "cruft"), "update", "-y"], cwd=org / "platform")
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert "A line the template gained." in (org / "platform" / "README.md").read_text()
+    assert not (org / "platform" / ".pre-commit-config.yaml").exists()
+    assert "a line the template gained" not in (org / ".pre-commit-config.yaml").read_text()
