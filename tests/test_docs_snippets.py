@@ -172,6 +172,10 @@ README_COOKIECUTTER = (
 PLATFORM_BOOTSTRAP = (
     "feast-federation bootstrap org --team marketing:customer_features --team risk --apply"
 )
+PLATFORM_MONOREPO = (
+    "feast-federation bootstrap acme-features --layout monorepo --platform-dir platform_repo "
+    "--teams-dir team_repos --team marketing:customer_features"
+)
 TEAM_ODFV = "from feast import Field, RequestSource"
 TEAM_SERVING = "from datetime import datetime, timezone"
 TEAM_CATALOG = "feast-federation catalog . --format markdown"
@@ -185,7 +189,7 @@ TUTORIAL = ROOT / "docs" / "tutorial.md"
 
 RUNNERS = {
     "README.md": {README_USING},
-    "platform-guide.md": {PLATFORM_BOOTSTRAP, PLATFORM_PROMOTION},
+    "platform-guide.md": {PLATFORM_BOOTSTRAP, PLATFORM_PROMOTION, PLATFORM_MONOREPO},
     "team-guide.md": {
         TEAM_ODFV,
         TEAM_SERVING,
@@ -250,6 +254,15 @@ def test_readme_commands_run_in_order(tmp_path):
 def test_platform_guide_bootstrap_runs(tmp_path):
     run_shell(runnable(ROOT / "docs" / "platform-guide.md")[PLATFORM_BOOTSTRAP], tmp_path)
     assert (tmp_path / "org" / "teams" / "marketing" / "apply.py").is_file()
+
+
+def test_platform_guide_monorepo_runs(tmp_path):
+    """No Feast: baking, registering and the offline check never import it."""
+    run_shell(runnable(ROOT / "docs" / "platform-guide.md")[PLATFORM_MONOREPO], tmp_path)
+    org = tmp_path / "acme-features"
+    workflow = (org / ".github" / "workflows" / "feature-store.yml").read_text()
+    assert "team-risk-apply:" in workflow and "working-directory: team_repos/risk" in workflow
+    assert "/team_repos/risk/ risk@example.com" in (org / "CODEOWNERS").read_text()
 
 
 @pytest.mark.slow

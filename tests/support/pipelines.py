@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-_COMPARISON = re.compile(r"((?:vars|github)\.\w+) (==|!=) '([^']*)'")
+_COMPARISON = re.compile(r"((?:vars|github|needs)\.[\w.-]+) (==|!=) '([^']*)'")
 _EXPRESSION = re.compile(r"\$\{\{\s*([\w.]+)\s*\}\}")
 
 
@@ -32,10 +32,14 @@ class Ran:
 
 
 def condition_holds(condition: str, context: dict[str, str]) -> bool:
-    """A step's ``if:`` as the generated workflows write it: comparisons of ``vars.*`` and
-    ``github.*`` with quoted strings, joined by ``&&`` and ``||`` (no parentheses); unset
-    values are ``""``, as on GitHub."""
-    if not condition.strip():
+    """A step's or job's ``if:`` as the generated workflows write it: comparisons of
+    ``vars.*``, ``github.*`` and ``needs.*`` with quoted strings and ``!cancelled()``, joined
+    by ``&&`` and ``||`` (no parentheses), in ``${{ }}`` or not; unset values are ``""``, as
+    on GitHub."""
+    condition = condition.strip()
+    if condition.startswith("${{") and condition.endswith("}}"):
+        condition = condition[3:-2].strip()
+    if not condition:
         return True
     return any(
         all(_comparison(term, context) for term in alternative.split(" && "))
@@ -44,6 +48,8 @@ def condition_holds(condition: str, context: dict[str, str]) -> bool:
 
 
 def _comparison(term: str, context: dict[str, str]) -> bool:
+    if term.strip() == "!cancelled()":  # nothing here is ever cancelled
+        return True
     match = _COMPARISON.fullmatch(term.strip())
     assert match, f"an `if:` this helper cannot read: {term!r}"
     name, operator, value = match.groups()
@@ -87,6 +93,9 @@ def run_github_job(
     step that fails."""
     ran = Ran([])
     config = yaml.safe_load(workflow.read_text())
+    # A job's (else the workflow's) defaults.run.working-directory, from the checkout's root.
+    folder = ((config["jobs"][job].get("defaults") or config.get("defaults") or {}).get("run")
+              or {}).get("working-directory", ".")  # fmt: skip
     for step in config["jobs"][job]["steps"]:
         if "run" not in step or not wanted(step["run"]):
             continue
@@ -94,7 +103,8 @@ def run_github_job(
             continue
         step_env = {name: _expand(str(value), context) for name, value in
                     (step.get("env") or {}).items()}  # fmt: skip
-        result = _run_step(github_shell(config, job, step), step["run"], repo, env | step_env)
+        result = _run_step(github_shell(config, job, step), step["run"], repo / folder,
+                           env | step_env)  # fmt: skip
         ran.commands.append(step["run"])
         if result.returncode != 0:
             ran.failed = result
@@ -155,3 +165,100 @@ def _run_step(
 def _bash(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=600)  # fmt: skip
+
+
+# --- which jobs a pipeline runs for a change ------------------------------------------------
+
+
+def glob_pattern(glob: str) -> re.Pattern:
+    """A path glob as the path filters read it: ``**`` any depth (``**/`` none too), ``*``
+    within one folder."""
+    out, index = "", 0
+    while index < len(glob):
+        if glob.startswith("**/", index):
+            out, index = out + "(?:.*/)?", index + 3
+        elif glob.startswith("**", index):
+            out, index = out + ".*", index + 2
+        elif glob[index] == "*":
+            out, index = out + "[^/]*", index + 1
+        else:
+            out, index = out + re.escape(glob[index]), index + 1
+    return re.compile(out)
+
+
+def matches(globs: list[str], changed: list[str]) -> bool:
+    return any(glob_pattern(glob).fullmatch(path) for glob in globs for path in changed)
+
+
+def github_jobs(workflow: Path, event: str, ref: str, changed: list[str]) -> list[str]:
+    """The jobs of ``workflow`` GitHub would run for ``event`` on ``ref`` changing the files
+    ``changed``, in the order ``needs:`` lets them run: each job's ``if:`` evaluated with the
+    path gate's outputs as its filters decide (the paths-filter step's ``filters``), and the
+    results of the jobs it needs (success when run, skipped when not)."""
+    config = yaml.safe_load(workflow.read_text())
+    context = {"github.event_name": event, "github.ref": ref}
+    done: list[str] = []
+    results: dict[str, str] = {}
+    pending = dict(config["jobs"])
+    while pending:
+        ready = [name for name, job in pending.items()
+                 if all(need in results for need in _needs(job))]  # fmt: skip
+        assert ready, f"a circle of needs: {sorted(pending)}"
+        for name in ready:
+            job = pending.pop(name)
+            if not condition_holds(str(job.get("if", "")), context):
+                results[name] = "skipped"
+                context[f"needs.{name}.result"] = "skipped"
+                continue
+            results[name] = context[f"needs.{name}.result"] = "success"
+            done.append(name)
+            for step in job["steps"]:
+                if str(step.get("uses", "")).startswith("dorny/paths-filter@"):
+                    filters = yaml.safe_load(step["with"]["filters"])
+                    for key, globs in filters.items():
+                        hit = "true" if matches(globs, changed) else "false"
+                        context[f"needs.{name}.outputs.{key}"] = hit
+    return done
+
+
+def _needs(job: dict) -> list[str]:
+    needs = job.get("needs") or []
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+_GITLAB_TERM = re.compile(r'\$(\w+) (==|!=) (?:"([^"]*)"|\$(\w+))')
+
+
+def gitlab_rule_holds(condition: str, variables: dict[str, str]) -> bool:
+    """A rule's ``if:`` as the generated pipelines write it: ``$VAR == "value"``,
+    ``$VAR != "value"`` and ``$A == $B``, joined by ``&&``; unset variables are null."""
+    for term in condition.split(" && "):
+        match = _GITLAB_TERM.fullmatch(term.strip())
+        assert match, f"a rule this helper cannot read: {term!r}"
+        name, operator, literal, other = match.groups()
+        right = variables.get(other) if other else literal
+        if (variables.get(name) == right) != (operator == "=="):
+            return False
+    return True
+
+
+def gitlab_jobs(pipeline: Path, variables: dict[str, str], changed: list[str]) -> list[str]:
+    """The jobs of ``pipeline`` GitLab would run with ``variables`` for a change of the files
+    ``changed``: the first rule whose ``if:`` holds and whose ``changes:`` (if any) match
+    decides; in stage order."""
+    config = yaml.safe_load(pipeline.read_text())
+    stages = config.get("stages", ["build", "test", "deploy"])
+    chosen = []
+    for name, job in config.items():
+        if not isinstance(job, dict) or "script" not in job:
+            continue
+        for rule in job.get("rules", [{}]):
+            if "if" in rule and not gitlab_rule_holds(rule["if"], variables):
+                continue
+            changes = rule.get("changes")
+            if changes is not None and not matches(list(changes), changed):
+                continue
+            if rule.get("when") != "never":
+                chosen.append(name)
+            break
+    return sorted(chosen, key=lambda name: stages.index(config[name].get("stage", "test")))

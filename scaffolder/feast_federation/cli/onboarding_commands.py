@@ -56,7 +56,12 @@ def add_team(
     platform: Annotated[Path, typer.Option("--platform", help="The platform repo.")],
     owner: OwnerOpt = None,
     output_dir: Annotated[
-        Path | None, typer.Option("--output-dir", help="Where to create the team repo.")
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            help="Where to create the team repo [beside the platform's, in teams/; in a "
+            "monorepo, its teams folder].",
+        ),
     ] = None,
     starter_view: Annotated[
         str,
@@ -75,7 +80,9 @@ def add_team(
             "the platform runs one; else direct access]."
         ),
     ] = "",
-    ci: Annotated[str, typer.Option(help="github, gitlab or none.")] = "github",
+    ci: Annotated[
+        str | None, typer.Option(help="github, gitlab or none [github; a monorepo's own].")
+    ] = None,
     offline_schema: Annotated[
         str, typer.Option(help="The team's schema (dataset) in the offline store [team name].")
     ] = "",
@@ -99,7 +106,7 @@ def add_team(
         offline_store=offline_store, federation_requirement=federation_requirement,
         federation_repo_url=federation_repo_url,
     )  # fmt: skip
-    repo = bake_team_repo(spec, output_dir or spec.platform_dir.parent / "teams")
+    repo = bake_team_repo(spec, output_dir)
     output.team_added(name, platform, repo)
 
 
@@ -152,6 +159,19 @@ def bootstrap(
     apply_all: Annotated[
         bool, typer.Option("--apply", help="Also sync the platform, materialize, apply teams.")
     ] = False,
+    layout: Annotated[
+        str,
+        typer.Option(
+            help="polyrepo: one git repository per repo; monorepo: ORG_DIR is one repository "
+            "with the platform's folder, one folder per team, and the pipelines at its root."
+        ),
+    ] = "polyrepo",
+    platform_folder: Annotated[
+        str, typer.Option("--platform-dir", help="The platform's folder name.")
+    ] = "platform",
+    teams_dir: Annotated[
+        str, typer.Option("--teams-dir", help="The folder name the teams' folders go in.")
+    ] = "teams",
     environment: Annotated[
         list[str] | None,
         typer.Option(
@@ -178,7 +198,8 @@ def bootstrap(
         postgres_sslmode=postgres_sslmode, registry_server_address=registry_server_address,
         federation_requirement=federation_requirement, federation_repo_url=federation_repo_url,
         data_location=_absolute(data_location),
-        environments=tuple(environment or ()),
+        environments=tuple(environment or ()), layout=layout, repo_name=platform_folder,
+        teams_dir=teams_dir,
     )  # fmt: skip
     platform_dir, team_dirs = bake_org(org_dir, spec, teams)
     output.org_created(platform_dir, team_dirs)

@@ -231,6 +231,10 @@ OfflineOpt = Annotated[
 @user_errors
 def check(repo: RepoArg, offline: OfflineOpt = False, env: EnvOpt = None) -> None:
     """Check the repo's objects against the federation rules, writing nothing (pre-commit)."""
+    from feast_federation.rules.source_check import platform_folder_notes
+
+    for note in platform_folder_notes(repo):  # a monorepo's team folder, ahead of the registry
+        output.note(note)
     problems = _offline_problems(repo) if offline else _registry_problems(repo)
     output.print_problems(problems)
     if problems:

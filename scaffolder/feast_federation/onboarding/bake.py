@@ -18,6 +18,12 @@ from typing import Any
 from feast_federation.errors import FederationError
 from feast_federation.onboarding.ci_secrets import wire_ci_secrets
 from feast_federation.onboarding.k8s_secrets import wire_k8s_secrets
+from feast_federation.onboarding.monorepo import (
+    join_monorepo,
+    platform_key,
+    start_monorepo,
+    team_key,
+)
 from feast_federation.onboarding.specs import PlatformSpec, TeamSpec, handing_over
 from feast_federation.onboarding.starters import (
     check_starter_view,
@@ -41,6 +47,7 @@ from feast_federation.rules.environments import (
     store_file,
     store_files,
 )
+from feast_federation.rules.layout import Monorepo
 from feast_federation.rules.ownership import validate_team_name
 from feast_federation.rules.policy import register_team
 from feast_federation.rules.repo import STORE_FILE
@@ -86,12 +93,27 @@ def bake_platform_repo(spec: PlatformSpec, output_dir: Path) -> Path:
         return bake(PLATFORM_TEMPLATE, output_dir, spec.context())
 
 
-def bake_team_repo(spec: TeamSpec, output_dir: Path) -> Path:
+def bake_team_repo(spec: TeamSpec, output_dir: Path | None = None) -> Path:
     """Bake ``output_dir/<team>`` and register the team (the template's post-generation
-    hook); where it goes is checked before anything is written."""
+    hook); where it goes is checked before anything is written. In a monorepo the team's
+    folder goes in the teams' folder (``output_dir``, if given, must be it) and joins the
+    root's pipelines, CODEOWNERS and pre-commit config."""
+    org = spec.monorepo
+    if org is not None:
+        teams = org.root / org.teams_dir
+        if output_dir is not None and Path(output_dir).absolute() != teams:
+            raise FederationError(
+                f"--output-dir {output_dir}: in the monorepo {org.root}, team folders go in {teams}"
+            )
+        output_dir = teams
+    if output_dir is None:
+        output_dir = spec.platform_dir.parent / "teams"
     check_team_location(Path(output_dir) / spec.team)
     with handing_over(spec):
-        return bake(TEAM_TEMPLATE, output_dir, spec.context())
+        repo = bake(TEAM_TEMPLATE, output_dir, spec.context())
+    if org is not None:
+        join_monorepo(org, repo, team_key(spec.team), spec.owners)
+    return repo
 
 
 def bake_org(
@@ -108,13 +130,18 @@ def bake_org(
         raise FederationError(f"{org_dir}: exists and is not an empty directory")
     pairs = _new_teams(teams)
     platform_dir = bake_platform_repo(platform, org_dir)
+    if platform.layout == "monorepo":
+        org = Monorepo(org_dir.absolute(), platform.repo_name, platform.teams_dir, platform.ci)
+        start_monorepo(org, platform.project, platform.owners, platform.federation_repo_url,
+                       platform.feast_federation_version)  # fmt: skip
+        join_monorepo(org, platform_dir, platform_key(), platform.owners)
     team_dirs = []
     for name, view in pairs:
         owners = [f"{name}-leads@example.com"]
         team = TeamSpec.build(
             platform_dir, team=name, owners=owners, starter_view=view, ci=platform.ci
         )
-        team_dirs.append(bake_team_repo(team, org_dir / "teams"))
+        team_dirs.append(bake_team_repo(team, org_dir / platform.teams_dir))
     return platform_dir, team_dirs
 
 

@@ -48,6 +48,7 @@ from feast_federation.rules.choices import (
 )
 from feast_federation.rules.contract import registry_names
 from feast_federation.rules.environments import is_feature_repo, store_files
+from feast_federation.rules.layout import LAYOUTS, Monorepo, check_folders, monorepo_of
 from feast_federation.rules.ownership import (
     offline_schema_of,
     validate_offline_schema,
@@ -108,6 +109,10 @@ class PlatformSpec:
     data_location: str = ""
     # In promotion order (staging, then production); () keeps one registry.
     environments: tuple[str, ...] = ()
+    # One git repository per repo (polyrepo), or one for the whole org (monorepo): the
+    # platform's folder is ``repo_name``, the teams' folders are in ``teams_dir``.
+    layout: str = "polyrepo"
+    teams_dir: str = "teams"
 
     def __post_init__(self) -> None:
         """A platform spec cannot exist unchecked: every value is checked here, before
@@ -137,6 +142,13 @@ class PlatformSpec:
         check_deploy(self.deploy, self.backends)
         check_choice("postgres_sslmode", self.postgres_sslmode, POSTGRES_SSLMODES)
         object.__setattr__(self, "environments", check_environments(self))
+        check_choice("layout", self.layout, LAYOUTS)
+        check_folders(self.repo_name, self.teams_dir)
+        if self.layout == "monorepo" and self.environments:
+            raise FederationError(
+                "--layout monorepo with --environment: not supported yet (the root pipelines "
+                "promote no environments); choose one or the other"
+            )
 
     @classmethod
     def of_context(cls, values: Mapping[str, str]) -> PlatformSpec:
@@ -233,6 +245,11 @@ class TeamSpec:
     ci: str
     federation: FederationSource  # how the repo installs feast-federation, and its hooks
     environments: tuple[str, ...] = ()  # the platform's, in promotion order
+    monorepo: Monorepo | None = None  # the org's one repository, when the platform is in one
+
+    @property
+    def layout(self) -> str:
+        return "monorepo" if self.monorepo else "polyrepo"
 
     @classmethod
     def build(
@@ -243,7 +260,7 @@ class TeamSpec:
         owners: Sequence[str],
         starter_view: str = "",
         registry_server: str = "",
-        ci: str = "github",
+        ci: str | None = None,
         offline_schema: str = "",
         federation_requirement: str = "",
         federation_repo_url: str = "",
@@ -263,7 +280,8 @@ class TeamSpec:
         ``rendered_starter`` is what cookiecutter will render for the starter, read when it
         asked its questions. ``feast_federation_version``, ``project``, ``registry``,
         ``online_store`` and ``offline_store`` are only checked: a team repo takes the
-        platform's (its pre-commit rev, project and stores).
+        platform's (its pre-commit rev, project and stores). ``ci`` is the monorepo's
+        where the platform is in one (another is refused), else github unless given.
         """
         check_plain_text("platform_dir", str(platform_dir))
         platform = _platform_repo(platform_dir)
@@ -280,13 +298,20 @@ class TeamSpec:
         first_store = next(iter(store_files(platform).values()))
         backends = Backends.of_store_yaml(first_store.read_text(encoding="utf-8"))
         _check_inherited(team, backends, registry, online_store, offline_store)
+        org = monorepo_of(platform)
+        if org and ci is not None and ci != org.ci:
+            raise FederationError(
+                f"team {team}: ci {ci} differs from the monorepo's {org.ci}; its root "
+                "pipelines run every folder's jobs"
+            )
+        ci = org.ci if org else ci or "github"
         check_choice("ci", ci, CI_SYSTEMS)
         address = team_registry_server(platform, registry_server)
         return cls(
             platform_dir=platform, team=team, owners=tuple(owners), project=policy.project,
             backends=backends, starter_view=view, starter=starter, offline_schema=schema,
             registry_server=address, ci=ci, federation=source,
-            environments=policy.environments,
+            environments=policy.environments, monorepo=org,
         )  # fmt: skip
 
     @classmethod

@@ -14,6 +14,7 @@ import yaml
 
 from feast_federation.errors import FederationError
 from feast_federation.rules.choices import TEAM_SCOPED_OFFLINE_SETTINGS
+from feast_federation.rules.layout import monorepo_of
 from feast_federation.rules.policy import POLICY_FILE, policy_section
 from feast_federation.rules.values import (
     REQUIRED_PROJECT,
@@ -156,7 +157,10 @@ class FederationSource:
         requirement = next(
             (line.strip() for line in lines if requirement_name(line) == REQUIRED_PROJECT), None
         )
-        config = yaml.safe_load((repo_dir / PRE_COMMIT_FILE).read_text(encoding="utf-8")) or {}
+        # In a monorepo, pre-commit reads only the root's config.
+        org = monorepo_of(repo_dir)
+        hooks_file = (org.root if org else repo_dir) / PRE_COMMIT_FILE
+        config = yaml.safe_load(hooks_file.read_text(encoding="utf-8")) or {}
         hooks_repo = next(
             (
                 entry

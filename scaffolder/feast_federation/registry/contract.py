@@ -3,6 +3,7 @@ views rebuilt from contract entries for team repos that do not reach the registr
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 from feast import Entity, FeatureView, Field, FileSource, ValueType
@@ -59,6 +60,15 @@ def view_from_entry(name: str, entry: dict) -> FeatureView:
         name=name, entities=entities, schema=schema, source=source,
         ttl=timedelta(seconds=int(entry.get("ttl_seconds") or 0)),
     )  # fmt: skip
+
+
+def with_fields(view: FeatureView, fields: dict[str, str]) -> FeatureView:
+    """A copy of ``view`` with ``fields`` (name: type as the contract writes it) added."""
+    extended = copy.copy(view)
+    added = [Field(name=name, dtype=_dtype(text)) for name, text in fields.items()]
+    extended.features = [*view.features, *added]
+    extended.projection.features = [*extended.projection.features, *added]
+    return extended
 
 
 def _dtype(text: str):

@@ -9,6 +9,7 @@ the registry for everything the source cannot show.
 from __future__ import annotations
 
 import ast
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from feast_federation.rules.contract import (
     version_fields,
     version_tags,
 )
+from feast_federation.rules.layout import monorepo_of
 from feast_federation.rules.ownership import (
     DATA_SOURCE,
     ENTITY,
@@ -89,7 +91,7 @@ def source_problems(repo_path: Path | str) -> list[str]:
         return violations(repo.owner, definitions, load_policy(repo.path))
     if not contract_path(repo.path).is_file():
         return violations(repo.owner, definitions, Policy("", teams={repo.owner: Team(repo.owner)}))
-    contract = load_contract(repo.path)
+    contract, _ = with_platform_folder(repo.path, load_contract(repo.path))
     policy = _team_policy(contract, repo.owner)
     return (
         violations(repo.owner, definitions, policy)
@@ -267,3 +269,83 @@ def _view_read(call: ast.Call, where: str) -> ViewRead:
             and isinstance(e.value, str)
         )  # fmt: skip
     return ViewRead(f"{where}:{call.lineno}", view, features)
+
+
+# --- a monorepo: the platform folder's definitions, ahead of the registry -----------------------
+
+_VIEW_CLASSES = ("FeatureView", "BatchFeatureView")
+
+
+def with_platform_folder(repo_dir: Path, contract: dict) -> tuple[dict, list[str]]:
+    """The contract a team folder of a monorepo reads platform views from: its own (the
+    registry's, as last published) plus the fields the platform folder's definitions add to
+    the views it lists, which the platform's sync applies before this folder's apply in the
+    same push; and a note naming them. Elsewhere, ``contract`` as it is."""
+    declared = platform_folder_fields(repo_dir)
+    if not declared:
+        return contract, []
+    org = monorepo_of(repo_dir)
+    merged = copy.deepcopy(contract)
+    added = []
+    for view, fields in declared.items():
+        entry = merged["views"].get(view)
+        if entry is None:
+            continue
+        for feature, dtype in fields.items():
+            if feature not in entry["fields"]:
+                entry["fields"][feature] = dtype
+                added.append(f"{view}:{feature}")
+    if not added:
+        return contract, []
+    return merged, [
+        f"{', '.join(added)}: not in the registry yet; read from the platform folder's "
+        f"definitions ({org.platform_dir}/), whose sync runs before this folder's apply"
+    ]
+
+
+def platform_folder_fields(repo_dir: Path | str) -> dict[str, dict[str, str]]:
+    """In a team folder of a monorepo, the feature views the platform folder's definitions
+    declare, with their fields' types (``declared_view_fields``); elsewhere none."""
+    org = monorepo_of(repo_dir)
+    if org is None or not org.platform.is_dir():
+        return {}
+    if Path(repo_dir).expanduser().absolute() == org.platform:
+        return {}
+    return declared_view_fields(org.platform)
+
+
+def platform_folder_notes(repo_path: Path | str) -> list[str]:
+    """What a team folder's offline check takes from the platform folder, as notes."""
+    repo = find_repo(repo_path)
+    if repo.is_platform or not contract_path(repo.path).is_file():
+        return []
+    return with_platform_folder(repo.path, load_contract(repo.path))[1]
+
+
+def declared_view_fields(platform_dir: Path) -> dict[str, dict[str, str]]:
+    """The feature views the platform's source defines (``FeatureView(name="...",
+    schema=[Field(name="...", dtype=T)])``), each with its fields and their types as the
+    contract writes them; what the source cannot show as constants is left out."""
+    found: dict[str, dict[str, str]] = {}
+    for module in definition_modules(platform_dir):
+        try:
+            tree = ast.parse(module.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError):
+            continue  # the platform's own check names it
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or _callee_name(node.func) not in _VIEW_CLASSES:
+                continue
+            name = _constant_keyword(node, "name")
+            if name:
+                found[name] = dict(_typed_fields(node))
+    return found
+
+
+def _typed_fields(call: ast.Call):
+    for item in _keyword_list(call, "schema"):
+        if not isinstance(item, ast.Call) or _callee_name(item.func) != "Field":
+            continue
+        name = _constant_keyword(item, "name")
+        dtype = next((k.value for k in item.keywords if k.arg == "dtype"), None)
+        if name and dtype is not None:
+            yield name, ast.unparse(dtype).removeprefix("feast.types.").removeprefix("types.")

@@ -36,6 +36,7 @@ from feast_federation.rules.ownership import (
 )
 from feast_federation.rules.references import version_tag
 from feast_federation.rules.repo import Repo
+from feast_federation.rules.source_check import platform_folder_fields, with_platform_folder
 
 
 def _registry_objects(objects: dict, policy: Policy | None) -> dict[str, list[str]]:
@@ -90,7 +91,13 @@ def refuse_contract_drift(store, repo: Repo, objects: list) -> None:
     entities = entities_by_name(store)
     held = {name: registry.occupant(store, FEATURE_VIEW, name) for name in used}
     current = {name: view_entry(view, entities) for name, view in held.items() if view}
-    contract = load_contract(repo.path)
+    # In a monorepo, what the platform folder adds is part of what the team reads, and the
+    # platform's sync applies it before this apply: the registry is taken to hold it.
+    contract, _ = with_platform_folder(repo.path, load_contract(repo.path))
+    for view, fields in platform_folder_fields(repo.path).items():
+        for feature, dtype in fields.items():
+            if view in current:
+                current[view]["fields"].setdefault(feature, dtype)
     found = differences(contract, current, used) + _pin_differences(store, contract, objects, repo)
     if found:
         raise FederationError(

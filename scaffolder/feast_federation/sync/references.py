@@ -44,7 +44,10 @@ def platform_view(
             f"platform_view({name!r}, {features!r}): features must be a list of feature names"
         )  # fmt: skip
     repo_dir = Path(repo) if repo else _caller_repo()
-    view = _from_contract(repo_dir, name) if offline() else _from_registry(repo_dir, name)
+    if offline():
+        view = _from_contract(repo_dir, name)
+    else:
+        view = _ahead_of_the_registry(repo_dir, name, _from_registry(repo_dir, name))
     if features:
         missing = sorted(set(features) - {feature.name for feature in view.features})
         if missing:
@@ -55,6 +58,21 @@ def platform_view(
         view = view[list(features)]
     setattr(view, _MARK, True)
     return view
+
+
+def _ahead_of_the_registry(repo_dir: Path, name: str, view):
+    """In a team folder of a monorepo, the registry's ``view`` with the fields the platform
+    folder's definitions add to it, which the platform's sync applies first."""
+    from feast_federation.rules.source_check import platform_folder_fields
+
+    held = {feature.name for feature in view.features}
+    declared = platform_folder_fields(repo_dir).get(name, {})
+    ahead = {feature: dtype for feature, dtype in declared.items() if feature not in held}
+    if not ahead:
+        return view
+    from feast_federation.registry.contract import with_fields
+
+    return with_fields(view, ahead)
 
 
 def _from_registry(repo_dir: Path, name: str):
@@ -96,8 +114,10 @@ def _missing_view(store, repo_dir: Path, name: str) -> str:
 
 def _from_contract(repo_dir: Path, name: str):
     from feast_federation.registry.contract import view_from_entry
+    from feast_federation.rules.source_check import with_platform_folder
 
-    entry = contract_view(load_contract(repo_dir), name, f"{contract_path(repo_dir)}")
+    contract, _ = with_platform_folder(repo_dir, load_contract(repo_dir))
+    entry = contract_view(contract, name, f"{contract_path(repo_dir)}")
     return view_from_entry(name, entry)
 
 
