@@ -13,6 +13,8 @@ pytest_plugins = ("support.fast_tier",)
 
 # The longest modules first (measured with --durations): workers take whole modules
 # (--dist loadfile), and a long one left for last keeps one core busy while the other idles.
+# xdist keeps this order only with --no-loadscope-reorder (its default puts the modules with
+# the most tests first), which the Makefile passes.
 LONGEST_FIRST = (
     "test_runners.py", "test_promotion_pipelines.py", "test_environments.py", "test_spark.py",
     "test_ray.py", "test_properties.py", "test_adopt.py", "test_docs_snippets.py",

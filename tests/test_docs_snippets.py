@@ -26,7 +26,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from support import ROOT, build_org, free_port, invoke, run
+from support import ROOT, build_org, free_port, invoke, run, venv_commands_first
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 FENCE = re.compile(r"(<!-- not-run -->\n)?```(\w*)([^\n]*)\n(.*?)\n```", re.S)
@@ -59,9 +59,8 @@ def runnable(doc: Path) -> dict[str, str]:
 def environment() -> dict[str, str]:
     """This interpreter's bin first (python, feast-federation, cookiecutter), this checkout's
     package importable."""
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
     python_path = os.pathsep.join([str(ROOT / "scaffolder"), os.environ.get("PYTHONPATH", "")])
-    return {**os.environ, "PATH": path, "PYTHONPATH": python_path}
+    return venv_commands_first({**os.environ, "PYTHONPATH": python_path})
 
 
 def run_shell(text: str, cwd: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import cli, invoke, run
+from support import cli, invoke, run, venv_commands_first
 from support.pipelines import run_github_job
 from support.runners import clone_elsewhere
 
@@ -149,8 +149,7 @@ def test_a_failed_materialize_fails_the_scheduled_github_job(org, tmp_path):
     stock.write_text(yaml.safe_dump({k: v for k, v in yaml.safe_load(workflow.read_text()).items()
                                      if k != "defaults"}))  # fmt: skip
     summary = tmp_path / "summary.md"
-    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
+    env = venv_commands_first({**os.environ, "GITHUB_STEP_SUMMARY": str(summary)})
     data = org / "platform-data"  # the data location: now it is not there
     data.rename(tmp_path / "moved")
     try:

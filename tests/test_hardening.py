@@ -25,7 +25,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from support import file_digest, invoke, run
+from support import file_digest, invoke, run, venv_commands_first
 from support.pipelines import run_github_job
 
 pytestmark = pytest.mark.slow
@@ -80,8 +80,7 @@ def log_entries(org) -> list[dict]:
 def runner_env(**variables: str) -> dict[str, str]:
     """This machine's environment, the venv's commands first on PATH, no CI variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB_"))}
-    path = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    return env | {"PATH": path, "PYTHONWARNINGS": "ignore", **variables}
+    return venv_commands_first(env | {"PYTHONWARNINGS": "ignore", **variables})
 
 
 def apply_script(repo: Path, *args: str):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import run
+from support import file_digest, run
 from support.actionlint import actionlint
 from support.pipelines import GITHUB_SHELLS, github_shell, run_github_job
 
@@ -87,6 +87,8 @@ def test_zizmor_auditor_finds_nothing_above_low(orgs):
     files = sorted(str(p) for p in orgs.glob("github/**/.github/workflows/*.yml"))
     # every combination: 2 repos x (pipeline + template drift), and the platform's materialize
     assert len(files) == 200 * 5
+    # Combinations that differ only outside CI write the same file: audit each text once.
+    files = sorted({file_digest(Path(path)): path for path in files}.values())
     audit = run([str(BIN / "zizmor"), "--persona", "auditor", "--offline", "--no-progress",
                  "--format", "json", *files])  # fmt: skip
     findings = json.loads(audit.stdout)

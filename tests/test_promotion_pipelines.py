@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import run
+from support import run, venv_commands_first
 from support.pipelines import run_github_job, run_gitlab_job
 
 BIN = Path(sys.executable).parent
@@ -145,7 +145,7 @@ def test_the_main_pipeline_runs_staging_then_production_each_with_its_own_secret
     context = {"github.event_name": "push", "github.ref": "refs/heads/main",
                "vars.FEAST_REGISTRY_READONLY": "", "github.token": "unused"}  # fmt: skip
     base = {k: v for k, v in os.environ.items() if not k.startswith(("FEAST_", "GITHUB_"))}
-    base["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"  # python, feast-federation
+    base = venv_commands_first({**base, "PATH": os.environ["PATH"]})
     base["GITHUB_STEP_SUMMARY"] = str(tmp_path / "summary.md")
     with tempfile.TemporaryDirectory(prefix="feast-federation-pg-") as server_dir, \
             postgres_on_loopback(Path(server_dir)) as settings:  # fmt: skip

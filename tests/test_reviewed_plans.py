@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from support import build_org, file_digest, invoke, run
+from support import build_org, file_digest, invoke, run, venv_commands_first
 from support.forges import FakeGitHub, FakeGitLab, serving, zipped
 from support.pipelines import condition_holds, github_steps, run_github_job, run_gitlab_job
 
@@ -47,8 +47,7 @@ def runner_env(**variables: str) -> dict[str, str]:
     """This machine's environment without any CI system's variables, the venv's commands
     first on PATH (the job's `pip install -r requirements.txt` put them there)."""
     env = {k: v for k, v in os.environ.items() if not CI_VARIABLES.match(k)}
-    path = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    return env | {"PATH": path, "PYTHONWARNINGS": "ignore", "CI": "true", **variables}
+    return venv_commands_first(env | {"PYTHONWARNINGS": "ignore", "CI": "true", **variables})
 
 
 def workflow(repo: Path, kind: str) -> Path:

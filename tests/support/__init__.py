@@ -13,8 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support.fast_tier import STUB_VARIABLE
-from support.zygote import command, run_forked
+from support.zygote import command, run_forked, shims, socket_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,18 +30,19 @@ def run(
     A Python command is forked from a warm process that has imported Feast (support.zygote)
     unless ``fresh``: a test about what a process imports needs an interpreter of its own."""
     env = {**(env or os.environ), "PYTHONWARNINGS": "ignore"}
-    if not fresh and forkable(args, env, kwargs):
-        return run_forked(args, cwd, env, **kwargs)
+    if not fresh and command(args) is not None and set(kwargs) <= {"input", "timeout"}:
+        forked = run_forked(args, cwd, env, **kwargs)
+        if forked is not None:
+            return forked
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
 
 
-def forkable(args: list, env: dict, options: dict) -> bool:
-    return (
-        command(args) is not None
-        and set(options) <= {"input", "timeout"}
-        and env.get("PYTHONPATH") == os.environ.get("PYTHONPATH")
-        and STUB_VARIABLE not in os.environ
-    )
+def venv_commands_first(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with this interpreter's commands first on PATH (python, feast-federation,
+    cookiecutter), as a job's ``pip install -r requirements.txt`` puts them; ``python`` and
+    ``feast-federation`` run in the warm process (support.zygote) where they can."""
+    path = os.pathsep.join([shims(), str(Path(sys.executable).parent), env["PATH"]])
+    return {**env, "PATH": path, "FEAST_FEDERATION_ZYGOTE": socket_path()}
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

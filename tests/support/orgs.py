@@ -7,9 +7,9 @@ servers the environment it is given points at; ``FETCH`` reads a team service fr
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from support import run
@@ -98,27 +98,20 @@ RUN_APPLY_SCRIPT = 'sys.argv = ["apply.py"]\nrunpy.run_path("apply.py", run_name
 
 
 def run_together(commands: list[tuple[list[str], Path]], scratch: Path, timeout: float = 300):
-    """Start every command, release them at once when all are ready, return their results."""
+    """Start every command, release them at once when all are ready, return their results
+    as (exit code, stdout, stderr)."""
     go = scratch / "go"
-    processes = []
-    for index, (args, cwd) in enumerate(commands):
-        ready = scratch / f"ready-{index}"
-        processes.append(
-            (
-                ready,
-                subprocess.Popen(
-                    [*args, str(ready), str(go)],
-                    cwd=cwd,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                ),
-            )
-        )
-    deadline = time.monotonic() + timeout
-    while not all(ready.exists() for ready, _ in processes):
-        assert time.monotonic() < deadline, "processes never got ready"
-        assert all(p.poll() is None for _, p in processes), [p.communicate() for _, p in processes]
-        time.sleep(0.05)
-    go.touch()
-    return [(process.wait(timeout=timeout), *process.communicate()) for _, process in processes]
+    readies = [scratch / f"ready-{index}" for index in range(len(commands))]
+    with ThreadPoolExecutor(len(commands)) as pool:
+        started = [
+            pool.submit(run, [*args, str(ready), str(go)], cwd, timeout=timeout)
+            for (args, cwd), ready in zip(commands, readies, strict=True)
+        ]
+        deadline = time.monotonic() + timeout
+        while not all(ready.exists() for ready in readies):
+            assert time.monotonic() < deadline, "processes never got ready"
+            ended = [future.result() for future in started if future.done()]
+            assert not ended, [(result.stdout, result.stderr) for result in ended]
+            time.sleep(0.05)
+        go.touch()
+        return [(r.returncode, r.stdout, r.stderr) for r in (f.result() for f in started)]

@@ -5,22 +5,24 @@ The zygote imports Feast and the libraries it pulls in (never ``feast_federation
 generated repo: a child imports those itself, as a new process would, so what they read from
 the environment at import is the child's) and then waits on a Unix socket. For each command
 it forks a supervisor, which forks the child and reports the child's pid, then its exit
-status. The child takes the command's environment, working directory, ``sys.argv`` and
-``sys.path[0]`` as ``python`` would give them, runs the script, module or code as
-``__main__``, runs its atexit handlers and exits. Its output goes to files the caller reads.
+status. The child takes the caller's standard streams (passed over the socket), the
+command's environment, working directory, ``sys.argv`` and ``sys.path`` as ``python`` would
+give them, runs the script, module or code as ``__main__``, runs its atexit handlers and
+exits.
 
-``run()`` in this package sends a command here only where that proves what a fresh
-interpreter would: ``python SCRIPT``, ``python -m MODULE`` or ``python -c CODE`` with this
-interpreter and no other options, and the caller's PYTHONPATH (the fast tier's Feast stub
-rides on PYTHONPATH, so its processes are never forked from a process that has Feast).
+Two ways in: ``run()`` in this package (``python SCRIPT``, ``python -m MODULE``, ``python -c
+CODE`` with this interpreter and no other options), and the commands in ``shims()``, a folder
+to put first on PATH where a test runs shell lines or pipeline steps: ``feast-federation``
+and ``python`` there hand their command to the zygote. The zygote turns down, and the caller
+runs a real interpreter for, a command whose PYTHONPATH adds a folder the zygote's imports did
+not have (a test that makes Feast unimportable does so there, the fast tier too) and any
+``python`` command but those three forms (``-m pip``, ``-m venv`` and options among them).
 """
 
 from __future__ import annotations
 
 import atexit
-import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,21 +35,27 @@ warnings.simplefilter("ignore")
 import feast, feast.feature_store, feast.infra.registry.sql, feast.infra.online_stores.sqlite
 import pandas, pyarrow, sqlalchemy, typer, rich, yaml, jinja2, cookiecutter.main  # noqa
 assert feast and not any(name.startswith("feast_federation") for name in sys.modules)
+ENTRY = "import sys; from feast_federation.cli import main; sys.exit(main())"
+NEVER = {"pip", "venv", "ensurepip", "virtualenv"}
 
-def child(request):
+def accepts(request):
+    path = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
+    return (all(os.path.abspath(p) in sys.path for p in path)
+            and "FEAST_FEDERATION_FEAST_STUB" not in request["env"]
+            and not (request["mode"] == "module" and request["target"] in NEVER))
+
+def child(request, streams):
+    for fd, stream in enumerate(streams):
+        os.dup2(stream, fd)
+        os.close(stream)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
-    for fd, (path, flags) in enumerate(
-        [(request["stdin"], os.O_RDONLY)] + [(p, os.O_WRONLY | os.O_TRUNC) for p in request["out"]]
-    ):
-        opened = os.open(path, flags)
-        os.dup2(opened, fd)
-        os.close(opened)
     mode, target, rest = request["mode"], request["target"], request["rest"]
     sys.path[0] = {"script": os.path.dirname(os.path.abspath(target)), "module": os.getcwd(),
-                   "code": ""}[mode]
-    sys.argv = [{"script": target, "module": target, "code": "-c"}[mode], *rest]
+                   "code": "", "entry": os.path.dirname(request["argv0"])}[mode]
+    sys.argv = [request["argv0"] or {"script": target, "code": "-c"}.get(mode, target), *rest]
     code = 0
     try:
         if mode == "script":
@@ -55,7 +63,8 @@ def child(request):
         elif mode == "module":
             runpy.run_module(target, run_name="__main__", alter_sys=True)
         else:
-            exec(compile(target, "<string>", "exec"), {"__name__": "__main__"})
+            exec(compile(ENTRY if mode == "entry" else target, "<string>", "exec"),
+                 {"__name__": "__main__"})
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             code = exc.code or 0
@@ -74,14 +83,26 @@ def child(request):
         os._exit(code)
 
 def supervise(connection):
-    request = json.loads(connection.makefile().readline())
+    header, streams, _, _ = socket.recv_fds(connection, 16, 3)
+    length, body = int(header), b""
+    while len(body) < length:
+        body += connection.recv(length - len(body))
+    request = json.loads(body)
+    if not accepts(request):
+        connection.sendall(b"fresh\n")
+        os._exit(0)
     pid = os.fork()
     if pid == 0:
         connection.close()
-        child(request)
+        child(request, streams)
+    for stream in streams:
+        os.close(stream)
     connection.sendall(f"{pid}\n".encode())
     _, status = os.waitpid(pid, 0)
-    connection.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
+    try:
+        connection.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
+    except OSError:  # the caller gave up waiting (a timeout) and killed the child
+        pass
     os._exit(0)
 
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors reap themselves
@@ -98,23 +119,69 @@ while True:
     connection.close()
 """
 
+# The client half, shared by run_forked (imported) and the shims (their whole text).
+CLIENT = r"""
+import json, os, signal, socket, sys
+
+def command(args):
+    '''(mode, target, the rest of argv) for ``python ARGS...``, else None.'''
+    if len(args) > 1 and args[0] in ("-m", "-c"):
+        return ("module" if args[0] == "-m" else "code"), args[1], list(args[2:])
+    if args and not args[0].startswith("-"):
+        return "script", args[0], list(args[1:])
+    return None
+
+def forked(socket_path, mode, target, rest, env, cwd, streams, argv0="", timeout=None):
+    '''The exit status of the command run in a child of the zygote, or None if the zygote
+    turned it down; the second value is a function that kills the child.'''
+    request = {"mode": mode, "target": target, "rest": rest, "env": env, "cwd": cwd,
+               "argv0": argv0}
+    body = json.dumps(request).encode()
+    with socket.socket(socket.AF_UNIX) as connection:
+        connection.connect(socket_path)
+        socket.send_fds(connection, [b"%-16d" % len(body)], streams)
+        connection.sendall(body)
+        replies = connection.makefile()
+        first = replies.readline().strip()
+        if first == "fresh":
+            return None
+        connection.settimeout(timeout)
+        try:
+            return int(replies.readline())
+        except TimeoutError:
+            os.kill(int(first), signal.SIGKILL)
+            raise
+"""
+
+SHIM = """#!@PYTHON@ -S
+@CLIENT@
+real, entry, args = @REAL@, @ENTRY@, sys.argv[1:]
+found = ("entry", "", args) if entry else command(args)
+status = None
+if found:
+    status = forked(os.environ["FEAST_FEDERATION_ZYGOTE"], *found, dict(os.environ),
+                    os.getcwd(), [0, 1, 2], argv0=real if entry else "")
+if status is None:
+    os.execv(real, [real, *args])
+sys.exit(status if status >= 0 else 128 - status)
+"""
+
+_client: dict = {}
+exec(compile(CLIENT, "support/zygote.py CLIENT", "exec"), _client)
 _lock = threading.Lock()
 _zygote: dict[str, object] = {}
 
 
 def command(args: list) -> tuple[str, str, list[str]] | None:
-    """(mode, target, the rest of argv) for a command a zygote can run, else None."""
+    """(mode, target, the rest of argv) for a command of this interpreter, else None."""
     args = [str(arg) for arg in args]
-    if len(args) < 2 or args[0] != sys.executable:
+    if not args or args[0] != sys.executable:
         return None
-    if args[1] in ("-m", "-c") and len(args) > 2:
-        return ("module" if args[1] == "-m" else "code"), args[2], args[3:]
-    if not args[1].startswith("-"):
-        return "script", args[1], args[2:]
-    return None
+    return _client["command"](args[1:])
 
 
-def _socket_path() -> str:
+def socket_path() -> str:
+    """The running zygote's socket (started on first use, one per pytest process)."""
     with _lock:
         if "path" not in _zygote:
             folder = tempfile.mkdtemp(prefix="zyg-")  # short: Unix socket paths are 107 bytes
@@ -124,33 +191,48 @@ def _socket_path() -> str:
                                        stdout=subprocess.PIPE, text=True)  # fmt: skip
             assert process.stdout.readline().strip() == "ready", "the zygote did not start"
             atexit.register(process.kill)
-            _zygote.update(path=path, process=process)
+            _zygote.update(path=path, process=process, folder=folder)
         return _zygote["path"]
+
+
+def shims() -> str:
+    """A folder holding ``python`` and ``feast-federation`` that run in the zygote; put it
+    first on PATH, with FEAST_FEDERATION_ZYGOTE=socket_path() in the environment."""
+    folder = Path(os.path.dirname(socket_path())) / "bin"
+    with _lock:
+        if not folder.exists():
+            folder.mkdir()
+            venv = Path(sys.executable).parent
+            commands = (("python", sys.executable, False),
+                        ("feast-federation", str(venv / "feast-federation"), True))  # fmt: skip
+            for name, real, entry in commands:
+                shim = folder / name
+                text = SHIM.replace("@PYTHON@", sys.executable).replace("@CLIENT@", CLIENT)
+                shim.write_text(text.replace("@REAL@", repr(real)).replace("@ENTRY@", str(entry)))
+                shim.chmod(0o755)
+    return str(folder)
 
 
 def run_forked(
     args: list, cwd: Path | None, env: dict, input: str | None = None, timeout: float | None = None
-) -> subprocess.CompletedProcess:
+) -> subprocess.CompletedProcess | None:
+    """The command run in a child of the zygote, its output captured; None if the zygote
+    turned it down."""
     mode, target, rest = command(args)
-    with tempfile.TemporaryDirectory(prefix="zyg-job-") as scratch:
-        stdin, stdout, stderr = (os.path.join(scratch, name) for name in ("in", "out", "err"))
-        for path, text in ((stdin, input or ""), (stdout, ""), (stderr, "")):
-            Path(path).write_text(text)
-        request = {"mode": mode, "target": target, "rest": rest, "env": env,
-                   "cwd": str(cwd or os.getcwd()), "stdin": stdin,
-                   "out": [stdout, stderr]}  # fmt: skip
-        with socket.socket(socket.AF_UNIX) as connection:
-            connection.connect(_socket_path())
-            connection.sendall((json.dumps(request) + "\n").encode())
-            replies = connection.makefile()
-            pid = int(replies.readline())
-            connection.settimeout(timeout)
-            try:
-                returncode = int(replies.readline())
-            except TimeoutError:
-                os.kill(pid, 9)
-                raise subprocess.TimeoutExpired(args, timeout) from None
-        return subprocess.CompletedProcess(
-            args, returncode, Path(stdout).read_text(errors="replace"),
-            Path(stderr).read_text(errors="replace"),
-        )  # fmt: skip
+    with tempfile.TemporaryFile("w+") as stdin, tempfile.TemporaryFile("w+") as stdout, \
+            tempfile.TemporaryFile("w+") as stderr:  # fmt: skip
+        stdin.write(input or "")
+        stdin.flush()
+        stdin.seek(0)
+        streams = [stdin.fileno(), stdout.fileno(), stderr.fileno()]
+        try:
+            where = str(cwd or os.getcwd())
+            status = _client["forked"](socket_path(), mode, target, rest, env, where, streams,
+                                       timeout=timeout)  # fmt: skip
+        except TimeoutError:
+            raise subprocess.TimeoutExpired(args, timeout) from None
+        if status is None:
+            return None
+        stdout.seek(0)
+        stderr.seek(0)
+        return subprocess.CompletedProcess(args, status, stdout.read(), stderr.read())
