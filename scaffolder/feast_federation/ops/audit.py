@@ -217,8 +217,8 @@ def _team_kind_objects(proto, project: str, keep=None) -> dict[Definition, str]:
     collections = dict.fromkeys(BY_NAME[kind].collection for kind in sorted(TEAM_KINDS))
     return {
         Definition(kind, name): digest(item)
-        for (collection, name), item in project_objects(proto, project).items()
-        if collection in collections and (keep is None or keep(name))
+        for (collection, name), item in project_objects(proto, project, collections).items()
+        if keep is None or keep(name)
         for kind in [kind_of_proto(collection, item)]
         if kind in TEAM_KINDS
     }

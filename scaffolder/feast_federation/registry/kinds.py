@@ -8,6 +8,7 @@ import importlib
 from feast import FeatureView, OnDemandFeatureView
 from feast.errors import FeastObjectNotFoundException, PermissionNotFoundException
 from feast.labeling.label_view import LabelView
+from feast.protos.feast.core.DataSource_pb2 import DataSource as DataSourceProto
 
 from feast_federation.registry.protos import stamp_project
 from feast_federation.rules.kinds import BY_NAME, KINDS, Kind
@@ -56,13 +57,16 @@ def stored(proto, kind_name: str):
 def kind_of_proto(collection: str, proto) -> str:
     """The kind of an object stored in a RegistryProto ``collection`` (data sources: a
     RequestSource or any other source)."""
-    kinds = [kind for kind in KINDS if kind.collection == collection]
-    if BY_NAME[REQUEST_SOURCE] in kinds:
-        from feast.protos.feast.core.DataSource_pb2 import DataSource as DataSourceProto
+    if collection == _SOURCES:
+        return REQUEST_SOURCE if proto.type == _REQUEST_SOURCE_TYPE else DATA_SOURCE
+    return _KIND_OF_COLLECTION[collection]
 
-        is_request = proto.type == DataSourceProto.SourceType.REQUEST_SOURCE
-        return REQUEST_SOURCE if is_request else DATA_SOURCE
-    return kinds[0].name
+
+_SOURCES = BY_NAME[REQUEST_SOURCE].collection
+_REQUEST_SOURCE_TYPE = DataSourceProto.SourceType.REQUEST_SOURCE
+# Each collection's kind, the first of the table's that is stored there (a call per object
+# of a 10,000-team registry: looked up, not searched).
+_KIND_OF_COLLECTION = {kind.collection: kind.name for kind in reversed(KINDS)}
 
 
 def as_stored(objects: list, project: str) -> dict[tuple[str, str], object]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from feast_federation.errors import FederationError, OwnershipError
-from feast_federation.files import atomic_write, file_lock
+from feast_federation.files import atomic_write, file_lock, gc_paused
 from feast_federation.rules.ownership import (
     Policy,
     Team,
@@ -101,7 +101,8 @@ def read_yaml(text: str, source: str):
     """The one reader of ``federation.yaml``: a key given twice in one mapping, or text
     that is not YAML, is one line naming the lines."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+        with gc_paused():  # a 10,000-team file is 100,000 nodes and as many values
+            return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except DuplicateKey as exc:
         raise FederationError(
             f"{source}: key {_key(exc.key)} appears twice in one mapping (lines {exc.first} and "
@@ -134,10 +135,11 @@ def _parse(text: str, source: str) -> tuple[dict, Policy]:
     cached = _cached(text)
     if cached is not None:
         return cached
-    data = read_yaml(text, source)
-    if not isinstance(data, dict):
-        raise FederationError(f"{source}: expected a mapping with project, platform and teams")
-    policy = _checked_policy(data, source)
+    with gc_paused():  # the file's data, then a Team and its checks for each team
+        data = read_yaml(text, source)
+        if not isinstance(data, dict):
+            raise FederationError(f"{source}: expected a mapping with project, platform and teams")
+        policy = _checked_policy(data, source)
     _last = (text, data, policy)
     return data, policy
 
@@ -252,7 +254,8 @@ def register_team(
         policy = parse_policy(text, str(path))
         validate_team_name(team, policy.teams)
         new_text, new_data = _edited(text, team, owners, role, offline_schema, str(path))
-        updated = _checked_policy(new_data, str(path))  # read back already, not parsed again
+        with gc_paused():
+            updated = _checked_policy(new_data, str(path))  # read back already, not parsed again
         atomic_write(path, new_text)
         _last = (new_text, new_data, updated)
         return updated
@@ -308,7 +311,8 @@ def _edited(
 
 def _reads_as(text: str, wanted: dict) -> bool:
     try:
-        return yaml.load(text, Loader=_SAFE_LOADER) == wanted  # noqa: S506 - a safe loader
+        with gc_paused():
+            return yaml.load(text, Loader=_SAFE_LOADER) == wanted  # noqa: S506 - a safe loader
     except yaml.YAMLError:
         return False
 
