@@ -343,6 +343,53 @@ _SNAPSHOT = "_feast_federation_snapshot"
 _NOT_HELD = object()
 
 
+@contextlib.contextmanager
+def one_sql_transaction(store) -> Iterator[bool]:
+    """Every write to a SQL registry within, made in one database transaction and committed
+    once at the end (or none of them, on an error); yields whether it does (False for
+    other registries, and within an enclosing one).
+
+    Feast's SQL registry opens a transaction of its own for each object it writes
+    (``_apply_object``: ``with self.write_engine.begin()``), and a SQLite commit waits for
+    the disk: a team apply's objects and its apply-log entry were a commit each, and the
+    log's alone cost as much as the rest of a small apply. Here the registry's write
+    engine is, for the duration, one connection whose ``begin()`` joins the transaction
+    already open. Reads through the read engine see only what is committed; the callers
+    (team writes) read nothing they wrote. The apply-log table must exist before (DDL
+    inside the transaction would be undone with it)."""
+    registry = store.registry
+    engine = getattr(registry, "write_engine", None)
+    if engine is None or isinstance(engine, _OneConnection):
+        yield False
+        return
+    with engine.begin() as connection:
+        registry.write_engine = _OneConnection(engine, connection)
+        try:
+            yield True
+        finally:
+            registry.write_engine = engine
+
+
+class _OneConnection:
+    """A SQL registry's write engine, as ``one_sql_transaction`` lends it: ``begin()`` and
+    ``connect()`` give the one connection, inside the transaction already begun; anything
+    else is the engine's own."""
+
+    def __init__(self, engine, connection):
+        self.engine, self.connection = engine, connection
+
+    @contextlib.contextmanager
+    def begin(self):
+        yield self.connection
+
+    @contextlib.contextmanager
+    def connect(self):
+        yield self.connection
+
+    def __getattr__(self, name: str):
+        return getattr(self.engine, name)
+
+
 def wrote(store) -> None:
     """The registry was written: a held SQL registry's next whole read reads the database."""
     reg = store.registry

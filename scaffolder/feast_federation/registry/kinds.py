@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 from feast import FeatureView, OnDemandFeatureView
 from feast.errors import FeastObjectNotFoundException, PermissionNotFoundException
@@ -76,8 +79,42 @@ def as_stored(objects: list, project: str) -> dict[tuple[str, str], object]:
     for obj in objects:
         key = (BY_NAME[kind_of(obj)].collection, obj.name)
         if key not in found:
-            found[key] = stamp_project(obj.to_proto(), project)
+            made = proto_of(obj)
+            stored_proto = type(made)()
+            stored_proto.CopyFrom(made)  # stamped, not the proto others are given
+            found[key] = stamp_project(stored_proto, project)
     return found
+
+
+# --- each object's proto, made once while a plan is made ---------------------------------
+
+_remembered: ContextVar[dict | None] = ContextVar("feast_federation_protos", default=None)
+
+
+@contextlib.contextmanager
+def protos_remembered() -> Iterator[None]:
+    """Within, ``proto_of`` makes each object's proto once. For a team plan: its diff, its
+    digests, the state a saved plan checks, the log's before-images and the checkout check
+    each need the protos of the same few objects, and an ODFV's ``to_proto`` pickles its
+    UDF each time. Only while no object is changed: not around a write, whose Feast calls
+    stamp timestamps on what they write."""
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
+def proto_of(obj):
+    """``obj.to_proto()``, made once per object within ``protos_remembered``; callers read
+    the proto they get and never change it (``as_stored`` stamps a copy)."""
+    made = _remembered.get()
+    if made is None:
+        return obj.to_proto()
+    found = made.get(id(obj))
+    if found is None:
+        found = made[id(obj)] = (obj, obj.to_proto())  # the object kept: its id stays its own
+    return found[1]
 
 
 def from_proto(kind_name: str, proto, *, skip_udf: bool = False):
