@@ -409,7 +409,7 @@ _USAGES = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(before=_states(), after=_states(), usages=_USAGES)
 def test_only_usages_of_views_at_risk_can_break(before, after, usages):
     """Delete protection reads no usage when no view is at risk: it loses no breakage."""
