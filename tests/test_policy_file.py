@@ -116,3 +116,38 @@ def test_a_hundred_registrations_read_back_as_the_teams_in_order(tmp_path):
     assert list(data["teams"]) == ["alpha"] + [f"crew{index:03d}" for index in range(100)]
     assert data["backups"]["keep"] == 20
     assert path.read_text().endswith(BACKUPS)
+
+
+# --- reading: plain YAML built straight from libyaml's nodes, to PyYAML's data -----------
+
+DOCUMENTS = [
+    "teams:\n  t:\n    prefix: t_\n    owners: [a, 'b c']\n",
+    "a: 1\nb: [1, 2.5, {c: d}]\nc: null\nd: yes\ne: 2020-01-01\nf: !!str 7\n",
+    "a: &x {b: 1}\nc: *x\n",  # an alias: PyYAML's own construction
+    "<<: {a: 1}\nb: 2\n",  # a merge key
+    "a: 1\na: 2\n",
+    "{a: 1, a: 2}",
+    "1: one\ntrue: two\n",  # equal keys to Python
+    "a: {b: 1, b: 2}\nc: 1\nc: 2\n",  # the outer mapping's keys are checked first
+    "? [1]\n: 2\n",  # an unhashable key
+    "x: !custom 1\n",
+    "",
+    "---\na: 1\n---\nb: 2\n",
+]
+
+
+def _outcome(load, text: str):
+    try:
+        return ("data", load(text))
+    except policy_file.DuplicateKey as exc:
+        return ("duplicate", exc.key, exc.first, exc.again)
+    except yaml.YAMLError as exc:
+        return ("refused", type(exc).__name__)
+
+
+@pytest.mark.parametrize("text", DOCUMENTS)
+def test_the_policy_reader_reads_what_pyyamls_unique_key_loader_reads(text):
+    def pyyaml(document):
+        return yaml.load(document, Loader=policy_file._UniqueKeyLoader)  # noqa: S506
+
+    assert _outcome(policy_file._load, text) == _outcome(pyyaml, text)

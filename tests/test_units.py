@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feast_federation.errors import FederationError
 from feast_federation.onboarding.team_config import team_store_yaml
@@ -18,6 +20,7 @@ from feast_federation.rules.ownership import (
     ViewShape,
     breakages,
     dangling,
+    views_at_risk,
 )
 
 # --- Backends: the platform's backend choices ------------------------------------------
@@ -372,6 +375,47 @@ def test_breakages_are_one_sorted_line_per_problem():
         "dropping feature balance from FeatureView user_features "
         "breaks OnDemandFeatureView risk_score (team risk)",
     ]
+
+
+def test_views_at_risk_are_the_views_of_every_breakage():
+    assert views_at_risk(BEFORE, _after()) == frozenset()
+    assert views_at_risk(BEFORE, _after(features=["age", "height"])) == {"user_features"}
+    assert views_at_risk(BEFORE, _after(entities=[], view_entities=[])) == frozenset()
+    assert views_at_risk(BEFORE, PlatformState({}, frozenset(), frozenset())) == {"user_features"}
+
+
+_NAMES = st.sampled_from(["a", "b", "c"])
+_SETS = st.frozensets(_NAMES)
+
+
+@st.composite
+def _states(draw):
+    views = {
+        name: ViewShape(name, draw(_SETS), entities=draw(_SETS), sources=draw(_SETS))
+        for name in draw(st.lists(st.sampled_from(["v1", "v2", "v3"]), unique=True))
+    }
+    return PlatformState(views, draw(_SETS), draw(_SETS))
+
+
+_USAGES = st.lists(
+    st.builds(
+        Usage,
+        st.sampled_from([SERVICE.user, ODFV.user]),
+        st.just("marketing"),
+        st.sampled_from(["v1", "v2", "v3"]),
+        _SETS,
+        st.sampled_from([None, 0]),
+    )
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(before=_states(), after=_states(), usages=_USAGES)
+def test_only_usages_of_views_at_risk_can_break(before, after, usages):
+    """Delete protection reads no usage when no view is at risk: it loses no breakage."""
+    at_risk = views_at_risk(before, after)
+    kept = [usage for usage in usages if usage.view in at_risk]
+    assert breakages(kept, before, after) == breakages(usages, before, after)
 
 
 def test_what_was_broken_before_the_change_is_not_this_changes_breakage():

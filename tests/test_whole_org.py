@@ -31,6 +31,20 @@ def test_catalog_and_audit_of_200_teams_print_what_they_printed_before(org_of_20
     assert outputs(*org_of_200) == with_later_formats(json.loads(EXPECTED.read_text()))
 
 
+def test_the_registry_read_whole_is_what_feasts_own_read_makes(org_of_200):
+    """The SQL registry read whole in one parse (``feast067._sql_registry_proto``) holds
+    what Feast's ``SqlRegistry.proto`` makes: every object, in its order, with its project."""
+    from feast.infra.registry.sql import SqlRegistry
+
+    from feast_federation.registry import open_store
+
+    _, platform, _ = org_of_200
+    registry = open_store(platform).registry
+    ours = registry.proto()
+    assert len(ours.feature_services) > 200 and len(ours.permissions) > 800
+    assert ours == SqlRegistry.proto(registry)
+
+
 def with_later_formats(recorded: dict) -> dict:
     """The recorded output as the catalog prints it since: TTLs as "30 days" (not Python's
     "30 days, 0:00:00"), and each user of a view with the version it reads (no pins here:
@@ -146,6 +160,7 @@ def test_the_policy_permissions_compared_as_protos_are_what_feast_makes_of_them(
         policy_permission_protos,
         policy_permissions,
     )
+    from feast_federation.registry.protos import digest, digest_as_made
     from feast_federation.rules.ownership import Policy, Team
 
     teams = [
@@ -159,6 +174,8 @@ def test_the_policy_permissions_compared_as_protos_are_what_feast_makes_of_them(
     )  # fmt: skip
     made = policy_permission_protos(policy)
     assert made == {p.name: p.to_proto() for p in policy_permissions(policy)}
+    # Their digests are taken as made: what ``digest`` makes of them, without its copy.
+    assert [digest_as_made(p) for p in made.values()] == [digest(p) for p in made.values()]
     assert len(made) == 1 + 4 * len(teams)
     assert [p.name for p in policy_permissions(policy, {"federation-team-risk-write"})] == [
         "federation-team-risk-write"

@@ -1,4 +1,5 @@
-"""Local files shared between processes: an exclusive lock and atomic replacement.
+"""Local files shared between processes: an exclusive lock and atomic replacement; and
+parsing a large file or registry without the cyclic garbage collector in the way.
 
 Standard library only: the policy file is written with these while registering a team,
 which never imports Feast.
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import json
 import os
 import socket
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -144,3 +147,37 @@ def read_lines(path: Path) -> list[tuple[int, str]]:
     except FileNotFoundError:
         return []
     return list(enumerate(text.splitlines(), start=1))
+
+
+# --- bulk parses ------------------------------------------------------------------------------
+
+_pauses = 0  # gc_paused blocks under way, in every thread
+_resume = False  # whether the collector was on when the first of them began
+_pauses_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a large text or registry is parsed
+    into objects (the policy file, the SQL registry's rows).
+
+    Every 700 new objects start a collection, and every so often one that scans every
+    older object too: a parse that makes a few hundred thousand objects in a process
+    holding Feast's imports scans them again and again, and costs more per object the
+    larger it is. Paused, the parse is linear in its input; what it made is scanned once
+    after. The collector resumes when the last pause (of any thread) ends, and only if it
+    was on when the first began.
+    """
+    global _pauses, _resume
+    with _pauses_lock:
+        if _pauses == 0:
+            _resume = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pauses_lock:
+            _pauses -= 1
+            if _pauses == 0 and _resume:
+                gc.enable()

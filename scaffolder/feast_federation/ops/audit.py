@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from feast_federation import registry, transaction
+from feast_federation.files import gc_paused
 from feast_federation.registry import versions
 from feast_federation.registry.intent import unfinished_since
 from feast_federation.registry.kinds import definition, kind_of_proto, platform_state
@@ -60,8 +61,10 @@ def audit(repo: Repo) -> list[Finding]:
     the platform published into the registry."""
     store = registry.open_store(repo.path)
     run = _audit if repo.is_platform else _team_audit
-    # The same consistent view of the registry a plan gets.
-    return transaction.read(store, repo.owner, lambda s: run(repo, s))
+    # The same consistent view of the registry a plan gets; at 10,000 teams, every object's
+    # digest, usages and owner in one go, which the collector would scan again and again.
+    with gc_paused():
+        return transaction.read(store, repo.owner, lambda s: run(repo, s))
 
 
 def _team_audit(repo: Repo, store) -> list[Finding]:
@@ -217,8 +220,8 @@ def _team_kind_objects(proto, project: str, keep=None) -> dict[Definition, str]:
     collections = dict.fromkeys(BY_NAME[kind].collection for kind in sorted(TEAM_KINDS))
     return {
         Definition(kind, name): digest(item)
-        for (collection, name), item in project_objects(proto, project).items()
-        if collection in collections and (keep is None or keep(name))
+        for (collection, name), item in project_objects(proto, project, collections).items()
+        if keep is None or keep(name)
         for kind in [kind_of_proto(collection, item)]
         if kind in TEAM_KINDS
     }

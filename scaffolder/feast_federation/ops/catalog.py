@@ -10,6 +10,7 @@ import html
 import json
 
 from feast_federation import registry
+from feast_federation.files import gc_paused
 from feast_federation.registry.protos import source_class_name, value_type_name
 from feast_federation.rules.ownership import (
     FEATURE_SERVICE,
@@ -31,6 +32,11 @@ def build(repo: Repo) -> dict:
     One pass over the registry's objects: each owner is looked up once per object, and the
     services, ODFVs and usages are grouped as they are read, not searched per team or view.
     """
+    with gc_paused():  # at 10,000 teams, a model of 100,000 values made in one go
+        return _build(repo)
+
+
+def _build(repo: Repo) -> dict:
     store = registry.open_store(repo.path)
     proto = registry.registry_proto(store)
     policy = load_policy(repo.path) if repo.is_platform else published_for(store, repo.owner, proto)

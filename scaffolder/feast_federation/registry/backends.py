@@ -48,6 +48,9 @@ class LogStore:
     def read(self) -> list[tuple[int, str]]:
         raise NotImplementedError
 
+    def prepare(self) -> None:
+        """Make what ``append`` writes into exist, before a transaction it joins begins."""
+
 
 @dataclass
 class Backend:
@@ -236,13 +239,18 @@ class _TableLog(LogStore):
 
         self.writing, self.reading = sql_engines(store)
 
+    def prepare(self) -> None:
+        from sqlalchemy import MetaData
+
+        if str(self.writing.url) not in _CREATED:  # once per database and process
+            _table(MetaData()).create(self.writing, checkfirst=True)
+            _CREATED.add(str(self.writing.url))
+
     def append(self, entry: dict) -> None:
         from sqlalchemy import MetaData
 
+        self.prepare()
         table = _table(MetaData())
-        if str(self.writing.url) not in _CREATED:  # once per database and process
-            table.create(self.writing, checkfirst=True)
-            _CREATED.add(str(self.writing.url))
         with self.writing.begin() as connection:
             connection.execute(table.insert().values(entry=json.dumps(entry), owner=entry["owner"]))
 

@@ -24,7 +24,7 @@ from feast.infra.registry.file import FileRegistryStore
 from feast.infra.registry.sql import SqlRegistry
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 
-from feast_federation.files import atomic_write
+from feast_federation.files import atomic_write, gc_paused
 
 FEAST_SERIES = "0.67"
 _installed = False
@@ -209,7 +209,88 @@ class _SqlRegistryReadOnFirstUse(SqlRegistry):
     opening = True
 
     def proto(self):
-        return RegistryProto() if self.opening else super().proto()
+        if self.opening:
+            return RegistryProto()
+        with gc_paused():  # 70,000 rows at 10,000 teams
+            return _sql_registry_proto(self)
+
+
+# The SQL registry's tables in the order ``SqlRegistry.proto`` reads them
+# (feast.infra.registry.sql, ``process_project``): each one's proto column and the
+# RegistryProto field its objects go in.
+_SQL_TABLES = (
+    ("entities", "entity_proto", "entities"),
+    ("feature_views", "feature_view_proto", "feature_views"),
+    ("data_sources", "data_source_proto", "data_sources"),
+    ("on_demand_feature_views", "feature_view_proto", "on_demand_feature_views"),
+    ("stream_feature_views", "feature_view_proto", "stream_feature_views"),
+    ("feature_services", "feature_service_proto", "feature_services"),
+    ("saved_datasets", "saved_dataset_proto", "saved_datasets"),
+    ("validation_references", "validation_reference_proto", "validation_references"),
+    ("permissions", "permission_proto", "permissions"),
+    ("label_views", "feature_view_proto", "label_views"),
+)
+
+
+def _sql_registry_proto(registry: SqlRegistry):
+    """What ``SqlRegistry.proto`` returns, read at a third of its cost.
+
+    Feast parses each row into a message of its own and then copies it into the
+    RegistryProto (``extend``): at 10,000 teams 70,000 messages made twice, most of a
+    second. Here each project's rows are laid out as the RegistryProto's own wire format
+    (each row's bytes are one element of its repeated field) and parsed in one call, in
+    C; then each object is stamped with its project, as Feast stamps it. Held equal to
+    Feast's own ``proto()`` by the tests."""
+    from feast.infra.registry import sql
+    from sqlalchemy import select
+
+    fields = RegistryProto.DESCRIPTOR.fields_by_name
+    found = RegistryProto()
+    updated = []
+    for project in registry.list_projects(allow_cache=False):
+        found.projects.extend([project.to_proto()])
+        updated.append(project.last_updated_timestamp)
+        parts: list[bytes] = []
+        with registry.read_engine.begin() as connection:
+            for table_name, column, field in _SQL_TABLES:
+                table = getattr(sql, table_name)
+                key = _varint(fields[field].number << 3 | 2)  # a length-delimited field
+                query = select(table.c[column]).where(table.c.project_id == project.name)
+                for (data,) in connection.execute(query):
+                    parts += (key, _varint(len(data)), data)
+        before = {field: len(getattr(found, field)) for _, _, field in _SQL_TABLES}
+        found.MergeFromString(b"".join(parts))  # appended after the earlier projects'
+        for field, start in before.items():
+            _stamp(getattr(found, field)[start:], project.name)
+        found.infra.CopyFrom(registry.get_infra(project.name).to_proto())
+    if updated:
+        found.last_updated.FromDatetime(max(updated))
+    return found
+
+
+def _varint(value: int) -> bytes:
+    """``value`` as a protobuf varint: seven bits a byte, low bits first."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _stamp(items, project: str) -> None:
+    """Each object of one RegistryProto field stamped with ``project`` (a spec's, or the
+    object's own field for flat protos such as DataSource)."""
+    if not items:
+        return
+    if "spec" in items[0].DESCRIPTOR.fields_by_name:
+        for item in items:
+            if item.spec.project != project:
+                item.spec.project = project
+    else:
+        for item in items:
+            if item.project != project:
+                item.project = project
 
 
 # --- holding one view of the registry for a whole write ----------------------------------
@@ -260,6 +341,53 @@ def held_registry(store) -> Iterator[None]:
 _HELD = "_feast_federation_held"
 _SNAPSHOT = "_feast_federation_snapshot"
 _NOT_HELD = object()
+
+
+@contextlib.contextmanager
+def one_sql_transaction(store) -> Iterator[bool]:
+    """Every write to a SQL registry within, made in one database transaction and committed
+    once at the end (or none of them, on an error); yields whether it does (False for
+    other registries, and within an enclosing one).
+
+    Feast's SQL registry opens a transaction of its own for each object it writes
+    (``_apply_object``: ``with self.write_engine.begin()``), and a SQLite commit waits for
+    the disk: a team apply's objects and its apply-log entry were a commit each, and the
+    log's alone cost as much as the rest of a small apply. Here the registry's write
+    engine is, for the duration, one connection whose ``begin()`` joins the transaction
+    already open. Reads through the read engine see only what is committed; the callers
+    (team writes) read nothing they wrote. The apply-log table must exist before (DDL
+    inside the transaction would be undone with it)."""
+    registry = store.registry
+    engine = getattr(registry, "write_engine", None)
+    if engine is None or isinstance(engine, _OneConnection):
+        yield False
+        return
+    with engine.begin() as connection:
+        registry.write_engine = _OneConnection(engine, connection)
+        try:
+            yield True
+        finally:
+            registry.write_engine = engine
+
+
+class _OneConnection:
+    """A SQL registry's write engine, as ``one_sql_transaction`` lends it: ``begin()`` and
+    ``connect()`` give the one connection, inside the transaction already begun; anything
+    else is the engine's own."""
+
+    def __init__(self, engine, connection):
+        self.engine, self.connection = engine, connection
+
+    @contextlib.contextmanager
+    def begin(self):
+        yield self.connection
+
+    @contextlib.contextmanager
+    def connect(self):
+        yield self.connection
+
+    def __getattr__(self, name: str):
+        return getattr(self.engine, name)
 
 
 def wrote(store) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 from feast import FeatureView, OnDemandFeatureView
 from feast.errors import FeastObjectNotFoundException, PermissionNotFoundException
 from feast.labeling.label_view import LabelView
+from feast.protos.feast.core.DataSource_pb2 import DataSource as DataSourceProto
 
 from feast_federation.registry.protos import stamp_project
 from feast_federation.rules.kinds import BY_NAME, KINDS, Kind
@@ -56,13 +60,16 @@ def stored(proto, kind_name: str):
 def kind_of_proto(collection: str, proto) -> str:
     """The kind of an object stored in a RegistryProto ``collection`` (data sources: a
     RequestSource or any other source)."""
-    kinds = [kind for kind in KINDS if kind.collection == collection]
-    if BY_NAME[REQUEST_SOURCE] in kinds:
-        from feast.protos.feast.core.DataSource_pb2 import DataSource as DataSourceProto
+    if collection == _SOURCES:
+        return REQUEST_SOURCE if proto.type == _REQUEST_SOURCE_TYPE else DATA_SOURCE
+    return _KIND_OF_COLLECTION[collection]
 
-        is_request = proto.type == DataSourceProto.SourceType.REQUEST_SOURCE
-        return REQUEST_SOURCE if is_request else DATA_SOURCE
-    return kinds[0].name
+
+_SOURCES = BY_NAME[REQUEST_SOURCE].collection
+_REQUEST_SOURCE_TYPE = DataSourceProto.SourceType.REQUEST_SOURCE
+# Each collection's kind, the first of the table's that is stored there (a call per object
+# of a 10,000-team registry: looked up, not searched).
+_KIND_OF_COLLECTION = {kind.collection: kind.name for kind in reversed(KINDS)}
 
 
 def as_stored(objects: list, project: str) -> dict[tuple[str, str], object]:
@@ -72,8 +79,42 @@ def as_stored(objects: list, project: str) -> dict[tuple[str, str], object]:
     for obj in objects:
         key = (BY_NAME[kind_of(obj)].collection, obj.name)
         if key not in found:
-            found[key] = stamp_project(obj.to_proto(), project)
+            made = proto_of(obj)
+            stored_proto = type(made)()
+            stored_proto.CopyFrom(made)  # stamped, not the proto others are given
+            found[key] = stamp_project(stored_proto, project)
     return found
+
+
+# --- each object's proto, made once while a plan is made ---------------------------------
+
+_remembered: ContextVar[dict | None] = ContextVar("feast_federation_protos", default=None)
+
+
+@contextlib.contextmanager
+def protos_remembered() -> Iterator[None]:
+    """Within, ``proto_of`` makes each object's proto once. For a team plan: its diff, its
+    digests, the state a saved plan checks, the log's before-images and the checkout check
+    each need the protos of the same few objects, and an ODFV's ``to_proto`` pickles its
+    UDF each time. Only while no object is changed: not around a write, whose Feast calls
+    stamp timestamps on what they write."""
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
+def proto_of(obj):
+    """``obj.to_proto()``, made once per object within ``protos_remembered``; callers read
+    the proto they get and never change it (``as_stored`` stamps a copy)."""
+    made = _remembered.get()
+    if made is None:
+        return obj.to_proto()
+    found = made.get(id(obj))
+    if found is None:
+        found = made[id(obj)] = (obj, obj.to_proto())  # the object kept: its id stays its own
+    return found[1]
 
 
 def from_proto(kind_name: str, proto, *, skip_udf: bool = False):

@@ -156,7 +156,7 @@ def protos_of_kind(store: FeatureStore, proto, kind: str) -> list:
 
 def team_usages(proto, project: str, policy) -> list:
     """What every team FeatureService and ODFV in ``proto`` reads from other views."""
-    return team_usages_of(project_objects(proto, project), policy)
+    return team_usages_of(project_objects(proto, project, _USERS), policy)
 
 
 def team_usages_of(objects: dict, policy) -> list:
@@ -175,7 +175,7 @@ def team_readers(proto, project: str, policy, views: set[str]) -> dict[tuple[str
     """The team FeatureServices and ODFVs in ``proto`` that read any of ``views``, as protos."""
     return {
         (kind, item.spec.name): item
-        for kind, item, _ in _team_users(project_objects(proto, project), policy)
+        for kind, item, _ in _team_users(project_objects(proto, project, _USERS), policy)
         if {read[0] for read in _reads(item)} & views
     }
 

@@ -29,6 +29,7 @@ OWNERS_TAG = "feast-federation/owners"
 ROLE_TAG = "feast-federation/role"
 NAMES_TAG = "feast-federation/names"  # the team's grandfathered names, comma-separated
 WRITE = [AuthzedAction.CREATE, AuthzedAction.DESCRIBE, AuthzedAction.UPDATE]
+_WRITE_ACTIONS = tuple(WRITE)
 
 
 def write_permission_name(team: str) -> str:
@@ -59,55 +60,61 @@ class _Grant:
         )  # fmt: skip
 
 
-def _grants(policy: Policy) -> list[_Grant]:
+def policy_grants(policy: Policy) -> list[_Grant]:
+    """Every Permission the policy publishes, as plain values: the platform's, then four
+    for each team."""
     platform = _Grant(
         name=PLATFORM_PERMISSION,
         actions=tuple(ALL_ACTIONS),
         role=policy.platform_role,
         tags={MANAGED_TAG: "true", OWNERS_TAG: ",".join(policy.platform_owners)},
     )
+    # The same for every team: worked out once, not 10,000 times.
+    project_patterns = (re.escape(policy.project),)
+    internal_patterns = tuple(re.escape(name) for name in sorted(INTERNAL_NAMES))
     return [platform] + [
-        grant for team in policy.teams.values() for grant in _team_grants(team, policy.project)
+        grant
+        for team in policy.teams.values()
+        for grant in _team_grants(team, project_patterns, internal_patterns)
     ]
 
 
-def _team_grants(team: Team, project: str) -> list[_Grant]:
+_TEAM_WRITE_TYPES = (FeatureService, OnDemandFeatureView, DataSource)
+_DUMMY_ENTITY_ACTIONS = (AuthzedAction.DESCRIBE, AuthzedAction.UPDATE)
+_READ_ACTIONS = (AuthzedAction.DESCRIBE, *READ)
+
+
+def _team_grants(team: Team, project_patterns: tuple, internal_patterns: tuple) -> list[_Grant]:
     role = team.effective_role
     managed = {MANAGED_TAG: "true", TEAM_TAG: team.name}
+    write_tags = {**managed, OWNERS_TAG: ",".join(team.owners), ROLE_TAG: role}
+    if team.names:
+        write_tags[NAMES_TAG] = ",".join(team.names)
+    prefix = f"{MANAGED_PREFIX}team-{team.name}-"
     return [
+        _Grant(name=f"{prefix}read", actions=_READ_ACTIONS, role=role, tags=managed),
         _Grant(
-            name=f"{MANAGED_PREFIX}team-{team.name}-read",
-            actions=(AuthzedAction.DESCRIBE, *READ),
-            role=role,
-            tags=managed,
-        ),
-        _Grant(
-            name=write_permission_name(team.name),
-            types=(FeatureService, OnDemandFeatureView, DataSource),
+            name=f"{prefix}write",  # write_permission_name
+            types=_TEAM_WRITE_TYPES,
             name_patterns=tuple(team_name_patterns(team)),
-            actions=tuple(WRITE),
+            actions=_WRITE_ACTIONS,
             role=role,
-            tags={
-                **managed,
-                OWNERS_TAG: ",".join(team.owners),
-                ROLE_TAG: role,
-                **({NAMES_TAG: ",".join(team.names)} if team.names else {}),
-            },
+            tags=write_tags,
         ),
         # What any Feast apply touches besides the team's own objects.
         _Grant(
-            name=f"{MANAGED_PREFIX}team-{team.name}-apply-project",
+            name=f"{prefix}apply-project",
             types=(Project,),
-            name_patterns=(re.escape(project),),
-            actions=tuple(WRITE),
+            name_patterns=project_patterns,
+            actions=_WRITE_ACTIONS,
             role=role,
             tags=managed,
         ),
         _Grant(
-            name=f"{MANAGED_PREFIX}team-{team.name}-apply-dummy-entity",
+            name=f"{prefix}apply-dummy-entity",
             types=(Entity,),
-            name_patterns=tuple(re.escape(name) for name in sorted(INTERNAL_NAMES)),
-            actions=(AuthzedAction.DESCRIBE, AuthzedAction.UPDATE),
+            name_patterns=internal_patterns,
+            actions=_DUMMY_ENTITY_ACTIONS,
             role=role,
             tags=managed,
         ),
@@ -117,24 +124,32 @@ def _team_grants(team: Team, project: str) -> list[_Grant]:
 def policy_permissions(policy: Policy, names: Iterable[str] | None = None) -> list[Permission]:
     """The complete Permission set for ``policy`` (the platform's and every team's), or
     only those named ``names``."""
+    return permissions_of(policy_grants(policy), names)
+
+
+def permissions_of(grants: list[_Grant], names: Iterable[str] | None = None) -> list[Permission]:
+    """``grants`` (``policy_grants``) as Feast Permissions, or only those named ``names``."""
     wanted = None if names is None else set(names)
-    return [g.permission() for g in _grants(policy) if wanted is None or g.name in wanted]
+    return [g.permission() for g in grants if wanted is None or g.name in wanted]
 
 
-def policy_permission_protos(policy: Policy) -> dict[str, object]:
+def policy_permission_protos(
+    policy: Policy, grants: list[_Grant] | None = None
+) -> dict[str, object]:
     """``policy_permissions`` as protos by name, as each one's ``to_proto`` gives them.
 
     Built from plain values, not through Feast's ``Permission``: at 10,000 teams the policy
     is 40,000 Permissions, and building and converting each through Feast costs about
     100 µs, seconds in all. The types' and actions' enum values come from Feast's own
     conversion of one Permission of each shape; the rest is what ``to_proto`` copies over
-    (names and tags stripped, as ``Permission`` normalizes them)."""
+    (names and tags stripped, as ``Permission`` normalizes them). ``grants``: the policy's
+    ``policy_grants``, when the caller has them already."""
     from feast.protos.feast.core.Permission_pb2 import Permission as PermissionProto
     from feast.protos.feast.core.Permission_pb2 import PermissionMeta, PermissionSpec
 
     shapes: dict[tuple, object] = {}
     protos = {}
-    for grant in _grants(policy):
+    for grant in policy_grants(policy) if grants is None else grants:
         shape = shapes.get((grant.types, grant.actions))
         if shape is None:
             shape = _Grant(name="shape", types=grant.types, actions=grant.actions,

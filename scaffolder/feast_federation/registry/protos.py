@@ -41,11 +41,14 @@ def name_of(proto) -> str:
     return proto.spec.name if "spec" in proto.DESCRIPTOR.fields_by_name else proto.name
 
 
-def project_objects(proto, project: str) -> dict[tuple[str, str], object]:
-    """The project's objects in a RegistryProto, internal ones aside, by collection and name."""
+def project_objects(proto, project: str, only=None) -> dict[tuple[str, str], object]:
+    """The project's objects in a RegistryProto, internal ones aside, by collection and
+    name; of the collections in ``only``, when given (at 10,000 teams 40,000 of the 70,000
+    objects are Permissions, which most readers skip). Always in ``COLLECTIONS`` order."""
     return {
         (collection, name_of(item)): item
         for collection in COLLECTIONS
+        if only is None or collection in only
         for item in getattr(proto, collection)
         if project_of(item) == project and name_of(item) not in INTERNAL_NAMES
     }
@@ -88,6 +91,14 @@ def fingerprint(proto) -> bytes:
 def digest(proto) -> str:
     """A short stable form of ``fingerprint``, for the apply log."""
     return hashlib.sha256(fingerprint(proto)).hexdigest()[:32]
+
+
+def digest_as_made(proto) -> str:
+    """``digest`` of a proto this process made with no volatile field set (no project, no
+    timestamps: a Permission proto made from the policy): the same value, without the copy
+    that clears them (40,000 copies in a 10,000-team platform plan)."""
+    spec = proto.spec if "spec" in proto.DESCRIPTOR.fields_by_name else proto
+    return hashlib.sha256(spec.SerializeToString(deterministic=True)).hexdigest()[:32]
 
 
 def changed_fields(new_proto, old_proto) -> tuple[str, ...]:

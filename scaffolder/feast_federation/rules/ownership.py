@@ -518,6 +518,22 @@ def breakages(usages: Iterable[Usage], before: PlatformState, after: PlatformSta
     ]
 
 
+def views_at_risk(before: PlatformState, after: PlatformState) -> frozenset[str]:
+    """The views of ``before`` whose readers ``breakages`` could find broken in ``after``:
+    deleted, a feature dropped, or an entity or source they need deleted. A usage of any
+    other view breaks nothing, so a write that changes no view reads no usage at all."""
+    gone_entities = before.entities - after.entities
+    gone_sources = before.sources - after.sources
+    return frozenset(
+        name
+        for name, old in before.views.items()
+        if (new := after.views.get(name)) is None
+        or old.features - new.features
+        or new.entities & gone_entities
+        or new.sources & gone_sources
+    )
+
+
 def _broken_by(usage: Usage, before: PlatformState, after: PlatformState) -> list[str]:
     old = before.views.get(usage.view)
     if old is None:

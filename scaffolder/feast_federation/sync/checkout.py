@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from feast_federation.registry.kinds import kind_of, with_implicit_writes
+from feast_federation.registry.kinds import kind_of, proto_of, with_implicit_writes
 from feast_federation.registry.protos import stored_strings
 from feast_federation.rules.repo import DATA_LOCATION_SETTING, Repo
 
@@ -22,7 +22,7 @@ def checkout_paths(repo: Repo, objects: list) -> list[str]:
     root = Path(os.path.realpath(repo.path))
     problems = []
     for obj in _each_once(with_implicit_writes(objects)):
-        inside = next((v for v in stored_strings(obj.to_proto()) if _inside(v, root)), None)
+        inside = next((v for v in stored_strings(proto_of(obj)) if _inside(v, root)), None)
         if inside is not None:
             problems.append(
                 f"{kind_of(obj)} {obj.name}: stores the path {inside}, inside this checkout "

@@ -13,6 +13,7 @@ from feast_federation.registry.kinds import (
     definition,
     implicit_writes,
     kind_of,
+    proto_of,
 )
 from feast_federation.registry.protos import changed_values, digest
 from feast_federation.registry.versions import version_change
@@ -78,7 +79,7 @@ def diff(owner: str, wanted: list, existing: list) -> Plan:
             changes.append(Change(*key, ADD))
             to_apply.append(obj)
             continue
-        changed = changed_values(obj.to_proto(), current.pop(key).to_proto())
+        changed = changed_values(proto_of(obj), proto_of(current.pop(key)))
         changes.append(
             Change(*key, UPDATE, tuple(changed), changed) if changed else Change(*key, UNCHANGED)
         )
@@ -113,9 +114,9 @@ def with_versions(store, plan_: Plan, wanted: list, existing: list) -> Plan:
 
 def digests(objects: list) -> dict[str, str]:
     """Each object by ``object_key``, with a digest of what it defines."""
-    return {object_key(kind_of(obj), obj.name): digest(obj.to_proto()) for obj in objects}
+    return {object_key(kind_of(obj), obj.name): digest(proto_of(obj)) for obj in objects}
 
 
 def held_state(held: dict[str, object | None]) -> dict[str, str | None]:
     """Registry objects by ``object_key`` (None: absent) as digests, for a saved plan."""
-    return {key: None if obj is None else digest(obj.to_proto()) for key, obj in held.items()}
+    return {key: None if obj is None else digest(proto_of(obj)) for key, obj in held.items()}

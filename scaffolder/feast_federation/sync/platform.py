@@ -9,15 +9,22 @@ import copy
 from dataclasses import dataclass, field, replace
 
 from feast_federation import registry
+from feast_federation.files import gc_paused
 from feast_federation.registry.intent import PENDING_TAG, stored_project, unfinished_since
 from feast_federation.registry.kinds import from_proto, kind_of
 from feast_federation.registry.lookups import platform_state_of
 from feast_federation.registry.permissions import (
     managed_permission_protos,
+    permissions_of,
+    policy_grants,
     policy_permission_protos,
-    policy_permissions,
 )
-from feast_federation.registry.protos import changed_values, digest, project_objects
+from feast_federation.registry.protos import (
+    changed_values,
+    digest,
+    digest_as_made,
+    project_objects,
+)
 from feast_federation.registry.versions import VERSIONED, keep_active_versions
 from feast_federation.rules.kinds import PERMISSION, PROJECT
 from feast_federation.rules.ownership import INTERNAL_NAMES, PLATFORM, Policy, violations
@@ -66,12 +73,14 @@ def plan_platform(store, policy: Policy, objects: list) -> Plan:
     # reset it to v0); a change of schema shows the version Feast will make of it.
     keep_active_versions(wanted, copies, held)
     plan_ = _with_pins(with_versions(store, plan_, copies, existing), proto, store, policy)
-    published = _policy_changes(policy, managed_permission_protos(store, proto))
+    with gc_paused():  # 40,000 Permissions at 10,000 teams, each as values and a proto
+        grants = policy_grants(policy)
+        published = _policy_changes(policy, grants, managed_permission_protos(store, proto))
     plan_.changes = sorted(plan_.changes + published.changes, key=change_order)
     plan_.to_delete += published.to_delete
     # Every platform object is applied again (Feast's apply keeps the online tables in
     # step), but only the Permissions that changed: at 10,000 teams there are 40,000.
-    changed_permissions = policy_permissions(policy, published.to_write)
+    changed_permissions = permissions_of(grants, published.to_write)
     plan_.to_apply = [_marked(obj) for obj in objects] + changed_permissions
     if plan_.has_changes and _only_permissions(plan_):
         # Only the policy changed: write only it, so no definition in the registry is
@@ -122,15 +131,16 @@ class _PolicyChanges:
     state: dict[str, str | None] = field(default_factory=dict)
 
 
-def _policy_changes(policy: Policy, stored: dict) -> _PolicyChanges:
-    """The policy's Permissions against the published ones (``stored``: managed Permission
-    protos by name), compared as protos: at 10,000 teams, 40,000 of them, nearly all
-    unchanged, and a Feast object is built only for what is written or deleted."""
+def _policy_changes(policy: Policy, grants: list, stored: dict) -> _PolicyChanges:
+    """The policy's Permissions (its ``policy_grants``) against the published ones
+    (``stored``: managed Permission protos by name), compared as protos: at 10,000 teams,
+    40,000 of them, nearly all unchanged, and a Feast object is built only for what is
+    written or deleted."""
     found = _PolicyChanges()
-    wanted = policy_permission_protos(policy)
+    wanted = policy_permission_protos(policy, grants)
     for name, proto in wanted.items():
         key = object_key(PERMISSION, name)
-        wanted_digest = digest(proto)
+        wanted_digest = digest_as_made(proto)
         found.definitions[key] = wanted_digest
         held = stored.get(name)
         if held is None:
@@ -176,6 +186,8 @@ def _protecting_team_objects(proto, project: str, policy: Policy, plan_: Plan, h
         for name, shape in before.views.items()
         if name in touched or (shape.entities | shape.sources) & touched
     }
+    if not views:  # no team object can read what the plan changes: none is read
+        return {}
     return {
         object_key(kind, name): digest(item)
         for (kind, name), item in registry.team_readers(proto, project, policy, views).items()

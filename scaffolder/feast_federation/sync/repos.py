@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from feast_federation import registry, transaction
 from feast_federation.errors import FederationError, RefusedError
+from feast_federation.registry.kinds import protos_remembered
 from feast_federation.registry.location import DEFAULT_LOCK_TIMEOUT
 from feast_federation.registry.resolution import resolve_string_references
 from feast_federation.rules.environments import environment, previous, store_file
@@ -141,8 +142,9 @@ def _team_plan(repo: Repo, store, prune: bool) -> Plan:
     policy = Policy(project=store.project, teams={team.name: team})
     resolve_string_references(store, objects, lambda name: policy.owner_of(name) == team.name)
     refuse_contract_drift(store, repo, objects)
-    planned = plan_team(store, team, objects, prune=prune, references=references)
-    refuse(checkout_paths(repo, objects))  # services' string references resolved by now
+    with protos_remembered():  # each object's proto made once for the whole plan
+        planned = plan_team(store, team, objects, prune=prune, references=references)
+        refuse(checkout_paths(repo, objects))  # services' string references resolved by now
     # What `check` runs, for what this plan writes: every ODFV it adds or updates serves.
     problems = changed_odfv_problems(planned)
     if problems:

@@ -20,6 +20,7 @@ from feast_federation.rules.ownership import (
     ON_DEMAND_FEATURE_VIEW,
     STREAM_FEATURE_VIEW,
     breakages,
+    views_at_risk,
 )
 from feast_federation.transaction.plans import Plan
 
@@ -43,11 +44,12 @@ def broken_by(plan: Plan, project: str) -> list[str]:
         after.pop((_collection(obj), obj.name), None)
     relevant = [obj for obj in with_implicit_writes(plan.to_apply) if _collection(obj)]
     after.update(as_stored(relevant, project))
-    return breakages(
-        team_usages_of(after, plan.protects),
-        before=platform_state_of(before),
-        after=platform_state_of(after),
-    )
+    old, new = platform_state_of(before), platform_state_of(after)
+    at_risk = views_at_risk(old, new)
+    if not at_risk:  # most syncs: no view loses anything, and no team usage is read
+        return []
+    usages = [usage for usage in team_usages_of(after, plan.protects) if usage.view in at_risk]
+    return breakages(usages, before=old, after=new)
 
 
 def _collection(obj) -> str | None:

@@ -41,6 +41,7 @@ from feast_federation.transaction.protection import broken_by
 from feast_federation.transaction.saved import SavedPlan
 from feast_federation.transaction.writes import (
     carry_out,
+    one_commit,
     record_sync_end,
     record_sync_start,
     verify_written,
@@ -188,12 +189,13 @@ def _carry_out(
     marks_sync = planned.owner == PLATFORM and planned.action == "apply"
     if marks_sync:
         record_sync_start(store, applylog.actor(writer.repo_path))
-    written = _written(store, backend, planned)
-    if marks_sync:
-        record_sync_end(store)  # only now are the online tables there too
-    planned.after = _held_after(planned.held, changes, written)
-    extra = {"definitions": applylog.definitions_digest(planned.definitions), **promoted}
-    entry = _log(store, writer, planned, (changes, before, written), safeguards.log | extra)
+    with one_commit(store, backend, planned) as together:  # a team's write and its entry
+        written = _written(store, backend, planned, together)
+        if marks_sync:
+            record_sync_end(store)  # only now are the online tables there too
+        planned.after = _held_after(planned.held, changes, written)
+        extra = {"definitions": applylog.definitions_digest(planned.definitions), **promoted}
+        entry = _log(store, writer, planned, (changes, before, written), safeguards.log | extra)
     if backend.reads_back:
         try:
             verify_written(store, planned, written)
@@ -221,18 +223,21 @@ def _log(store, writer: Writer, planned: Plan, change_set, extra: dict) -> dict:
     return entry
 
 
-def _written(store, backend: Backend, planned: Plan) -> dict:
-    """Carry out the plan; a failure part-way is reported with how to converge."""
+def _written(store, backend: Backend, planned: Plan, together: bool = False) -> dict:
+    """Carry out the plan; a failure part-way is reported with how to converge (nothing to
+    converge where the write is one transaction, ``together``: it is undone whole)."""
     try:
         return carry_out(store, backend, planned)
     except Exception as exc:
         if is_database_locked(exc) or not backend.reports_part_way:
             raise  # retried by the caller, or explained by server_errors
-        raise PartWayFailure(
-            exc,
-            meaning="what was written stays written: run --plan to see it, then apply again "
-            "to converge",
-        ) from exc
+        meaning = (
+            "nothing was written (the write is one transaction): apply again"
+            if together
+            else "what was written stays written: run --plan to see it, then apply again "
+            "to converge"
+        )
+        raise PartWayFailure(exc, meaning=meaning) from exc
 
 
 def _recovery(writer: Writer, snapshot: Path | None, entry: dict) -> str:

@@ -9,6 +9,8 @@ registry is read back afterwards: a write that did not land is an error, not a s
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 from feast_federation.errors import LostWrite
@@ -23,7 +25,7 @@ from feast_federation.registry.intent import (
 from feast_federation.registry.kinds import as_stored, kind_of, with_implicit_writes
 from feast_federation.registry.protos import digest, project_objects
 from feast_federation.rules.kinds import BY_NAME, PLATFORM_KINDS, delete_order, write_order
-from feast_federation.rules.ownership import ON_DEMAND_FEATURE_VIEW
+from feast_federation.rules.ownership import ON_DEMAND_FEATURE_VIEW, PLATFORM
 from feast_federation.transaction.plans import Plan
 
 REMOVAL_TAG = "feast-federation/remove"
@@ -45,6 +47,23 @@ def carry_out(store, backend: Backend, plan: Plan) -> dict[tuple[str, str], obje
             store.registry.commit()
     # Apply's inference has completed the objects: they are what the registry now holds.
     return as_stored(with_implicit_writes(plan.to_apply), store.project)
+
+
+@contextlib.contextmanager
+def one_commit(store, backend: Backend, plan: Plan) -> Iterator[bool]:
+    """A team's write and its apply-log entry, made within, committed together on a SQL
+    registry (``feast067.one_sql_transaction``): all or nothing, and one commit for the
+    disk to wait on instead of one per object and one for the log. Yields whether they
+    are. Not a platform sync: Feast's own apply creates online tables beside the registry,
+    and the sync's marks in the registry are read back as it goes."""
+    if plan.owner == PLATFORM or _needs_feast_apply(plan):
+        yield False
+        return
+    log = backend.log()
+    if log is not None:
+        log.prepare()
+    with feast067.one_sql_transaction(store) as together:
+        yield together
 
 
 def _needs_feast_apply(plan: Plan) -> bool:
