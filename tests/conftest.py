@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support import ROOT
+from support import ROOT, zygote
 
 pytest_plugins = ("support.fast_tier",)
 
@@ -21,6 +21,10 @@ LONGEST_FIRST = (
     "test_kill_points.py", "test_s3_dynamodb.py", "test_compute_engine_errors.py",
     "test_postgres.py", "test_reference_forms.py", "test_whole_org.py",
 )  # fmt: skip
+
+
+def pytest_unconfigure(config):
+    zygote.stop()  # xdist workers end without running atexit handlers
 
 
 def pytest_collection_modifyitems(items):

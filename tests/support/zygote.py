@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -109,9 +110,17 @@ signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors reap themselves
 listener = socket.socket(socket.AF_UNIX)
 listener.bind(sys.argv[1])
 listener.listen(64)
+listener.settimeout(1)
+parent = os.getppid()
 print("ready", flush=True)
 while True:
-    connection, _ = listener.accept()
+    try:
+        connection, _ = listener.accept()
+    except TimeoutError:
+        if os.getppid() != parent:  # the pytest process is gone, however it ended
+            sys.exit(0)
+        continue
+    connection.settimeout(None)
     if os.fork() == 0:
         listener.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -187,12 +196,25 @@ def socket_path() -> str:
             folder = tempfile.mkdtemp(prefix="zyg-")  # short: Unix socket paths are 107 bytes
             path = os.path.join(folder, "socket")
             env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-            process = subprocess.Popen([sys.executable, "-c", SERVER, path], env=env,
-                                       stdout=subprocess.PIPE, text=True)  # fmt: skip
+            with open(os.path.join(folder, "zygote.log"), "w") as log:
+                server = [sys.executable, "-c", SERVER, path]
+                process = subprocess.Popen(server, env=env, stdout=subprocess.PIPE, stderr=log,
+                                           text=True)  # fmt: skip
             assert process.stdout.readline().strip() == "ready", "the zygote did not start"
-            atexit.register(process.kill)
+            atexit.register(stop)
             _zygote.update(path=path, process=process, folder=folder)
         return _zygote["path"]
+
+
+def stop() -> None:
+    """Stop the zygote, if one runs (its children run on until they end)."""
+    with _lock:
+        process = _zygote.pop("process", None)
+        if process:
+            process.kill()
+            process.wait()
+            shutil.rmtree(_zygote.pop("folder"), ignore_errors=True)
+            _zygote.clear()
 
 
 def shims() -> str:
