@@ -108,13 +108,17 @@ def _feast_requirement(repo) -> str:
 
 
 def _import_definitions(repo):
-    """Import the generated feature_views.py (and what it imports) as the repo's tests would."""
+    """Import the generated feature_views.py (and what it imports) as the repo's tests would,
+    never a same-named module an earlier test of this process imported from another repo."""
+    modules = ("feature_views", "data_sources", "entities")
+    for module in modules:
+        sys.modules.pop(module, None)
     sys.path.insert(0, str(repo))
     try:
         return importlib.import_module("feature_views")
     finally:
         sys.path.remove(str(repo))
-        for module in ("feature_views", "data_sources", "entities"):
+        for module in modules:
             sys.modules.pop(module, None)
 
 

@@ -9,9 +9,9 @@ job's ``if:``, and ``needs:``; GitLab: ``rules: changes:``), which jobs a pull (
 request and the push to main run. The cross-folder change runs under gitlab-ci-local (shell
 executor), which selects the jobs by the same rules itself: both folders' merge-request
 checks, then the platform's sync and the team's apply after it. On GitHub the push jobs of
-the other two changes run their steps in order in the same venv (the backup, materialize
-and catalog steps left to the GitLab run): one fresh venv, installed from a wheelhouse by the
-jobs' own `pip install` lines, as a runner would.
+each change run their steps in order (the backup, materialize and catalog steps left to the
+GitLab run), the cross-folder one with the new field's data loaded first: one fresh venv,
+installed from a wheelhouse by the jobs' own `pip install` lines, as a runner would.
 
 The tests share one org per CI system and run in order: each change picks up where the last
 left the registry.
@@ -188,17 +188,20 @@ def test_github_runs_the_changed_folders_jobs_platform_first(github_org, runner,
     push_jobs = github_jobs(workflow, "push", MAIN, changed)
     assert (pr_jobs, push_jobs) == EXPECTED_GITHUB[change]
     merge(github_org, change)
-    if change == "both":
-        # The same steps, for this change, run under gitlab-ci-local below (one full run of
-        # the cross-folder change is what the test budget allows): the order is checked here.
+    env = job_env(runner, tmp_path / "summary.md")
+    if change == "both":  # the new field's data, as the platform team would load it
+        made = run_github_job_line(github_org / "platform_repo", env,
+                                   "python scripts/generate_sample_data.py")  # fmt: skip
+        assert made.returncode == 0, made.stderr[-3000:]
         assert push_jobs.index("platform-sync") < push_jobs.index("team-marketing-apply")
-        return
     # What runs on main, in the order `needs:` sets (the first change is the first sync).
-    run_jobs(github_org, workflow, push_jobs, job_env(runner, tmp_path / "summary.md"), "push")
+    run_jobs(github_org, workflow, push_jobs, env, "push")
     registry = registry_objects(github_org)
     assert "customer_features" in registry["feature_views"]
-    if change == "team":
+    if change != "platform":
         assert "marketing_campaign_model" in registry["feature_services"]
+    if change == "both":  # the service reads the field the sync of the same push added
+        assert NEW_FIELD in service_features(github_org, "marketing_campaign_model")
     assert not [name for kind in registry.values() for name in kind if name.startswith("risk_")]
 
 
@@ -209,11 +212,25 @@ def run_github_job_line(cwd: Path, env: dict, command: str):
                           text=True, timeout=600)  # fmt: skip
 
 
+def service_features(org: Path, service: str) -> set[str]:
+    """The feature names ``service`` reads, from its proto in the org's SQLite registry."""
+    from feast.protos.feast.core.FeatureService_pb2 import FeatureService
+
+    with sqlite3.connect(registry_path(org)) as db:
+        [(blob,)] = db.execute("SELECT feature_service_proto FROM feature_services "
+                               "WHERE feature_service_name = ?", (service,))  # fmt: skip
+    proto = FeatureService.FromString(blob)
+    return {f.name for projection in proto.spec.features for f in projection.feature_columns}
+
+
+def registry_path(org: Path) -> str:
+    store = yaml.safe_load((org / "platform_repo" / "feature_store.yaml").read_text())
+    return store["registry"]["path"].removeprefix("sqlite:///")
+
+
 def registry_objects(org: Path) -> dict[str, set[str]]:
     """The names in the org's SQLite registry, by table."""
-    store = yaml.safe_load((org / "platform_repo" / "feature_store.yaml").read_text())
-    path = store["registry"]["path"].removeprefix("sqlite:///")
-    with sqlite3.connect(path) as db:
+    with sqlite3.connect(registry_path(org)) as db:
         return {
             table: {row[0] for row in db.execute(f"SELECT {column} FROM {table}")}
             for table, column in (("feature_views", "feature_view_name"),
