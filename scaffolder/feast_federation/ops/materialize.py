@@ -34,6 +34,9 @@ def materialize_views(repo_path: Path, *, quiet: bool = False) -> list[str]:
 
 def _materialize(store, quiet: bool) -> list[str]:
     check_engine(store.config)  # Spark without Java, a cluster that does not answer
+    # The store is this process's one per config: its cached registry may predate a sync
+    # this process made within the cache's TTL, and a view's new version would go unloaded.
+    store.refresh_registry()
     since = unfinished_since(store)
     if since is not None:  # its online tables may be missing: materializing would fail
         raise FederationError(
