@@ -13,7 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support.zygote import command, run_forked, shims, socket_path
+from support import zygote
+from support.zygote import command, run_forked
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,8 +42,10 @@ def venv_commands_first(env: dict[str, str]) -> dict[str, str]:
     """``env`` with this interpreter's commands first on PATH (python, feast-federation,
     cookiecutter), as a job's ``pip install -r requirements.txt`` puts them; ``python`` and
     ``feast-federation`` run in the warm process (support.zygote) where they can."""
-    path = os.pathsep.join([shims(), str(Path(sys.executable).parent), env["PATH"]])
-    return {**env, "PATH": path, "FEAST_FEDERATION_ZYGOTE": socket_path()}
+    if not zygote.available():
+        return {**env, "PATH": os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])}
+    path = os.pathsep.join([zygote.shims(), str(Path(sys.executable).parent), env["PATH"]])
+    return {**env, "PATH": path, "FEAST_FEDERATION_ZYGOTE": zygote.socket_path()}
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

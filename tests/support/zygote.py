@@ -30,6 +30,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from support.fast_tier import STUB_VARIABLE
+
 SERVER = r"""
 import json, os, runpy, signal, socket, sys, traceback, warnings
 warnings.simplefilter("ignore")
@@ -42,7 +44,7 @@ NEVER = {"pip", "venv", "ensurepip", "virtualenv"}
 def accepts(request):
     path = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
     return (all(os.path.abspath(p) in sys.path for p in path)
-            and "FEAST_FEDERATION_FEAST_STUB" not in request["env"]
+            and "@STUB_VARIABLE@" not in request["env"]
             and not (request["mode"] == "module" and request["target"] in NEVER))
 
 def child(request, streams):
@@ -189,6 +191,12 @@ def command(args: list) -> tuple[str, str, list[str]] | None:
     return _client["command"](args[1:])
 
 
+def available() -> bool:
+    """Whether this process may start a zygote: never in the fast tier, where Feast is
+    unimportable (its stub rides on PYTHONPATH) and every command runs as it is."""
+    return STUB_VARIABLE not in os.environ
+
+
 def socket_path() -> str:
     """The running zygote's socket (started on first use, one per pytest process)."""
     with _lock:
@@ -197,7 +205,8 @@ def socket_path() -> str:
             path = os.path.join(folder, "socket")
             env = {**os.environ, "PYTHONWARNINGS": "ignore"}
             with open(os.path.join(folder, "zygote.log"), "w") as log:
-                server = [sys.executable, "-c", SERVER, path]
+                code = SERVER.replace("@STUB_VARIABLE@", STUB_VARIABLE)
+                server = [sys.executable, "-c", code, path]
                 process = subprocess.Popen(server, env=env, stdout=subprocess.PIPE, stderr=log,
                                            text=True)  # fmt: skip
             assert process.stdout.readline().strip() == "ready", "the zygote did not start"
@@ -240,6 +249,8 @@ def run_forked(
 ) -> subprocess.CompletedProcess | None:
     """The command run in a child of the zygote, its output captured; None if the zygote
     turned it down."""
+    if not available():
+        return None
     mode, target, rest = command(args)
     with tempfile.TemporaryFile("w+") as stdin, tempfile.TemporaryFile("w+") as stdout, \
             tempfile.TemporaryFile("w+") as stderr:  # fmt: skip
