@@ -209,7 +209,8 @@ def socket_path() -> str:
                 server = [sys.executable, "-c", code, path]
                 process = subprocess.Popen(server, env=env, stdout=subprocess.PIPE, stderr=log,
                                            text=True)  # fmt: skip
-            assert process.stdout.readline().strip() == "ready", "the zygote did not start"
+            started = process.stdout.readline().strip() == "ready"
+            assert started, "the zygote did not start: " + Path(log.name).read_text()[-2000:]
             atexit.register(stop)
             _zygote.update(path=path, process=process, folder=folder)
         return _zygote["path"]
