@@ -181,7 +181,7 @@ def not_owned_by(items: dict, owner: str) -> dict:
 
 
 @settings(
-    max_examples=int(__import__("os").environ.get("PROPERTY_EXAMPLES", "150")),
+    max_examples=int(__import__("os").environ.get("PROPERTY_EXAMPLES", "100")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -30,7 +30,7 @@ GITLAB_CI_LOCAL_VERSION = "4.73.0"
 TOOLS = ROOT / ".venv" / "tools"
 # What this machine's environment holds that a runner's does not.
 SCRUBBED = ("PYTHONPATH", "VIRTUAL_ENV", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS")
-MERGE_REQUEST, PUSH, SCHEDULE = "merge_request_event", "push", "schedule"
+MERGE_REQUEST, PUSH, SCHEDULE, WEB = "merge_request_event", "push", "schedule", "web"
 
 
 def installed(command: str, package: str) -> str:
@@ -144,6 +144,10 @@ class GitLabRunner:
             "--no-color", "--timestamps", "--no-artifacts-to-source",
             "--max-job-name-padding", "0",
             "--no-json-schema-validation", "--ignore-predefined-vars", ",".join(given),
+            # One job at a time: every job pip-installs into the one shared venv (a runner's
+            # jobs each get an image of their own), and two installing ruff at once break
+            # each other's binary.
+            "--concurrency", "1",
             *(arg for name, value in given.items() for arg in ("--variable", f"{name}={value}")),
         ]  # fmt: skip
         if source == MERGE_REQUEST:
