@@ -123,7 +123,7 @@ def process_run(args: list[str], cwd: Path, ok=(0,)) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024
 
 
-CLI = [sys.executable, "-m", "feast_federation.cli"]
+CLI = [orgs.PYTHON, "-m", "feast_federation.cli"]
 
 
 # --- the figures of one size -------------------------------------------------------------
@@ -274,7 +274,7 @@ def onboarding(org: orgs.Org, repeats: int, scratch: Path) -> dict:
     """`feast-federation add-team` vs a bare `cookiecutter --no-input` bake of the team
     template (whose hook registers the team too), whole processes, into this org."""
     platform_dir = org.platform.path
-    bare = [sys.executable, "-m", "cookiecutter", str(ROOT / "cookiecutter-team"), "--no-input"]
+    bare = [orgs.PYTHON, "-m", "cookiecutter", str(ROOT / "cookiecutter-team"), "--no-input"]
     ours, stock, peaks = [], [], []
     for index in range(repeats + 1):
         out = scratch / f"onboard-{org.teams}" / f"round{index}"

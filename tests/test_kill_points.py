@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from support.orgs import TEAMS
+from support.zygote import WARM_UP
 
 pytestmark = pytest.mark.slow
 
@@ -34,12 +35,7 @@ import feast, feast_federation.cli, feast_federation.sync, feast_federation.ops.
 import feast_federation.ops.audit, feast_federation.ops.restore
 import feast_federation.registry.feast067
 feast_federation.registry.feast067.install()  # what opening a store does, before the points
-import feast.infra.online_stores.sqlite, feast.infra.registry.sql, pandas, sqlalchemy
-try:
-    import feast.infra.online_stores.postgres_online_store.postgres  # noqa
-    import feast.infra.offline_stores.contrib.postgres_offline_store.postgres  # noqa
-except ImportError:
-    pass
+exec(sys.argv[2])  # support.zygote.WARM_UP: what the jobs go on to import
 exec(open(sys.argv[1]).read())  # defines install_kill_points(kill_at, trace)
 for line in sys.stdin:
     job = json.loads(line)
@@ -214,7 +210,7 @@ class Zygote:
         hooks = scratch / "kill_points.py"
         hooks.write_text(KILL_POINTS)
         self.process = subprocess.Popen(
-            [sys.executable, "-c", ZYGOTE, str(hooks)],
+            [sys.executable, "-c", ZYGOTE, str(hooks), WARM_UP],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONWARNINGS": "ignore"},
         )  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import zipfile
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import ROOT, cli, run
+from support import ROOT, cli, run, venv_commands_first
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +94,12 @@ def test_demo_runs_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_benchmark_quick_mode_runs_and_reports_every_figure(tmp_path):
+    env = venv_commands_first(dict(os.environ))  # its commands forked from a warm process
+    env["FEAST_FEDERATION_BENCH_PYTHON"] = shutil.which("python", path=env["PATH"])
     result = run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--output", str(tmp_path),
-         "--cache", str(tmp_path / "orgs")]  # built here, as on a fresh clone
+         "--cache", str(tmp_path / "orgs")],  # built here, as on a fresh clone
+        env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
