@@ -58,7 +58,7 @@ for name in {WARM_MODULES!r}:
 """
 
 SERVER = r"""
-import json, os, runpy, signal, socket, sys, traceback, warnings
+import json, os, runpy, signal, socket, sys, threading, traceback, warnings
 warnings.simplefilter("ignore")
 import feast
 @WARM_UP@
@@ -110,6 +110,22 @@ def child(request, streams):
         sys.stderr.flush()
         os._exit(code)
 
+def end_when_caller_leaves(connection, pid, reaped):
+    '''A caller that goes away before its command ends (a test stopping a background
+    server kills the shim) closes its end: the command and what it started go too.'''
+    try:
+        while connection.recv(64):
+            pass
+    except OSError:
+        pass
+    for signal_number in (signal.SIGTERM, signal.SIGKILL):
+        if reaped.wait(0 if signal_number == signal.SIGTERM else 10):
+            return
+        try:
+            os.killpg(pid, signal_number)
+        except ProcessLookupError:
+            return
+
 def supervise(connection):
     header, streams, _, _ = socket.recv_fds(connection, 16, 3)
     length, body = int(header), b""
@@ -122,11 +138,17 @@ def supervise(connection):
     pid = os.fork()
     if pid == 0:
         connection.close()
+        os.setpgid(0, 0)  # its own group: what it starts (a server's workers) goes too
         child(request, streams)
+    os.setpgid(pid, pid)  # in both: whichever runs first
     for stream in streams:
         os.close(stream)
     connection.sendall(f"{pid}\n".encode())
+    reaped = threading.Event()
+    threading.Thread(target=end_when_caller_leaves, args=(connection, pid, reaped),
+                     daemon=True).start()
     _, status = os.waitpid(pid, 0)
+    reaped.set()
     try:
         connection.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
     except OSError:  # the caller gave up waiting (a timeout) and killed the child
@@ -185,7 +207,7 @@ def forked(socket_path, mode, target, rest, env, cwd, streams, argv0="", timeout
         try:
             return int(replies.readline())
         except TimeoutError:
-            os.kill(int(first), signal.SIGKILL)
+            os.killpg(int(first), signal.SIGKILL)  # the command and what it started
             raise
 """
 
