@@ -140,7 +140,10 @@ def supervise(connection):
         connection.close()
         os.setpgid(0, 0)  # its own group: what it starts (a server's workers) goes too
         child(request, streams)
-    os.setpgid(pid, pid)  # in both: whichever runs first
+    try:
+        os.setpgid(pid, pid)  # in both, whichever runs first
+    except OSError:  # the child has set it, or has already ended
+        pass
     for stream in streams:
         os.close(stream)
     connection.sendall(f"{pid}\n".encode())
