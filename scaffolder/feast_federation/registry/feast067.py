@@ -265,6 +265,12 @@ def _sql_registry_proto(registry: SqlRegistry):
         found.infra.CopyFrom(registry.get_infra(project.name).to_proto())
     if updated:
         found.last_updated.FromDatetime(max(updated))
+    # Feast's look-ups cache their answers per (id(proto), version_id, project)
+    # (proto_registry_utils): a SQL registry's proto has no version id, and the next
+    # refresh's proto may take the freed one's address, so look-ups would answer from the
+    # registry as it was (after a schema change, a view without its new version). Each read
+    # is told apart.
+    found.version_id = str(uuid.uuid4())
     return found
 
 
