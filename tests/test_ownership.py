@@ -15,6 +15,7 @@ from feast_federation.rules.ownership import (
     Policy,
     Team,
     conflict_with_existing,
+    validate_added_team,
     validate_grandfathered,
     validate_policy,
     validate_team_name,
@@ -261,3 +262,36 @@ def test_a_kept_name_under_another_teams_prefix_names_the_first_such_team():
     teams["qq"] = Team("qq", ("o@x.io",), names=("ab_c_old",))
     with pytest.raises(OwnershipError, match="starts with team ab_c's prefix ab_c_"):
         validate_grandfathered(Policy(project="acme", teams=teams))
+
+
+def _verdict(check, policy: Policy) -> str:
+    try:
+        check(policy)
+    except OwnershipError as exc:
+        return str(exc)
+    return "accepted"
+
+
+ADDED_TEAMS = [
+    Team("growth", ("g@x.io",)),
+    Team("risk_ml", ("r@x.io",)),  # nested under risk
+    Team("legacy", ("l@x.io",)),  # a kept name starts with its prefix
+    Team("pricing", ("p@x.io",), role="feast-team-risk"),  # another team's role
+    Team("ads", ("a@x.io",), role="feast-platform"),  # the platform's role
+    Team("search", ("s@x.io",), offline_schema="marketing"),  # another team's schema
+    Team("bad-name", ("b@x.io",)),
+    Team("owners", ("not an owner",)),
+]
+
+
+@pytest.mark.parametrize("added", ADDED_TEAMS, ids=lambda team: team.name)
+def test_checking_only_an_added_team_gives_the_whole_policys_verdict(added):
+    teams = {
+        "marketing": Team("marketing", ("m@x.io",), names=("legacy_scores",)),
+        "risk": Team("risk", ("r@x.io",)),
+    }
+    validate_policy(Policy(project="acme", platform_owners=("p@x.io",), teams=teams))
+    after = Policy(project="acme", platform_owners=("p@x.io",), teams={**teams, added.name: added})
+    whole = _verdict(validate_policy, after)
+    assert _verdict(lambda policy: validate_added_team(policy, added.name), after) == whole
+    assert (whole == "accepted") == (added.name == "growth")

@@ -118,7 +118,7 @@ def test_a_hundred_registrations_read_back_as_the_teams_in_order(tmp_path):
     assert path.read_text().endswith(BACKUPS)
 
 
-# --- reading: plain YAML built straight from libyaml's nodes, to PyYAML's data -----------
+# --- reading: plain YAML built straight from libyaml's events, to PyYAML's data ----------
 
 DOCUMENTS = [
     "teams:\n  t:\n    prefix: t_\n    owners: [a, 'b c']\n",
@@ -133,6 +133,11 @@ DOCUMENTS = [
     "x: !custom 1\n",
     "",
     "---\na: 1\n---\nb: 2\n",
+    "---\n",
+    "a: ! 12\nb: '12'\nc: |\n  x\n",  # a non-specific tag is resolved as if plain
+    "a: &x 1\nb: *x\n",  # a scalar's anchor
+    "- [a, {b: c}]\n- !!map {d: 1}\n",
+    "a: [\n",
 ]
 
 

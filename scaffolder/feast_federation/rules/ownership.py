@@ -285,24 +285,50 @@ def validate_policy(policy: Policy) -> None:
     validate_project_name(policy.project)
     check_owners("platform", list(policy.platform_owners))
     check_role("platform", policy.platform_role)
-    seen = TeamNames()
-    schemas: dict[str, str] = {}
-    roles = {policy.platform_role: "the platform"}
+    checked = _CheckedTeams(policy.platform_role)
     for name, team in policy.teams.items():
+        checked.admit(name, team)
+    validate_grandfathered(policy)
+
+
+def validate_added_team(policy: Policy, name: str) -> None:
+    """``validate_policy`` of ``policy``, whose teams other than ``name`` (the last) passed
+    it already: only ``name`` is checked, against the others, so registering one team in a
+    10,000-team policy does not check the 10,000 again."""
+    checked = _CheckedTeams(policy.platform_role)
+    for other, team in policy.teams.items():
+        if other != name:
+            checked.record(other, team)
+    checked.admit(name, policy.teams[name])
+    validate_grandfathered(policy)
+
+
+class _CheckedTeams:
+    """The teams checked so far, by name, offline schema and role: the next is refused if
+    it clashes with any of them."""
+
+    def __init__(self, platform_role: str) -> None:
+        self.names = TeamNames()
+        self.schemas: dict[str, str] = {}
+        self.roles = {platform_role: "the platform"}
+
+    def admit(self, name: str, team: Team) -> None:
         _check_team_name_form(name)
-        seen.refuse_clash(name)
-        validate_offline_schema(name, team.effective_offline_schema, schemas)
+        self.names.refuse_clash(name)
+        validate_offline_schema(name, team.effective_offline_schema, self.schemas)
         check_owners(f"team {name}", list(team.owners))
         check_role(f"team {name}", team.effective_role)
-        if team.effective_role in roles:
+        if team.effective_role in self.roles:
             raise OwnershipError(
                 f"team {name}: role {team.effective_role} is already "
-                f"{roles[team.effective_role]}'s; every owner needs a role of its own"
+                f"{self.roles[team.effective_role]}'s; every owner needs a role of its own"
             )
-        seen.add(name)
-        schemas[team.effective_offline_schema] = name
-        roles[team.effective_role] = f"team {name}"
-    validate_grandfathered(policy)
+        self.record(name, team)
+
+    def record(self, name: str, team: Team) -> None:
+        self.names.add(name)
+        self.schemas[team.effective_offline_schema] = name
+        self.roles[team.effective_role] = f"team {name}"
 
 
 def validate_grandfathered(policy: Policy) -> None:
