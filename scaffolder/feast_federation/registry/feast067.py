@@ -16,9 +16,11 @@ import sys
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
 
 import feast
+from feast import on_demand_feature_view
 from feast.infra.registry import proto_registry_utils
 from feast.infra.registry.file import FileRegistryStore
 from feast.infra.registry.sql import SqlRegistry
@@ -47,6 +49,9 @@ def install() -> None:
     warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
     for cls in (feast.FeatureView, feast.StreamFeatureView, feast.OnDemandFeatureView):
         cls.__copy__ = _copy_keeping_version(cls.__copy__)
+    on_demand_feature_view.transformation_to_proto = _pickled_once(
+        on_demand_feature_view.transformation_to_proto
+    )
     # ... and every Spark source or Ray read that their APIs are experimental or will change.
     warnings.filterwarnings("ignore", message="The spark (data source API|offline store) is an")
     warnings.filterwarnings("ignore", message="`columns=` on `read_parquet` is deprecated")
@@ -69,6 +74,37 @@ def _write_registry_atomically(self: FileRegistryStore, registry_proto) -> None:
     registry_proto.last_updated.FromDatetime(datetime.now(timezone.utc))
     self._filepath.parent.mkdir(exist_ok=True)
     atomic_write(self._filepath, registry_proto.SerializeToString())
+
+
+# --- an ODFV's UDF, pickled once while a plan is made ----------------------------------
+
+_transformations: ContextVar[dict | None] = ContextVar("feast_federation_udfs", default=None)
+
+
+@contextlib.contextmanager
+def transformations_remembered() -> Iterator[None]:
+    """Within, ``OnDemandFeatureView.to_proto`` pickles each transformation once: a plan's
+    ODFV and the copy it infers share theirs (``OnDemandFeatureView.__copy__``), and each
+    ``to_proto`` pickled the UDF again (dill, about 1 ms). Only while no UDF changes."""
+    token = _transformations.set({})
+    try:
+        yield
+    finally:
+        _transformations.reset(token)
+
+
+def _pickled_once(transformation_to_proto):
+    def remembered(transformation):
+        made = _transformations.get()
+        if made is None or transformation is None:
+            return transformation_to_proto(transformation)
+        found = made.get(id(transformation))
+        if found is None:  # the transformation kept: its id stays its own
+            found = (transformation, transformation_to_proto(transformation))
+            made[id(transformation)] = found
+        return found[1]
+
+    return remembered
 
 
 # --- feature-view versions ---------------------------------------------------------------
@@ -450,6 +486,45 @@ def sql_names(store, collections: list[str], prefix: str, names=()) -> dict[str,
             )
             found[collection] = [row[0] for row in connection.execute(query)]
     return found
+
+
+def on_demand_view_as_stored(store, name: str):
+    """The project's ODFV ``name`` with its UDF left as stored (Feast's ``skip_udf``: its
+    ``to_proto`` gives the stored transformation back), or FeatureViewNotFoundException.
+    A plan compares it and never runs it: unpickling the UDF and pickling it again was
+    two thirds of reading it. Through a registry server, Feast's own look-up."""
+    from feast.errors import FeatureViewNotFoundException
+    from feast.on_demand_feature_view import OnDemandFeatureView
+
+    reg, project = store.registry, store.project
+    if isinstance(reg, SqlRegistry):
+        from feast.infra.registry import sql
+        from feast.protos.feast.core.OnDemandFeatureView_pb2 import (
+            OnDemandFeatureView as OnDemandFeatureViewProto,
+        )
+
+        return reg._get_object(
+            table=sql.on_demand_feature_views, name=name, project=project,
+            proto_class=OnDemandFeatureViewProto, python_class=_StoredUdf,
+            id_field_name="feature_view_name", proto_field_name="feature_view_proto",
+            not_found_exception=FeatureViewNotFoundException,
+        )  # fmt: skip
+    if getattr(reg, "_registry_store", None) is not None:  # a file registry: read whole anyway
+        for item in cached_proto(store).on_demand_feature_views:
+            if item.spec.name == name and item.spec.project == project:
+                return OnDemandFeatureView.from_proto(item, skip_udf=True)
+        raise FeatureViewNotFoundException(name, project=project)
+    return reg.get_on_demand_feature_view(name, project, allow_cache=is_held(store))
+
+
+class _StoredUdf:
+    """What ``SqlRegistry._get_object`` builds an ODFV row with: ``from_proto``, UDF kept."""
+
+    @staticmethod
+    def from_proto(proto):
+        from feast.on_demand_feature_view import OnDemandFeatureView
+
+        return OnDemandFeatureView.from_proto(proto, skip_udf=True)
 
 
 def stored_proto(store):

@@ -13,6 +13,7 @@ from feast.errors import FeastObjectNotFoundException, PermissionNotFoundExcepti
 from feast.labeling.label_view import LabelView
 from feast.protos.feast.core.DataSource_pb2 import DataSource as DataSourceProto
 
+from feast_federation.registry.feast067 import transformations_remembered
 from feast_federation.registry.protos import stamp_project
 from feast_federation.rules.kinds import BY_NAME, KINDS, Kind
 from feast_federation.rules.ownership import (
@@ -96,11 +97,13 @@ def protos_remembered() -> Iterator[None]:
     """Within, ``proto_of`` makes each object's proto once. For a team plan: its diff, its
     digests, the state a saved plan checks, the log's before-images and the checkout check
     each need the protos of the same few objects, and an ODFV's ``to_proto`` pickles its
-    UDF each time. Only while no object is changed: not around a write, whose Feast calls
-    stamp timestamps on what they write."""
+    UDF each time (within, once per UDF: its inferred copy shares it). Only while no
+    object is changed: not around a write, whose Feast calls stamp timestamps on what
+    they write."""
     token = _remembered.set({})
     try:
-        yield
+        with transformations_remembered():
+            yield
     finally:
         _remembered.reset(token)
 

@@ -6,9 +6,18 @@ path looks objects up one by one; only the platform sync and pruning list anythi
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+
 from feast import FeatureStore
 
-from feast_federation.registry.feast067 import cached_proto, is_held, sql_names
+from feast_federation.registry.feast067 import (
+    cached_proto,
+    is_held,
+    on_demand_view_as_stored,
+    sql_names,
+)
 from feast_federation.registry.kinds import (
     FEAST_NOT_FOUND,
     from_proto,
@@ -33,30 +42,66 @@ from feast_federation.rules.ownership import (
 
 def get(store: FeatureStore, kind: str, name: str):
     """The registry object of ``kind`` named ``name``, or None."""
-    getter = getattr(store.registry, BY_NAME[kind].getter)
-    try:
-        found = getter(name, store.project, allow_cache=is_held(store))
-    except FEAST_NOT_FOUND:
-        return None
-    return found if kind_of(found) == kind else None
+    found = _read(store, BY_NAME[kind].getter, name)
+    return found if found is not None and kind_of(found) == kind else None
 
 
 # Feature views of every kind share one name space, read with one call.
 _TABLE_GETTERS = {"feature view": "get_any_feature_view"}
 
 
-def occupant(store: FeatureStore, kind: str, name: str):
-    """Whatever object holds ``name`` in ``kind``'s registry table (of any kind), or None."""
+def occupant(store: FeatureStore, kind: str, name: str, *, udf: bool = True):
+    """Whatever object holds ``name`` in ``kind``'s registry table (of any kind), or None.
+    An ODFV found with ``udf=False`` keeps its UDF as stored (``on_demand_view_as_stored``):
+    for comparing, not running."""
     if kind == ON_DEMAND_FEATURE_VIEW:  # usually the ODFV itself: one query, not three
-        found = get(store, kind, name)
+        found = get(store, kind, name) if udf else _read(store, _AS_STORED, name)
         if found is not None:
             return found
     spec = BY_NAME[kind]
-    getter = getattr(store.registry, _TABLE_GETTERS.get(spec.table, spec.getter))
+    return _read(store, _TABLE_GETTERS.get(spec.table, spec.getter), name)
+
+
+_AS_STORED = "on_demand_view_as_stored"
+# Feast's get_any_feature_view reads the feature_views table first: a view found there by
+# get_feature_view is its answer too (the platform view a team plan reads twice).
+_FIRST_ASKED = {"get_any_feature_view": "get_feature_view"}
+_remembered: ContextVar[dict | None] = ContextVar("registry_reads_remembered", default=None)
+
+
+@contextlib.contextmanager
+def reads_remembered() -> Iterator[None]:
+    """Within, each by-name read goes to the registry once and later ones get the same
+    object: a team plan reads the platform view its modules fetched again for the
+    contract check. Only where nothing is written: a transaction's planning step."""
+    token = _remembered.set({})
     try:
-        return getter(name, store.project, allow_cache=is_held(store))
+        yield
+    finally:
+        _remembered.reset(token)
+
+
+def _read(store: FeatureStore, getter: str, name: str):
+    """``store.registry.<getter>(name)`` (or ``on_demand_view_as_stored``), None where
+    Feast finds nothing; once per name within ``reads_remembered``."""
+    remembered = _remembered.get()
+    key = (id(store), getter, name)
+    if remembered is not None:
+        if key in remembered:
+            return remembered[key]
+        first = remembered.get((id(store), _FIRST_ASKED.get(getter), name))
+        if first is not None:
+            return first
+    try:
+        if getter == _AS_STORED:
+            found = on_demand_view_as_stored(store, name)
+        else:
+            found = getattr(store.registry, getter)(name, store.project, allow_cache=is_held(store))
     except FEAST_NOT_FOUND:
-        return None
+        found = None
+    if remembered is not None:
+        remembered[key] = found
+    return found
 
 
 def list_platform_kinds(store: FeatureStore, proto) -> list:

@@ -59,7 +59,7 @@ def plan_team(
     refuse(violations(team.name, definitions, policy))
     wanted = [obj for _, obj in desired]
     # One lookup per name serves both the conflict check and the diff.
-    occupants = [registry.occupant(store, kind_of(obj), obj.name) for obj in wanted]
+    occupants = [registry.occupant(store, kind_of(obj), obj.name, udf=False) for obj in wanted]
     refuse(
         [
             problem
