@@ -1,6 +1,7 @@
-"""The feature server's FeatureService look-up (issue 17): one build per service and registry
-version, whatever the number of teams, and never a stale service after a refresh. A registry
-proto built in memory, no server (slow only because it imports Feast)."""
+"""The feature server's look-ups by name (issue 17, issue 31): one build per service and
+registry version, found by an index rather than a scan whatever the number of teams, never
+a stale service after a refresh, and every view found as Feast's own scan finds it. Registry
+protos built in memory, no server (slow only because it imports Feast)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from feast.errors import FeatureServiceNotFoundException
 from feast.infra.registry import proto_registry_utils
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 
-from feast_federation.registry.feast067 import ServiceCache, cache_feature_service_lookups
+from feast_federation.registry.feast067 import IndexedLookup, index_lookups_by_name
+from feast_federation.registry.protos import changed_values
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +38,7 @@ def counted():
         calls.append(name)
         return proto_registry_utils.get_feature_service(registry_proto, name, project)
 
-    return ServiceCache(lookup), calls
+    return IndexedLookup(lookup, ("feature_services",)), calls
 
 
 def test_a_service_is_built_once_per_registry_version(counted):
@@ -64,10 +66,85 @@ def test_a_missing_service_is_not_remembered(counted):
     assert cache(proto, "t0003_model", "acme").name == "t0003_model"
 
 
-def test_serving_installs_the_cache_once(monkeypatch):
-    original = proto_registry_utils.get_feature_service
-    monkeypatch.setattr(proto_registry_utils, "get_feature_service", original)
-    cache_feature_service_lookups()
-    cache_feature_service_lookups()
-    installed = proto_registry_utils.get_feature_service
-    assert isinstance(installed, ServiceCache) and installed.lookup is original
+def test_a_lookup_builds_from_a_registry_holding_only_the_one_found(counted):
+    cache, _ = counted
+    seen: list[int] = []
+    cache.lookup = lambda proto, name, project: (
+        seen.append(len(proto.feature_services))
+        or (proto_registry_utils.get_feature_service(proto, name, project))
+    )
+    assert cache(registry(1000), "t0500_model", "acme").name == "t0500_model"
+    assert seen == [1]
+
+
+def views_registry() -> RegistryProto:
+    """Views of every kind, names shared between kinds and projects, as Feast's scan meets
+    them: a name's first holder in its order is the answer."""
+    from datetime import timedelta
+
+    from feast import Entity, FeatureView, Field, FileSource, RequestSource
+    from feast.on_demand_feature_view import on_demand_feature_view
+    from feast.types import Float64
+
+    source = FileSource(name="src", path="data.parquet", timestamp_field="ts")
+    entity = Entity(name="customer", join_keys=["customer_id"])
+    request = RequestSource(name="req", schema=[Field(name="x", dtype=Float64)])
+    proto = RegistryProto()
+
+    def view(name, project="acme", description=""):
+        made = FeatureView(
+            name=name, entities=[entity], source=source, ttl=timedelta(days=1),
+            schema=[Field(name="f", dtype=Float64)], description=description,
+        )  # fmt: skip
+        item = made.to_proto()
+        item.spec.project = project
+        return item
+
+    @on_demand_feature_view(sources=[request], schema=[Field(name="y", dtype=Float64)],
+                            mode="python")  # fmt: skip
+    def shared(inputs):
+        return {"y": inputs["x"]}
+
+    odfv = shared.to_proto()
+    odfv.spec.project = "acme"
+    proto.feature_views.extend([view("plain"), view("shared", "other"),
+                                view("twice", description="first"),
+                                view("twice", description="second")])  # fmt: skip
+    proto.on_demand_feature_views.append(odfv)
+    return proto
+
+
+@pytest.mark.parametrize(
+    ("name", "project"),
+    [("plain", "acme"), ("shared", "acme"), ("shared", "other"), ("twice", "acme")],
+)
+def test_an_indexed_view_lookup_finds_what_feasts_scan_finds(name, project):
+    scan = proto_registry_utils.get_any_feature_view.__wrapped__
+    proto = views_registry()
+    indexed = IndexedLookup(scan, ("feature_views", "stream_feature_views",
+                                   "on_demand_feature_views", "label_views"))  # fmt: skip
+    found, expected = indexed(proto, name, project), scan(proto, name, project)
+    assert type(found) is type(expected)
+    assert changed_values(found.to_proto(), expected.to_proto()) == {}
+
+
+def test_a_view_no_kind_holds_is_refused_as_feast_refuses_it():
+    from feast.errors import FeatureViewNotFoundException
+
+    scan = proto_registry_utils.get_any_feature_view.__wrapped__
+    indexed = IndexedLookup(scan, ("feature_views", "on_demand_feature_views"))
+    with pytest.raises(FeatureViewNotFoundException):
+        indexed(views_registry(), "nowhere", "acme")
+
+
+def test_serving_installs_the_indexes_once(monkeypatch):
+    originals = {name: getattr(proto_registry_utils, name)
+                 for name in ("get_feature_service", "get_any_feature_view")}  # fmt: skip
+    for name, original in originals.items():
+        monkeypatch.setattr(proto_registry_utils, name, original)
+    index_lookups_by_name()
+    index_lookups_by_name()
+    for name, original in originals.items():
+        installed = getattr(proto_registry_utils, name)
+        assert isinstance(installed, IndexedLookup)
+        assert installed.lookup is getattr(original, "__wrapped__", original)

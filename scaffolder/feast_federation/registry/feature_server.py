@@ -3,6 +3,7 @@ started as ``feast serve`` starts it, with a hook to wrap the app (``serving.rec
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 
@@ -43,7 +44,7 @@ def run_feature_server(store, wrap: Callable[[object], object], **gunicorn) -> N
         str_to_auth_manager_type,
     )
 
-    feast067.cache_feature_service_lookups()  # in the server process only, before workers fork
+    feast067.prepare_to_serve(store)  # in the server process only, before workers fork
     auth_type = str_to_auth_manager_type(store.config.auth_config.type)
     init_security_manager(auth_type=auth_type, fs=store)
     init_auth_manager(
@@ -56,4 +57,8 @@ def run_feature_server(store, wrap: Callable[[object], object], **gunicorn) -> N
             app.add_exception_handler(FeastError, _feast_error)
             return wrap(app)
 
+    # Workers are forked from here: what this process holds, frozen, is never scanned by
+    # their collections, which would touch (and so copy) every page of it in each worker.
+    gc.collect()
+    gc.freeze()
     Application(store=store, **gunicorn).run()

@@ -1,11 +1,13 @@
-"""What a team plan reads from the registry, and what it makes of it: each object by name
-once, its own ODFV as stored (the UDF neither unpickled nor pickled again), and a UDF
-pickled once for the ODFV and the copy its plan infers. One registered org of three teams
-on SQLite (``support.bulk``), shared by the module."""
+"""What reads a SQL registry, and how often. A team plan: each object by name once, its own
+ODFV as stored (the UDF neither unpickled nor pickled again), a UDF pickled once for the
+ODFV and the copy its plan infers. The feature server's refresh: the registry read again
+only after a write. One registered org of three teams on SQLite (``support.bulk``), shared
+by the module."""
 
 from __future__ import annotations
 
 import copy
+import time
 from collections import Counter
 
 import pytest
@@ -117,3 +119,67 @@ def test_an_odfv_and_its_copy_pickle_their_udf_once_within_a_plan(org, monkeypat
     assert [proto.spec for proto in inside] == [proto.spec for proto in outside]
     proto_of(odfv)  # outside again: pickled afresh
     assert len(pickled) == 2
+
+
+@pytest.fixture
+def serving_store(org, monkeypatch):
+    """The platform's store as ``serve`` sets it up before its workers start, with a write
+    taken as final after a second (not a minute)."""
+    from feast_federation.registry import feast067, open_store
+
+    monkeypatch.setattr(feast067, "SETTLED_SECONDS", 1)
+    platform, _ = org
+    store = open_store(platform.path)
+    ttl = store.registry.cached_registry_proto_ttl
+    feast067.serve_from_timer(store)
+    yield store
+    store.registry.reused, store.registry.cached_registry_proto_ttl = None, ttl
+
+
+def test_a_serving_refresh_reads_the_registry_again_only_after_a_write(serving_store, edited_team):
+    from feast_federation import sync
+
+    registry = serving_store.registry
+    time.sleep(2)  # the org's last write is settled
+    serving_store.refresh_registry()
+    first = registry.cached_registry_proto
+    serving_store.refresh_registry()
+    assert registry.cached_registry_proto is first  # nothing written: not read again
+    sync.apply(edited_team)
+    serving_store.refresh_registry()
+    after = registry.cached_registry_proto
+    assert after is not first
+    [service] = [s for s in after.feature_services if s.spec.name == "bench_campaign_model"]
+    assert service.spec.description.startswith("Revised features")
+
+
+def test_a_read_within_a_second_of_a_write_is_read_again_while_it_settles(
+    serving_store, edited_team
+):
+    """A second write in the same second leaves Feast's stamp as it was: a read taken
+    then is not final until the stamp is older than SETTLED_SECONDS."""
+    from feast_federation import sync
+
+    registry = serving_store.registry
+    sync.apply(edited_team)
+    serving_store.refresh_registry()
+    first = registry.cached_registry_proto
+    serving_store.refresh_registry()
+    settling = registry.cached_registry_proto
+    assert settling is not first
+    time.sleep(2.1)
+    serving_store.refresh_registry()
+    settled = registry.cached_registry_proto
+    serving_store.refresh_registry()
+    assert registry.cached_registry_proto is settled
+
+
+def test_other_stores_read_the_registry_whole_on_every_refresh(org):
+    from feast_federation.registry import open_store
+
+    platform, _ = org
+    store = open_store(platform.path)
+    store.refresh_registry()
+    first = store.registry.cached_registry_proto
+    store.refresh_registry()
+    assert store.registry.cached_registry_proto is not first
