@@ -148,3 +148,38 @@ def test_serving_installs_the_indexes_once(monkeypatch):
         installed = getattr(proto_registry_utils, name)
         assert isinstance(installed, IndexedLookup)
         assert installed.lookup is getattr(original, "__wrapped__", original)
+
+
+def test_a_requests_service_is_resolved_in_its_own_coroutine_and_permission_checked(
+    monkeypatch,
+):
+    import asyncio
+    import threading
+    from types import SimpleNamespace
+
+    from feast import feature_server
+    from feast.permissions import security_manager
+
+    from feast_federation.registry.feast067 import resolve_services_inline
+
+    stock = feature_server._get_features
+    checked, threads = [], []
+    monkeypatch.setattr(feature_server, "_get_features", stock)
+    monkeypatch.setattr(security_manager, "assert_permissions",
+                        lambda resource, actions: checked.append(resource))  # fmt: skip
+    resolve_services_inline()
+    resolve_services_inline()  # once
+    inline = feature_server._get_features
+    assert inline is not stock and getattr(inline, "inline", False)
+
+    service = FeatureService(name="t_model", features=[])
+    store = SimpleNamespace(
+        get_feature_service=lambda name, allow_cache: (
+            threads.append(threading.get_ident()) or service
+        )
+    )
+    request = SimpleNamespace(feature_service="t_model", features=None)
+    assert asyncio.run(inline(request, store)) is service
+    assert threads == [threading.get_ident()] and checked == [service]
+    by_features = SimpleNamespace(feature_service=None, features=["v:f"])
+    assert asyncio.run(inline(by_features, store)) == ["v:f"]  # Feast's own path

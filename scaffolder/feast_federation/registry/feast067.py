@@ -667,6 +667,32 @@ def index_lookups_by_name() -> None:
             setattr(proto_registry_utils, name, IndexedLookup(lookup, collections))
 
 
+def resolve_services_inline() -> None:
+    """Feast's feature server looks a request's ``feature_service`` up in a worker thread
+    (``feature_server._get_features``), a thread hop more than a request naming features
+    (about 0.2 ms of its 1.7 ms, one client, nothing else running). Served from the
+    registry the server holds (``IndexedLookup``, no refresh in a request:
+    ``serve_from_timer``) the look-up is a dictionary's, made here in the request's own
+    coroutine; the permission check after it is Feast's, as before."""
+    from feast import feature_server
+    from feast.permissions.action import AuthzedAction
+    from feast.permissions.security_manager import assert_permissions
+
+    stock = feature_server._get_features
+    if getattr(stock, "inline", False):
+        return
+
+    async def _get_features(request, store):
+        if not request.feature_service:
+            return await stock(request, store)
+        service = store.get_feature_service(request.feature_service, allow_cache=True)
+        assert_permissions(resource=service, actions=[AuthzedAction.READ_ONLINE])
+        return service
+
+    _get_features.inline = True
+    feature_server._get_features = _get_features
+
+
 def prepare_to_serve(store) -> None:
     """What every worker of the feature server would do on its first request, done once
     before they are forked from this process: index the registry's names
@@ -675,6 +701,7 @@ def prepare_to_serve(store) -> None:
     importing seven online stores' modules (half a second) on the first read of each
     process. Nothing connects to the online store here."""
     index_lookups_by_name()
+    resolve_services_inline()
     registry_proto = store.registry.cached_registry_proto
     if registry_proto is not None:
         for name in _INDEXED:
