@@ -626,7 +626,7 @@ class IndexedLookup:
         self.current: tuple[object, dict, dict] = (None, {}, {})  # replaced whole, for threads
 
     def __call__(self, registry_proto, name: str, project: str):
-        proto, index, built = self.indexed(registry_proto)
+        index, built = self.indexed(registry_proto)
         key = (project, name)
         if key not in built:
             found = index.get(key)
@@ -637,7 +637,8 @@ class IndexedLookup:
             built[key] = self.lookup(only, name, project)
         return built[key]
 
-    def indexed(self, registry_proto) -> tuple[object, dict, dict]:
+    def indexed(self, registry_proto) -> tuple[dict, dict]:
+        """The index of ``registry_proto``'s names and the objects built from it so far."""
         current = self.current
         if current[0] is not registry_proto:
             index: dict = {}
@@ -646,7 +647,7 @@ class IndexedLookup:
                     spec = item.spec
                     index.setdefault((spec.project, spec.name), (collection, item))
             current = self.current = (registry_proto, index, {})
-        return current
+        return current[1], current[2]
 
 
 # What each look-up Feast's feature server makes by name scans, in its order.
@@ -696,8 +697,9 @@ def resolve_services_inline() -> None:
 def prepare_to_serve(store) -> None:
     """What every worker of the feature server would do on its first request, done once
     before they are forked from this process: index the registry's names
-    (``IndexedLookup``, the registry read and kept: ``reread_only_when_changed``), and
-    settle whether the online store can read versioned views, which Feast decides by
+    (``IndexedLookup``, the registry read and kept: ``reread_only_when_changed``), resolve
+    a request's service in its own coroutine (``resolve_services_inline``), and settle
+    whether the online store can read versioned views, which Feast decides by
     importing seven online stores' modules (half a second) on the first read of each
     process. Nothing connects to the online store here."""
     index_lookups_by_name()
