@@ -296,3 +296,36 @@ def test_a_restore_keeps_the_version_history(org):
     # and the pins of v0 serve as before.
     assert numbers(open_store(org.platform), "user_features") == [0, 1, 2]
     assert served(org.growth, "growth_pin", USER) == pinned
+
+
+@pytest.mark.parametrize(
+    "loaded_after, unloaded",
+    [(-3.0, True), (0.0, True), (0.9, True), (1.0, False), (40.0, False)],
+)
+def test_a_new_version_counts_as_loaded_only_after_its_creation_second(loaded_after, unloaded):
+    """Feast keeps a version's creation time in whole seconds: a load ending within that
+    second may have read the view before the version existed, so it loads again."""
+    from datetime import datetime, timedelta, timezone
+
+    from feast_federation.registry.versions import unloaded_versions
+
+    created = datetime(2026, 12, 7, 12, 0, 7, tzinfo=timezone.utc)  # stored as 12:00:07
+    registry = SimpleNamespace(
+        enable_online_feature_view_versioning=True,
+        list_feature_view_versions=lambda name, project: [
+            {"version_number": 0, "created_timestamp": created - timedelta(days=1)},
+            {"version_number": 1, "created_timestamp": created},
+        ],
+    )
+    store = SimpleNamespace(
+        config=SimpleNamespace(registry=registry), registry=registry, project="acme"
+    )
+    view = SimpleNamespace(
+        name="driver_stats", current_version_number=1, ttl=timedelta(days=7),
+        most_recent_end_time=(created + timedelta(seconds=loaded_after)).replace(tzinfo=None),
+    )  # fmt: skip
+    found = unloaded_versions(store, [view])
+    assert [name for name, _ in found] == (["driver_stats"] if unloaded else [])
+    if unloaded:  # from where Feast starts a view never loaded: its TTL back from now
+        start = found[0][1]
+        assert abs(datetime.now(timezone.utc) - timedelta(days=7) - start) < timedelta(minutes=1)

@@ -136,13 +136,32 @@ def pinned_story(
     raise_values(100)
     change = plan(platform)
     apply(platform)
+    to_load = registry_state(platform, story.view)  # what the materialization will find
     materialize(platform)
     after = reads()
     views = platform / "feature_views.py"  # a change that keeps the schema
     views.write_text(views.read_text().replace(story.description, f"{story.description} (v1)"))
     apply(platform)
+    loads = {"before materializing": to_load, "after": registry_state(platform, story.view)}
     return {"story": story, "team": team, "before": before, "plan": change, "after": after,
-            "described": reads()}  # fmt: skip
+            "described": reads(), "registry": loads}  # fmt: skip
+
+
+def registry_state(platform: Path, view_name: str) -> dict:
+    """The view's active version, its versions' creation times, its last load, and what
+    the next materialization loads in full: what a failed story is read against."""
+    from feast_federation.registry import open_store
+    from feast_federation.registry.versions import unloaded_versions
+
+    store = open_store(platform)
+    view = store.registry.get_feature_view(view_name, store.project, allow_cache=False)
+    versions = store.registry.list_feature_view_versions(view_name, store.project)
+    return {
+        "active": view.current_version_number,
+        "created": {r["version_number"]: str(r["created_timestamp"]) for r in versions},
+        "loaded until": str(view.most_recent_end_time),
+        "loads in full": [name for name, _ in unloaded_versions(store, [view])],
+    }
 
 
 def assert_pins_served(result: dict) -> None:
@@ -155,9 +174,13 @@ def assert_pins_served(result: dict) -> None:
     [view] = [c for c in result["plan"].to_json()["changes"] if c["name"] == story.view]
     assert view["values"]["version"] == {"old": "v0", "new": "v1"}, view
     assert f"FeatureService {team}_pinned (team {team}) reads v0" in view["pinned_by"], view
+    # The materialization found v1's table unloaded and loaded it.
+    loads = result["registry"]
+    assert loads["before materializing"]["loads in full"] == [story.view], loads
+    assert loads["after"]["active"] == 1, loads
     # The pinned service serves v0 as it was; the unpinned one the active version, v1.
     assert after["pinned"] == before["pinned"], after
-    assert after["latest"][story.kept] == [pytest.approx(value + 100)], after
+    assert after["latest"][story.kept] == [pytest.approx(value + 100)], (after, result["registry"])
     assert story.dropped not in after["latest"]
     # A change that keeps the schema keeps v1 active (Feast alone would fall back to v0).
     assert result["described"] == after, result["described"]

@@ -141,6 +141,13 @@ def contract_versions(store, names) -> dict[str, dict[str, dict[str, str]]]:
     return recorded
 
 
+# Feast stores a version's creation time in whole seconds (truncated). A load whose window
+# ends within that second may have read the view before the version existed and written
+# the old table: only a load ending a second later or more surely loaded the new one (a
+# load ends at the moment its command began, before it read the view).
+CREATED_TO_THE_SECOND = timedelta(seconds=1)
+
+
 def unloaded_versions(store, views: list) -> list[tuple[str, datetime]]:
     """Views whose active version's online table nothing has loaded yet, each with where its
     load starts (as Feast's ``materialize_incremental`` starts a view never materialized).
@@ -162,7 +169,7 @@ def unloaded_versions(store, views: list) -> list[tuple[str, datetime]]:
         created, loaded = records.get(active), view.most_recent_end_time
         if active == 0 or created is None or loaded is None:
             continue
-        if _aware(loaded) >= _aware(created):
+        if _aware(loaded) >= _aware(created) + CREATED_TO_THE_SECOND:
             continue
         ttl = view.ttl if view.ttl and view.ttl.total_seconds() > 0 else timedelta(weeks=52)
         found.append((view.name, now - ttl))
