@@ -153,10 +153,10 @@ class GitLabRunner:
         if source == MERGE_REQUEST:
             args += ["--unset-variable", "CI_COMMIT_BRANCH"]  # not set in merge-request pipelines
         env = {k: v for k, v in os.environ.items() if k not in SCRUBBED and "FEAST" not in k}
-        # HOME too, as a runner's own user has one: a job's bash reads ~/.bashrc where its
-        # standard input is a socket (gitlab-ci-local's pipes are) and SHLVL is unset (as
-        # under make), and a developer's (pyenv's shims first on PATH) would put another
-        # pip before the runner's venv.
+        # HOME too, as a runner's own user has one: a job's bash may read ~/.bashrc (bash
+        # does where its standard input is a socket, as gitlab-ci-local's pipes are, and
+        # SHLVL is below 1; seen in every full `make test` here), and a developer's (pyenv's
+        # shims first on PATH) put another pip before the runner's venv.
         env |= {"PATH": f"{self.venv / 'bin'}{os.pathsep}{env['PATH']}",
                 "VIRTUAL_ENV": str(self.venv), "HOME": str(self.home)}  # fmt: skip
         result = subprocess.run([*args, *jobs], cwd=repo.parent, env=env, capture_output=True,
